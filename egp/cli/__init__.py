@@ -1,0 +1,1 @@
+"""The `egp` command line: thin Typer commands over the library."""

@@ -1,0 +1,186 @@
+"""EGP settings: one typed object read from `EGP_*` environment variables, with embedded-mode defaults."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from egp.errors import ConfigurationError
+
+ENV_PREFIX = "EGP_"
+
+# The creator recorded on GCs and databases when the user has not configured one.
+ANONYMOUS_CREATOR = uuid.UUID("1f8f45ca-0ce8-11f0-a067-73ab69491a6f")
+
+# Celery apps need some broker; this is the one they use when EGP_BROKER_URL is unset.
+DEFAULT_CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+
+
+class FitnessMode(StrEnum):
+    """Where fitness is evaluated: in the evolving process, or by the fitness executor pool."""
+
+    LOCAL = "local"
+    REMOTE = "remote"
+
+
+class DatabaseRole(StrEnum):
+    """What a database is for; recorded once in its `meta` row."""
+
+    POOL = "pool"
+    LIBRARY = "library"
+    ARCHIVE = "archive"
+
+
+def normalise_database_url(url: str) -> str:
+    """Return `url` with Postgres pointed at psycopg 3; reject anything that is not Postgres or SQLite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"{url!r} is not a database URL") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgres", "postgresql"):
+        if driver not in ("", "psycopg"):
+            raise ValueError(f"{url!r} uses driver {driver!r}; EGP talks to Postgres through psycopg 3")
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend == "sqlite":
+        if driver not in ("", "pysqlite"):
+            raise ValueError(f"{url!r} uses driver {driver!r}; EGP talks to SQLite through pysqlite")
+    else:
+        raise ValueError(f"{url!r} is not a Postgres or SQLite URL")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _check_broker_url(url: str | None) -> str | None:
+    """Accept a Celery broker or result-backend URL of the form `scheme://...`."""
+    if url is None or url.strip() == "":
+        return None
+    scheme, sep, _ = url.partition("://")
+    if not sep or not scheme or not scheme.replace("+", "").isalnum():
+        raise ValueError(f"{url!r} is not a broker URL (expected e.g. redis://127.0.0.1:6379/0)")
+    return url
+
+
+DatabaseURL = Annotated[str, AfterValidator(normalise_database_url)]
+BrokerURL = Annotated[str | None, AfterValidator(_check_broker_url)]
+
+
+class Settings(BaseSettings):
+    """Every EGP setting; the defaults give the embedded mode (SQLite file, in-process execution)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="ignore",
+        frozen=True,
+    )
+
+    gene_pool_url: DatabaseURL = Field(
+        default="sqlite:///egp-genepool.db",
+        description="Database URL of the Gene Pool (Postgres or SQLite); default: a SQLite file in the cwd.",
+    )
+    library_urls: list[DatabaseURL] = Field(
+        default_factory=list,
+        description="Database URLs of the upstream Genomic Libraries as a JSON list, nearest upstream first.",
+    )
+    broker_url: BrokerURL = Field(
+        default=None,
+        description="Celery broker URL; unset means embedded mode (no broker, in-process execution).",
+    )
+    result_backend: BrokerURL = Field(
+        default=None,
+        description="Celery result backend URL; unset means the broker URL.",
+    )
+    database_role: DatabaseRole = Field(
+        default=DatabaseRole.POOL,
+        description="Role `egp db upgrade` records in a new database's meta row: pool, library or archive.",
+    )
+    creator: uuid.UUID = Field(
+        default=ANONYMOUS_CREATOR,
+        description="UUID recorded as the creator of new GCs and databases; default: the anonymous creator.",
+    )
+    fitness_mode: FitnessMode = Field(
+        default=FitnessMode.LOCAL,
+        description="Where fitness is evaluated: local (in the evolving process) or remote (executor pool).",
+    )
+    l1_cache_bytes: int = Field(
+        default=1_000_000, gt=0, description="Size bound of a worker's L1 GC cache, in bytes."
+    )
+    l2_cache_bytes: int = Field(
+        default=1_000_000_000, gt=0, description="Size bound of a worker's L2 GC cache, in bytes."
+    )
+    epoch_generations: int = Field(
+        default=20, gt=0, description="Generations an island evolves in one epoch (one evolution task)."
+    )
+    fitness_time_limit_s: float = Field(
+        default=10.0, gt=0, description="Wall-clock limit for evaluating one fitness batch, in seconds."
+    )
+    executor_memory_limit_mb: int = Field(
+        default=1024, gt=0, description="Memory limit of a fitness executor child process, in MiB."
+    )
+    visibility_timeout_s: int = Field(
+        default=600,
+        gt=0,
+        description="Redis visibility timeout: seconds before an unacknowledged task is redelivered.",
+    )
+    result_expires_s: int = Field(
+        default=86_400, gt=0, description="Seconds Celery keeps a task result in the result backend."
+    )
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured, so everything runs in-process."""
+        return self.broker_url is None
+
+    @property
+    def celery_broker_url(self) -> str:
+        """The broker the Celery apps connect to: the configured one, or local Redis."""
+        return self.broker_url or DEFAULT_CELERY_BROKER_URL
+
+    @property
+    def celery_result_backend(self) -> str:
+        """The result backend of the Celery apps: the configured one, or the broker."""
+        return self.result_backend or self.celery_broker_url
+
+
+def env_name(field: str) -> str:
+    """Return the environment variable that sets a Settings field, e.g. `EGP_GENE_POOL_URL`."""
+    return ENV_PREFIX + field.upper()
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """Render a Settings ValidationError as one line naming each offending environment variable."""
+    parts: list[str] = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        name = env_name(loc[0]) if loc else "EGP settings"
+        name += "".join(f"[{part}]" for part in loc[1:])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] != "value_error":
+            message = f"{item.get('input')!r}: {message}"
+        parts.append(f"{name}: {message}")
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment (and `overrides`), raising ConfigurationError on bad values."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigurationError(format_validation_error(error)) from None
+    except SettingsError as error:
+        # pydantic-settings raises this when a complex value (a JSON list) does not parse.
+        field = str(error).split("field ")[-1].split(" ")[0].strip('"')
+        raise ConfigurationError(f"{env_name(field)}: not valid JSON ({error})") from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment."""
+    return load_settings()

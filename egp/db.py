@@ -1,0 +1,81 @@
+"""Database plumbing: one lazily created SQLAlchemy engine per URL, fork-safe, and session scopes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session
+
+from egp.config import normalise_database_url
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Set the per-connection SQLite pragmas: WAL for concurrent readers, enforced foreign keys."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def get_engine(url: str) -> Engine:
+    """Return the engine for `url`, creating it on first use in this process."""
+    url = normalise_database_url(url)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if make_url(url).get_backend_name() == "sqlite":
+                engine = create_engine(url)
+                event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_engine(url, pool_pre_ping=True)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Forget every engine without closing the parent's connections; call in a process after fork."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose(close=False)
+        _engines.clear()
+
+
+@contextmanager
+def session_scope(url: str) -> Iterator[Session]:
+    """Yield a session on `url` that commits on success and rolls back on an exception."""
+    with Session(get_engine(url)) as session, session.begin():
+        yield session
+
+
+def sqlite_file(url: str) -> Path | None:
+    """Return the file a SQLite URL names, or None for Postgres and in-memory SQLite."""
+    parsed = make_url(normalise_database_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def display_url(url: str) -> str:
+    """Return `url` with any password masked, for messages and status output."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def ping(url: str) -> None:
+    """Run `SELECT 1` on `url`; raises the driver's error when the database cannot be reached."""
+    with get_engine(url).connect() as connection:
+        connection.execute(text("SELECT 1"))
