@@ -1,0 +1,107 @@
+"""Boolean problems: even-parity-3, even-parity-5 and multiplexer-6 (bool… -> bool)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from egp.problems.base import Assessment, FitnessCases, Problem, bool_column
+
+#: Koza's even-parity function set as codon names (data: align with the final names here).
+PARITY_CODONS: tuple[str, ...] = ("bool_and", "bool_or", "bool_nand", "bool_nor")
+#: Koza's multiplexer function set (and, or, not, if) as codon names.
+MULTIPLEXER_CODONS: tuple[str, ...] = ("bool_and", "bool_or", "bool_not", "bool_select")
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+def truth_table(width: int) -> tuple[BoolArray, ...]:
+    """Return the 2**width truth-table rows as width bool columns; column 0 is the high bit."""
+    rows = np.arange(2**width, dtype=np.int64)
+    columns = []
+    for bit in range(width):
+        column = ((rows >> (width - 1 - bit)) & 1).astype(np.bool_)
+        column.setflags(write=False)
+        columns.append(column)
+    return tuple(columns)
+
+
+class TruthTableProblem(Problem):
+    """A Boolean function over a full truth table: fitness = fraction of rows correct, solved = all rows."""
+
+    outputs = ("bool",)
+    vectorised = True
+    width: int
+
+    @abstractmethod
+    def expected(self, columns: tuple[BoolArray, ...]) -> BoolArray:
+        """Return the target output column for the truth-table columns."""
+
+    def make_cases(self) -> FitnessCases:
+        """Build the full truth table and its target column."""
+        columns = truth_table(self.width)
+        target = np.ascontiguousarray(self.expected(columns), dtype=np.bool_)
+        target.setflags(write=False)
+        return FitnessCases(inputs=columns, count=2**self.width, targets=(target,))
+
+    def assess(self, outputs: Sequence[Any]) -> Assessment:
+        """Score the fraction of rows where the output equals the target."""
+        cases = self.cases()
+        correct = int(np.count_nonzero(bool_column(outputs[0], cases.count) == cases.targets[0]))
+        return Assessment(correct / cases.count, correct == cases.count)
+
+
+class EvenParity(TruthTableProblem):
+    """Even parity of n bools: True when an even number of inputs are True."""
+
+    codons = PARITY_CODONS
+
+    def expected(self, columns: tuple[BoolArray, ...]) -> BoolArray:
+        """Return True where the number of True inputs is even."""
+        ones = np.sum(np.stack(columns), axis=0)
+        result: BoolArray = (ones % 2) == 0
+        return result
+
+
+class EvenParity3(EvenParity):
+    """Even-3-parity over the 8-row truth table with Koza's function set (and, or, nand, nor)."""
+
+    name = "even-parity-3"
+    version = "1"
+    description = "Even-3-parity: True if an even number of the 3 inputs are True; fitness: share of 8 rows"
+    inputs = ("bool",) * 3
+    width = 3
+
+
+class EvenParity5(EvenParity):
+    """Even-5-parity over the 32-row truth table with Koza's function set (and, or, nand, nor)."""
+
+    name = "even-parity-5"
+    version = "1"
+    description = "Even-5-parity: True if an even number of the 5 inputs are True; fitness: share of 32 rows"
+    inputs = ("bool",) * 5
+    width = 5
+
+
+class Multiplexer6(TruthTableProblem):
+    """6-multiplexer: inputs (a0, a1, d0, d1, d2, d3); output d[a0 + 2·a1]; Koza's set (and, or, not, if)."""
+
+    name = "multiplexer-6"
+    version = "1"
+    description = (
+        "6-multiplexer: inputs (a0, a1, d0, d1, d2, d3), output d[a0 + 2*a1]; fitness = fraction of 64 rows"
+    )
+    inputs = ("bool",) * 6
+    codons = MULTIPLEXER_CODONS
+    width = 6
+
+    def expected(self, columns: tuple[BoolArray, ...]) -> BoolArray:
+        """Return the data bit addressed by a0 (low bit) and a1 (high bit)."""
+        address = columns[0].astype(np.int64) + 2 * columns[1].astype(np.int64)
+        data = np.stack(columns[2:])
+        result: BoolArray = data[address, np.arange(address.shape[0])]
+        return result

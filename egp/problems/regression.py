@@ -1,0 +1,143 @@
+"""Symbolic regression problems: koza-quartic, nguyen-1 and nguyen-5 (float -> float)."""
+
+from __future__ import annotations
+
+import random
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from egp.problems.base import Assessment, FitnessCases, Problem, float_column
+
+#: Function sets as codon names from the shipped codon library (data: align with the final names here).
+KOZA_QUARTIC_CODONS: tuple[str, ...] = (
+    "float_add",
+    "float_sub",
+    "float_mul",
+    "float_pdiv",
+    "float_neg",
+    "float_sin",
+    "float_cos",
+)
+NGUYEN_1_CODONS: tuple[str, ...] = KOZA_QUARTIC_CODONS
+NGUYEN_5_CODONS: tuple[str, ...] = (*KOZA_QUARTIC_CODONS, "lit_float_1")
+
+#: A point is a hit when the absolute error is at most this (Koza's hits criterion).
+HIT_TOLERANCE = 0.01
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class SymbolicRegression(Problem):
+    """A one-variable symbolic regression: fitness 1/(1 + mean absolute error), solved = every point a hit.
+
+    Fitness is 1.0 exactly when solved; any non-finite output gives fitness 0.
+    """
+
+    inputs = ("float",)
+    outputs = ("float",)
+    vectorised = True
+
+    @abstractmethod
+    def points(self) -> FloatArray:
+        """Return the x values of the fitness cases."""
+
+    @abstractmethod
+    def target(self, x: FloatArray) -> FloatArray:
+        """Return the target function evaluated at x."""
+
+    def make_cases(self) -> FitnessCases:
+        """Build the cases: the x column and the target column."""
+        x = np.ascontiguousarray(self.points(), dtype=np.float64)
+        x.setflags(write=False)
+        y = np.ascontiguousarray(self.target(x), dtype=np.float64)
+        y.setflags(write=False)
+        return FitnessCases(inputs=(x,), count=int(x.shape[0]), targets=(y,))
+
+    def identity_data(self) -> tuple[Any, ...]:
+        """Include the hit tolerance in the identity."""
+        return ("hit-tolerance", HIT_TOLERANCE)
+
+    def assess(self, outputs: Sequence[Any]) -> Assessment:
+        """Score by mean absolute error; solved when every point is within HIT_TOLERANCE."""
+        cases = self.cases()
+        y = float_column(outputs[0], cases.count)
+        with np.errstate(all="ignore"):
+            error = np.abs(y - cases.targets[0])
+        if not np.all(np.isfinite(error)):
+            return Assessment(0.0, False)
+        if bool(np.all(error <= HIT_TOLERANCE)):
+            return Assessment(1.0, True)
+        return Assessment(float(1.0 / (1.0 + float(np.mean(error)))), False)
+
+
+def _seeded_uniform(seed: int, count: int, low: float, high: float) -> FloatArray:
+    """Return count points drawn uniformly from [low, high] with Python's (version-stable) Random(seed)."""
+    rng = random.Random(seed)
+    return np.array([rng.uniform(low, high) for _ in range(count)], dtype=np.float64)
+
+
+class KozaQuartic(SymbolicRegression):
+    """Koza's quartic polynomial x⁴+x³+x²+x on 20 points x = -1.0, -0.9, …, 0.9 (DEAP's symbreg points)."""
+
+    name = "koza-quartic"
+    version = "1"
+    description = (
+        "Koza quartic x^4+x^3+x^2+x on 20 points x in [-1, 1) step 0.1; fitness 1/(1+MAE); "
+        "solved when all 20 points are within 0.01"
+    )
+    codons = KOZA_QUARTIC_CODONS
+
+    def points(self) -> FloatArray:
+        """Return x = k/10 for k in -10..9 (identical to DEAP's `[x/10. for x in range(-10, 10)]`)."""
+        return np.arange(-10, 10, dtype=np.float64) / 10.0
+
+    def target(self, x: FloatArray) -> FloatArray:
+        """Return x⁴+x³+x²+x."""
+        result: FloatArray = x**4 + x**3 + x**2 + x
+        return result
+
+
+class Nguyen1(SymbolicRegression):
+    """Nguyen-1: x³+x²+x on 20 points drawn uniformly from [-1, 1] with seed 1."""
+
+    name = "nguyen-1"
+    version = "1"
+    description = (
+        "Nguyen-1 x^3+x^2+x on 20 points uniform in [-1, 1] (Python Random(1)); fitness 1/(1+MAE); "
+        "solved when all 20 points are within 0.01"
+    )
+    codons = NGUYEN_1_CODONS
+
+    def points(self) -> FloatArray:
+        """Return 20 points uniform in [-1, 1] from Random(1)."""
+        return _seeded_uniform(1, 20, -1.0, 1.0)
+
+    def target(self, x: FloatArray) -> FloatArray:
+        """Return x³+x²+x."""
+        result: FloatArray = x**3 + x**2 + x
+        return result
+
+
+class Nguyen5(SymbolicRegression):
+    """Nguyen-5: sin(x²)·cos(x) - 1 on 20 points drawn uniformly from [-1, 1] with seed 5."""
+
+    name = "nguyen-5"
+    version = "1"
+    description = (
+        "Nguyen-5 sin(x^2)cos(x)-1 on 20 points uniform in [-1, 1] (Python Random(5)); fitness 1/(1+MAE); "
+        "solved when all 20 points are within 0.01"
+    )
+    codons = NGUYEN_5_CODONS
+
+    def points(self) -> FloatArray:
+        """Return 20 points uniform in [-1, 1] from Random(5)."""
+        return _seeded_uniform(5, 20, -1.0, 1.0)
+
+    def target(self, x: FloatArray) -> FloatArray:
+        """Return sin(x²)·cos(x) - 1."""
+        result: FloatArray = np.sin(x**2) * np.cos(x) - 1.0
+        return result
