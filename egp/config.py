@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from enum import StrEnum
 from typing import Annotated, Any
@@ -178,6 +179,62 @@ def load_settings(**overrides: Any) -> Settings:
         # pydantic-settings raises this when a complex value (a JSON list) does not parse.
         field = str(error).split("field ")[-1].split(" ")[0].strip('"')
         raise ConfigurationError(f"{env_name(field)}: not valid JSON ({error})") from None
+
+
+def display_url(url: str) -> str:
+    """Return `url` with any password masked, for messages, status output and `egp config`."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def shown_settings(settings: Settings) -> dict[str, Any]:
+    """Return the settings keyed by environment variable, JSON-ready, with passwords in URLs masked."""
+    shown: dict[str, Any] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if name.endswith("_url") or name == "result_backend":
+            value = display_url(value) if value else value
+        elif name.endswith("_urls"):
+            value = [display_url(url) for url in value]
+        shown[env_name(name)] = value
+    return shown
+
+
+def _type_name(annotation: Any) -> str:
+    """Describe a field's type for the reference table: enum choices, `url`, `int`, `list of urls`."""
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        return " / ".join(member.value for member in annotation)
+    text = getattr(annotation, "__name__", None) or str(annotation)
+    return text.replace("typing.", "")
+
+
+def settings_reference_markdown() -> str:
+    """Return a Markdown table of every setting: variable, type, default and description."""
+    lines = ["| variable | type | default | description |", "|---|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, StrEnum):
+            default = default.value
+        shown = (
+            "unset"
+            if default is None
+            else f"`{json.dumps(default) if isinstance(default, list) else default}`"
+        )
+        kind = _FIELD_TYPES.get(name) or _type_name(field.annotation)
+        description = (field.description or "").replace("|", "\\|")
+        lines.append(f"| `{env_name(name)}` | {kind} | {shown} | {description} |")
+    return "\n".join(lines) + "\n"
+
+
+# How the reference table names types whose annotation is not self-explanatory.
+_FIELD_TYPES = {
+    "gene_pool_url": "database URL",
+    "library_urls": "JSON list of database URLs",
+    "broker_url": "broker URL",
+    "result_backend": "backend URL",
+    "creator": "UUID",
+}
 
 
 @functools.cache

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from egp.config import normalise_database_url
+from egp.config import display_url, normalise_database_url
+from egp.errors import EGPError, one_line
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -67,12 +68,13 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def display_url(url: str) -> str:
-    """Return `url` with any password masked, for messages and status output."""
+@contextmanager
+def reported_errors(url: str) -> Iterator[None]:
+    """Turn a driver error on `url` (refused connection, bad password) into a one-line EGPError."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+        yield
+    except DBAPIError as error:
+        raise EGPError(f"database {display_url(url)}: {one_line(error.orig or error)}") from error
 
 
 def ping(url: str) -> None:

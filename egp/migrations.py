@@ -14,8 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, DateTime, String, Uuid, column, inspect, select, table, text
 
 import egp
-from egp.config import ANONYMOUS_CREATOR, DatabaseRole
-from egp.db import display_url, get_engine
+from egp.config import ANONYMOUS_CREATOR, DatabaseRole, display_url
+from egp.db import get_engine
 from egp.errors import ConfigurationError, EGPError
 
 # An arbitrary constant: Postgres advisory lock key that serialises concurrent upgrades of one database.
