@@ -1,0 +1,89 @@
+"""Migrations on real databases: fresh Postgres and SQLite files reach head; twice is a no-op."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from egp.config import DatabaseRole
+from egp.db import get_engine
+from egp.errors import ConfigurationError
+from egp.health import database_report
+from egp.migrations import current, head, upgrade
+
+EGP = str(Path(sys.executable).parent / "egp")
+
+
+def egp(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the installed `egp` command."""
+    return subprocess.run([EGP, *arguments], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def meta_rows(url: str) -> list[tuple[object, ...]]:
+    """Return every row of the meta table."""
+    with get_engine(url).connect() as connection:
+        return [tuple(row) for row in connection.execute(text("SELECT database_uuid, role FROM meta"))]
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a new Postgres database, or a SQLite file that does not exist yet."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return f"sqlite:///{tmp_path / 'pool.db'}"
+
+
+def test_cli_upgrade_reaches_head_and_a_second_run_is_a_no_op(fresh_url: str, tmp_path: Path) -> None:
+    """`egp db upgrade --url` migrates an empty database; running it again changes nothing."""
+    first = egp("db", "upgrade", "--url", fresh_url, "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["previous_revision"] is None and report["revision"] == head() and report["changed"]
+    assert report["role"] == "pool"
+
+    second = egp("db", "upgrade", "--url", fresh_url, "--json", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert not again["changed"] and again["database_uuid"] == report["database_uuid"]
+    assert len(meta_rows(fresh_url)) == 1
+
+    shown = egp("db", "current", "--url", fresh_url, cwd=tmp_path)
+    assert shown.returncode == 0 and f"revision {head()} (at head)" in shown.stdout
+
+
+def test_the_requested_role_is_recorded_once(fresh_url: str) -> None:
+    """A library stays a library: asking to use it as a pool later is refused."""
+    info = upgrade(fresh_url, DatabaseRole.LIBRARY)
+    assert info.role == "library" and info.at_head
+    assert upgrade(fresh_url, DatabaseRole.LIBRARY).database_uuid == info.database_uuid
+    with pytest.raises(ConfigurationError, match="is a library database, not a pool"):
+        upgrade(fresh_url, DatabaseRole.POOL)
+
+
+def test_meta_accepts_only_known_roles(postgres_url: str) -> None:
+    """The meta table's check constraint refuses a role outside pool, library and archive."""
+    upgrade(postgres_url)
+    with pytest.raises(Exception, match="meta_role"), get_engine(postgres_url).begin() as connection:
+        connection.execute(text("UPDATE meta SET role = 'museum'"))
+
+
+def test_an_empty_database_needs_upgrade(postgres_url: str) -> None:
+    """Before any migration the revision is None and the health report says to upgrade."""
+    assert current(postgres_url).revision is None
+    report = database_report(postgres_url)
+    assert report["ok"] is False and report["state"] == "needs upgrade"
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    """`egp db upgrade` against a closed Postgres port fails with one line, no traceback."""
+    result = egp("db", "upgrade", "--url", "postgresql://postgres@127.0.0.1:5499/none", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: database postgresql+psycopg://postgres@127.0.0.1:5499/none: ")
+    assert len(result.stderr.strip().splitlines()) == 1

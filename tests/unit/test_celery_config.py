@@ -1,0 +1,64 @@
+"""Celery configuration: JSON only, routing by task-name prefix, one queue per pool, health tasks."""
+
+from __future__ import annotations
+
+import pytest
+from celery.exceptions import QueueNotFound
+
+from egp.celery_config import Queue, celery_config, health_task_name, make_app, queue_for_task
+from egp.config import load_settings
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("evolution.epoch", Queue.EVOLUTION),
+        ("fitness.evaluate_batch", Queue.FITNESS),
+        ("dbmanager.promote", Queue.DBMANAGER),
+        ("dbmanager.health", Queue.DBMANAGER),
+        ("misc.thing", None),
+    ],
+)
+def test_tasks_route_by_name_prefix(task: str, queue: Queue | None) -> None:
+    """`<queue>.<action>` goes to `<queue>`; other names match no route."""
+    assert queue_for_task(task) == queue
+
+
+@pytest.mark.parametrize("task", ["evolution.epoch", "fitness.evaluate_batch", "dbmanager.promote"])
+def test_celerys_router_agrees(task: str) -> None:
+    """Celery's own router, given our config, picks the same queue as queue_for_task."""
+    app = make_app("test", Queue.EVOLUTION, load_settings())
+    route = app.amqp.router.route({}, task)
+    assert route["queue"].name == queue_for_task(task)
+
+
+def test_a_route_to_an_undeclared_queue_is_an_error() -> None:
+    """task_create_missing_queues is off, so a mistyped queue raises instead of being created."""
+    app = make_app("test", Queue.EVOLUTION, load_settings())
+    with pytest.raises(QueueNotFound):
+        app.amqp.router.route({"queue": "evolutoin"}, "evolution.epoch")
+
+
+def test_config_is_json_only_and_reliable() -> None:
+    """No pickle; acks late and prefetch 1; events on; visibility timeout from the settings."""
+    config = celery_config(load_settings(visibility_timeout_s=1234))
+    assert config["accept_content"] == ["json"]
+    assert config["task_serializer"] == config["result_serializer"] == "json"
+    assert config["task_acks_late"] is True and config["worker_prefetch_multiplier"] == 1
+    assert config["task_send_sent_event"] and config["worker_send_task_events"]
+    assert config["task_create_missing_queues"] is False
+    assert config["broker_transport_options"] == {"visibility_timeout": 1234}
+    assert {q.name for q in config["task_queues"]} == {"evolution", "fitness", "dbmanager"}
+
+
+def test_each_pool_registers_its_health_task() -> None:
+    """workers, executors and dbmanager each serve `<queue>.health`, and default to their own queue."""
+    import dbmanager.app
+    import executors.app
+    import workers.app
+
+    for module, queue in ((workers.app, Queue.EVOLUTION), (executors.app, Queue.FITNESS)):
+        assert health_task_name(queue) in module.app.tasks
+        assert module.app.conf.task_default_queue == queue
+    assert health_task_name(Queue.DBMANAGER) in dbmanager.app.app.tasks
+    assert dbmanager.app.app.conf.beat_schedule == {}
