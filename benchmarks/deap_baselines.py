@@ -289,6 +289,18 @@ def _truth_table(width: int) -> list[tuple[bool, ...]]:
     return [tuple(bool((row >> (width - 1 - bit)) & 1) for bit in range(width)) for row in range(2**width)]
 
 
+def boolean_cases(problem: str) -> tuple[list[tuple[bool, ...]], list[bool]]:
+    """Return the truth-table rows and target outputs of even-parity-N or multiplexer-6."""
+    if problem.startswith("even-parity-"):
+        rows = _truth_table(int(problem.rsplit("-", 1)[1]))
+        return rows, [sum(row) % 2 == 0 for row in rows]
+    if problem == "multiplexer-6":
+        rows = _truth_table(6)
+        # Inputs (a0, a1, d0, d1, d2, d3); output d[a0 + 2*a1] (as egp.problems' multiplexer-6).
+        return rows, [row[2 + row[0] + 2 * row[1]] for row in rows]
+    raise ValueError(f"no truth table for {problem!r}")
+
+
 def _boolean_evaluate(pset: gp.PrimitiveSet, rows: list[tuple[bool, ...]], targets: list[bool]) -> Any:
     """Return an evaluator: fitness = rows correct, solved = all rows correct."""
     cases = list(zip(rows, targets, strict=True))
@@ -308,8 +320,7 @@ def _parity_setup(width: int) -> SearchSetup:
     pset.addPrimitive(or_, 2, name="or_")
     pset.addPrimitive(nand, 2, name="nand")
     pset.addPrimitive(nor, 2, name="nor")
-    rows = _truth_table(width)
-    targets = [sum(row) % 2 == 0 for row in rows]
+    rows, targets = boolean_cases(f"even-parity-{width}")
     toolbox = base.Toolbox()
     toolbox.register("expr", gp.genFull, pset=pset, min_=3, max_=5)
     toolbox.register("individual", tools.initIterate, MaxTree, toolbox.expr)
@@ -340,9 +351,7 @@ def _multiplexer_setup() -> SearchSetup:
     pset.addPrimitive(or_, 2, name="or_")
     pset.addPrimitive(operator.not_, 1, name="not_")
     pset.addPrimitive(if_then_else, 3, name="if_then_else")
-    rows = _truth_table(6)
-    # Inputs (a0, a1, d0, d1, d2, d3); output d[a0 + 2*a1] (as egp.problems' multiplexer-6).
-    targets = [row[2 + row[0] + 2 * row[1]] for row in rows]
+    rows, targets = boolean_cases("multiplexer-6")
     toolbox = base.Toolbox()
     toolbox.register("expr", gp.genFull, pset=pset, min_=2, max_=4)
     toolbox.register("individual", tools.initIterate, MaxTree, toolbox.expr)

@@ -76,6 +76,18 @@ def test_parity_solution_is_found_and_counted() -> None:
     assert result["evaluations"] == result["evaluations_to_solution"] > 300
 
 
+def test_cases_match_egp_problems() -> None:
+    from egp.problems import get_problem
+
+    (x,) = get_problem("koza-quartic").cases().inputs
+    assert tuple(x.tolist()) == db.KOZA_POINTS
+    for name in ("even-parity-3", "multiplexer-6"):
+        rows, targets = db.boolean_cases(name)
+        cases = get_problem(name).cases()
+        assert rows == cases.rows()
+        assert targets == cases.targets[0].tolist()
+
+
 def test_unknown_problem() -> None:
     with pytest.raises(ValueError, match="unknown problem 'nope'"):
         db.deap_search("nope", seed=0, max_evaluations=10)
