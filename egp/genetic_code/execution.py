@@ -1,0 +1,413 @@
+"""Making GCs executable from the trusted codon registry only.
+
+A GC is data: a DAG of sub-GCs whose leaves name codons. To run it, it is *flattened* into a straight-line
+program over numbered slots (inputs first, then one slot per codon output), with pass-through connections
+resolved to slot aliases and dead code (codons whose outputs reach no output) dropped. That flat program runs
+two ways behind one interface:
+
+* **vectorised** — a small interpreter calls each codon's precompiled function once over numpy arrays holding
+  every fitness case (no `compile()` per GC: a GC that is new costs only its flattening);
+* **scalar** — the flat program is rendered as Python source and compiled once per signature; the function is
+  then called per case. `source(gc)` returns the same code as readable Python a user can run.
+
+Both are cached by signature in the executor's L1 cache, bounded by a byte budget; a shared sub-GC is
+flattened once and reused. Runtime errors are the caller's to catch (`safe_call`): they mean a failed
+evaluation, never a crashed process.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from egp.genetic_code.codon_runtime import RUNTIME_NAMES, quiet_numpy
+from egp.genetic_code.codons import codon_registry
+from egp.genetic_code.gc import GeneticCode
+from egp.genetic_code.graph import PLAN_A, PLAN_B, PLAN_F, PLAN_O, PLAN_P, Row
+from egp.genetic_code.properties import CGraphType
+
+_PLACEHOLDER = re.compile(r"\{i(\d+)\}")
+SELECT = "select"
+_MAX_EXPRESSION = 20_000  # characters of inlined expression before falling back to statements  # runtime helper used for the outputs of conditional graphs
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One step of a flat program: call `fn` (a codon template) on `args` slots, write `out` slot(s)."""
+
+    fn: Callable[..., Any]
+    args: tuple[int, ...]
+    out: tuple[int, ...]
+    template: str
+    arity: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlatProgram:
+    """A GC as straight-line code over slots: inputs are slots 0..n_inputs-1."""
+
+    n_inputs: int
+    n_slots: int
+    ops: tuple[Op, ...]
+    outputs: tuple[int, ...]
+
+    def approximate_bytes(self) -> int:
+        """A rough memory cost, used to keep the L1 cache within its byte budget."""
+        return 200 + 120 * len(self.ops) + 8 * len(self.outputs)
+
+
+class LRUCache:
+    """A least-recently-used cache bounded by an approximate byte budget, with hit statistics."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        """An empty cache holding at most about `budget_bytes`."""
+        self.budget = budget_bytes
+        self.used = 0
+        self.hits = 0
+        self.misses = 0
+        self._items: OrderedDict[bytes, tuple[Any, int]] = OrderedDict()
+
+    def get(self, key: bytes) -> Any | None:
+        """The cached value, or None (counted as a miss)."""
+        item = self._items.get(key)
+        if item is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._items.move_to_end(key)
+        return item[0]
+
+    def put(self, key: bytes, value: Any, size: int) -> None:
+        """Store a value of the given approximate size, evicting the least recently used."""
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.used -= old[1]
+        self._items[key] = (value, size)
+        self.used += size
+        while self.used > self.budget and len(self._items) > 1:
+            _, (_, evicted) = self._items.popitem(last=False)
+            self.used -= evicted
+
+    def __len__(self) -> int:
+        """Number of entries."""
+        return len(self._items)
+
+    @property
+    def hit_rate(self) -> float:
+        """Fraction of lookups that hit (0 when there were none)."""
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+def _render(template: str, names: Sequence[str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: names[int(m.group(1))], template)
+
+
+_CODON_FUNCTIONS: dict[bytes, tuple[Callable[..., Any], str, int]] = {}
+
+
+def codon_function(codon: GeneticCode) -> tuple[Callable[..., Any], str, int]:
+    """The callable, template and arity of a codon, compiled once per process from its trusted template."""
+    cached = _CODON_FUNCTIONS.get(codon.signature)
+    if cached is not None:
+        return cached
+    info = codon.codon
+    if info is None:
+        raise ValueError(f"{codon!r} is not a codon")
+    arity = len(codon.inputs)
+    params = [f"i{k}" for k in range(arity)]
+    expression = _render(info.inline, params)
+    # The namespace is the runtime helpers only: templates come from the shipped registry, never from a GC.
+    fn = eval(f"lambda {', '.join(params)}: {expression}", dict(RUNTIME_NAMES))
+    result = (fn, info.inline, arity)
+    _CODON_FUNCTIONS[codon.signature] = result
+    return result
+
+
+_SELECT_FN = RUNTIME_NAMES[SELECT]
+_CODON_FORMATS: dict[bytes, str] = {}
+
+
+def codon_format(codon: GeneticCode) -> str:
+    """The codon's template as a parenthesised positional format string: `{i0} + {i1}` → `({0} + {1})`."""
+    fmt = _CODON_FORMATS.get(codon.signature)
+    if fmt is None:
+        assert codon.codon is not None
+        escaped = codon.codon.inline.replace("{", "{{").replace("}", "}}")
+        fmt = "(" + re.sub(r"\{\{i(\d+)\}\}", r"{\1}", escaped) + ")"
+        _CODON_FORMATS[codon.signature] = fmt
+    return fmt
+
+
+class Executor:
+    """Prepares and runs GCs from one store of stored GCs, caching prepared forms by signature (L1)."""
+
+    def __init__(self, store: Mapping[bytes, GeneticCode], l1_budget_bytes: int = 1_000_000) -> None:
+        """An executor over `store` (signature → GC) with an L1 cache of `l1_budget_bytes`."""
+        self.store = store
+        self._store_get = store.get
+        self._registry = codon_registry()
+        self._single_output: dict[bytes, Callable[..., Any]] = {}
+        self._namespace: dict[str, Any] = dict(RUNTIME_NAMES)
+        self.l1 = LRUCache(l1_budget_bytes)
+        self._scalar: OrderedDict[bytes, Callable[..., Any]] = OrderedDict()
+        self._scalar_limit = max(64, l1_budget_bytes // 4000)
+
+    def _lookup(self, signature: bytes) -> GeneticCode:
+        """A stored GC from the store, or a codon from the registry; KeyError if neither has it."""
+        gc = self._store_get(signature)
+        if gc is None:
+            gc = self._registry.get(signature)
+            if gc is None:
+                raise KeyError(f"GC {signature.hex()} is neither stored nor a registered codon")
+        return gc
+
+    # -- flattening ---------------------------------------------------------------------------------------
+    def flat(self, gc: GeneticCode) -> FlatProgram:
+        """The flat program of `gc`, from the L1 cache or built (and cached) now."""
+        cached = self.l1.get(gc.signature)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        ops: list[Op] = []
+        n_inputs = len(gc.inputs)
+        outputs = self._emit(gc, list(range(n_inputs)), ops, [n_inputs])
+        program = _eliminate_dead_code(n_inputs, ops, tuple(outputs))
+        self.l1.put(gc.signature, program, program.approximate_bytes())
+        return program
+
+    def _emit(self, gc: GeneticCode, in_slots: list[int], ops: list[Op], next_slot: list[int]) -> list[int]:
+        """Append the ops computing `gc` on `in_slots`; return the slots holding its outputs."""
+        if gc.codon is not None:
+            fn, template, arity = codon_function(gc)
+            first = next_slot[0]
+            n_out = len(gc.outputs)
+            next_slot[0] += n_out
+            out = tuple(range(first, first + n_out))
+            ops.append(Op(fn, tuple(in_slots), out, template, arity))
+            return list(out)
+        graph = gc.graph
+        conns = graph.dest_conns
+        lookup = self._lookup
+        sources: dict[Row, list[int]] = {Row.I: in_slots}
+        if Row.F in conns:
+            row, idx = conns[Row.F][0]
+            condition = sources[row][idx]
+        if gc.gca is not None:
+            a_in = [sources[r][i] for r, i in conns[Row.A]]
+            sources[Row.A] = self._emit(lookup(gc.gca), a_in, ops, next_slot)
+        if gc.gcb is not None:
+            b_in = [sources[r][i] for r, i in conns[Row.B]]
+            sources[Row.B] = self._emit(lookup(gc.gcb), b_in, ops, next_slot)
+        out_slots = [sources[r][i] for r, i in conns[Row.O]]
+        if graph.graph_type in (CGraphType.IF_THEN, CGraphType.IF_THEN_ELSE):
+            alt_slots = [sources[r][i] for r, i in conns[Row.P]]
+            selected = []
+            for o_slot, p_slot in zip(out_slots, alt_slots, strict=True):
+                slot = next_slot[0]
+                next_slot[0] += 1
+                ops.append(
+                    Op(_SELECT_FN, (condition, o_slot, p_slot), (slot,), "select({i0}, {i1}, {i2})", 3)
+                )  # type: ignore[arg-type]
+                selected.append(slot)
+            return selected
+        return out_slots
+
+    # -- running ------------------------------------------------------------------------------------------
+    def evaluate(self, gc: GeneticCode, inputs: Sequence[Any]) -> list[Any]:
+        """Run `gc` directly on its inputs (scalars, or numpy arrays holding every case); returns its outputs.
+
+        This walks the GC DAG with each graph's precomputed plan, calling codon functions as it goes: nothing
+        is compiled, so a GC seen for the first time costs no more than one already seen. Outputs that are
+        constants stay scalars (callers broadcast them).
+        """
+        with quiet_numpy():
+            return self._evaluate(gc, list(inputs))
+
+    def _evaluate(self, gc: GeneticCode, args: list[Any]) -> list[Any]:
+        if gc.codon is not None:
+            return self._call_codon(gc, args)
+        return self._evaluate_composite(gc, args)
+
+    def _call_codon(self, codon: GeneticCode, args: list[Any]) -> list[Any]:
+        codon_fn = codon_function(codon)[0]
+        if len(codon.outputs) == 1:
+            self._single_output[codon.signature] = codon_fn
+            return [codon_fn(*args)]
+        return list(codon_fn(*args))
+
+    def _evaluate_composite(self, gc: GeneticCode, args: list[Any]) -> list[Any]:
+        # Hot path: single-output codon children (half of all nodes) are called inline, without recursion.
+        graph = gc.graph
+        plan = graph.plan
+        fns = self._single_output
+        fn = fns.get(gc.gca)  # type: ignore[arg-type]
+        if fn is not None:
+            values = [*args, fn(*[args[i] for i in plan[PLAN_A]])]
+        else:
+            values = args + self._evaluate(self._lookup(gc.gca), [args[i] for i in plan[PLAN_A]])  # type: ignore[arg-type]
+        if gc.gcb is not None:
+            fn = fns.get(gc.gcb)
+            if fn is not None:
+                values.append(fn(*[values[i] for i in plan[PLAN_B]]))
+            else:
+                values += self._evaluate(self._lookup(gc.gcb), [values[i] for i in plan[PLAN_B]])
+        if graph.graph_type is CGraphType.STANDARD:
+            return [values[i] for i in plan[PLAN_O]]
+        condition = values[plan[PLAN_F][0]]
+        return [
+            _SELECT_FN(condition, values[o], values[p])  # type: ignore[operator]
+            for o, p in zip(plan[PLAN_O], plan[PLAN_P], strict=True)
+        ]
+
+    def run_vectorised(self, gc: GeneticCode, inputs: Sequence[Any]) -> tuple[Any, ...]:
+        """Run `gc` once over input columns (numpy arrays of every case); outputs may be scalars (constants)."""
+        return tuple(self.evaluate(gc, inputs))
+
+    def scalar_function(self, gc: GeneticCode) -> Callable[..., Any]:
+        """A compiled Python function of `gc` taking one argument per input (cached by signature)."""
+        fn = self._scalar.get(gc.signature)
+        if fn is not None:
+            self._scalar.move_to_end(gc.signature)
+            return fn
+        params = [f"i{k}" for k in range(len(gc.inputs))]
+        outputs = self._expressions(gc, params, [0])
+        if outputs is None:  # too much shared structure to inline: fall back to one statement per codon
+            name, body = _function_source(self.flat(gc), gc.signature)
+            code = compile(body, f"<gc {gc.signature.hex()[:16]}>", "exec")
+            namespace: dict[str, Any] = dict(RUNTIME_NAMES)
+            exec(code, namespace)
+            fn = namespace[name]
+        else:
+            result = outputs[0] if len(outputs) == 1 else "(" + ", ".join(outputs) + ",)"
+            # Templates come from the trusted registry only; a GC contributes wiring, never text.
+            fn = eval(f"lambda {', '.join(params)}: {result}", self._namespace)
+        self._scalar[gc.signature] = fn
+        if len(self._scalar) > self._scalar_limit:
+            self._scalar.popitem(last=False)
+        return fn  # type: ignore[no-any-return]
+
+    def _expressions(self, gc: GeneticCode, args: list[str], length: list[int]) -> list[str] | None:
+        """Python expressions for the outputs of `gc` given argument expressions; None if they grow too big."""
+        if gc.codon is not None:
+            if len(gc.outputs) != 1:
+                return None
+            text = codon_format(gc).format(*args)
+            length[0] += len(text)
+            return None if length[0] > _MAX_EXPRESSION else [text]
+        plan = gc.graph.plan
+        a_out = self._expressions(self._lookup(gc.gca), [args[i] for i in plan[PLAN_A]], length)  # type: ignore[arg-type]
+        if a_out is None:
+            return None
+        values = args + a_out
+        if gc.gcb is not None:
+            b_out = self._expressions(self._lookup(gc.gcb), [values[i] for i in plan[PLAN_B]], length)
+            if b_out is None:
+                return None
+            values += b_out
+        if gc.graph.graph_type is CGraphType.STANDARD:
+            return [values[i] for i in plan[PLAN_O]]
+        condition = values[plan[PLAN_F][0]]
+        return [
+            f"({values[o]} if {condition} else {values[p]})"
+            for o, p in zip(plan[PLAN_O], plan[PLAN_P], strict=True)
+        ]
+
+    def execute(self, gc: GeneticCode, inputs: Sequence[Any]) -> tuple[Any, ...]:
+        """Run `gc` once on one set of inputs (scalars or arrays); always returns a tuple of outputs."""
+        result = self.scalar_function(gc)(*inputs)
+        return result if len(gc.outputs) != 1 else (result,)
+
+    def source(self, gc: GeneticCode) -> str:
+        """Readable, runnable Python for `gc`: imports of the runtime helpers it uses and one function."""
+        return source_of(self.flat(gc), gc)
+
+
+def run_flat(program: FlatProgram, inputs: Sequence[Any]) -> tuple[Any, ...]:
+    """Interpret a flat program over its inputs (scalars or numpy arrays)."""
+    regs: list[Any] = [*inputs, *([None] * (program.n_slots - program.n_inputs))]
+    with quiet_numpy():
+        for op in program.ops:
+            args = op.args
+            arity = op.arity
+            if arity == 2:
+                value = op.fn(regs[args[0]], regs[args[1]])
+            elif arity == 1:
+                value = op.fn(regs[args[0]])
+            elif arity == 0:
+                value = op.fn()
+            else:
+                value = op.fn(*[regs[a] for a in args])
+            if len(op.out) == 1:
+                regs[op.out[0]] = value
+            else:
+                for slot, item in zip(op.out, value, strict=True):
+                    regs[slot] = item
+    return tuple(regs[s] for s in program.outputs)
+
+
+def _eliminate_dead_code(n_inputs: int, ops: list[Op], outputs: tuple[int, ...]) -> FlatProgram:
+    """Drop ops none of whose outputs reach an output, and renumber slots densely."""
+    live = set(outputs)
+    kept: list[Op] = []
+    for op in reversed(ops):
+        if any(slot in live for slot in op.out):
+            kept.append(op)
+            live.update(op.args)
+    kept.reverse()
+    renumber = {k: k for k in range(n_inputs)}
+    next_slot = n_inputs
+    dense: list[Op] = []
+    for op in kept:
+        out = []
+        for slot in op.out:
+            renumber[slot] = next_slot
+            out.append(next_slot)
+            next_slot += 1
+        dense.append(Op(op.fn, tuple(renumber[a] for a in op.args), tuple(out), op.template, op.arity))
+    return FlatProgram(n_inputs, next_slot, tuple(dense), tuple(renumber[s] for s in outputs))
+
+
+def _slot_name(slot: int, n_inputs: int) -> str:
+    return f"i{slot}" if slot < n_inputs else f"t{slot - n_inputs}"
+
+
+def _function_source(program: FlatProgram, signature: bytes) -> tuple[str, str]:
+    """The name and source text (without imports) of the function computing `program`."""
+    name = "gc_" + signature.hex()[:12]
+    n = program.n_inputs
+    params = ", ".join(f"i{k}" for k in range(n))
+    lines = [f"def {name}({params}):"]
+    for op in program.ops:
+        args = [_slot_name(a, n) for a in op.args]
+        targets = ", ".join(_slot_name(o, n) for o in op.out)
+        lines.append(f"    {targets} = {_render(op.template, args)}")
+    returned = ", ".join(_slot_name(s, n) for s in program.outputs)
+    lines.append(f"    return {returned if program.outputs else 'None'}")
+    return name, "\n".join(lines) + "\n"
+
+
+def source_of(program: FlatProgram, gc: GeneticCode) -> str:
+    """Readable Python for a flat program: a docstring header, the helper imports and the function."""
+    name, body = _function_source(program, gc.signature)
+    used = sorted(
+        {
+            word
+            for op in program.ops
+            for word in re.findall(r"[A-Za-z_]\w*", op.template)
+            if word in RUNTIME_NAMES
+        }
+    )
+    header = [f'"""EGP genetic code {gc.signature.hex()} ({gc.num_codons} codons)."""', ""]
+    imports = [f"from egp.genetic_code.codon_runtime import {', '.join(used)}", ""] if used else []
+    return "\n".join([*header, *imports, ""]) + body
+
+
+def safe_call(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
+    """Call `fn`; return (result, None), or (None, reason) if it raised — a GC's error never escapes."""
+    try:
+        return fn(*args), None
+    except Exception as error:  # a GC may do anything a codon allows; any failure is an evaluation failure
+        return None, f"{type(error).__name__}: {error}"

@@ -1,0 +1,393 @@
+"""The genetic code (GC): an immutable, content-addressed typed function, and its mutable embryo.
+
+A stored `GeneticCode` is a codon (a PRIMITIVE graph whose row A is the codon's template) or an ordinary GC with
+sub-GCs GCA/GCB referenced by signature, so a shared sub-GC is stored once and the whole program is a DAG.
+An `EmbryonicGC` is the mutable form that physics builds and stabilises; `freeze` turns a stable embryo (and any
+embryonic sub-GCs, bottom-up) into stored GCs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from egp.genetic_code.graph import (
+    Connection,
+    ConnectionGraph,
+    GCValidationError,
+    Row,
+    check_graph,
+    make_graph,
+)
+from egp.genetic_code.properties import (
+    IS_PGC,
+    CGraphType,
+    GCType,
+    gc_type_of,
+    graph_type_of,
+    merge_properties,
+)
+from egp.genetic_code.signature import compute_signature
+from egp.genetic_code.types import TYPES
+
+# Constants from the original EGP (domain spec §1.4).
+EGP_EPOCH = datetime(2019, 12, 25, 16, 26, tzinfo=UTC)
+SHAPEDSUNDEW9_UUID = UUID("22c23596-df90-4b87-88a4-9409a0ea764f")
+ANONYMOUS_CREATOR = UUID("1f8f45ca-0ce8-11f0-a067-73ab69491a6f")
+_EGCODE_UID = TYPES.uid("EGCode")
+
+
+@dataclass(frozen=True, slots=True)
+class CodonInfo:
+    """What only a codon has: its name, expression template and description."""
+
+    name: str
+    inline: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GeneticCode:
+    """An immutable stored GC. Identity (equality, hash) is its signature."""
+
+    signature: bytes
+    graph: ConnectionGraph
+    gca: bytes | None
+    gcb: bytes | None
+    ancestora: bytes | None
+    ancestorb: bytes | None
+    pgc: bytes | None
+    creator: UUID
+    properties: int
+    code_depth: int
+    num_codes: int
+    num_codons: int
+    generation: int
+    created: datetime
+    codon: CodonInfo | None = None
+
+    @property
+    def inputs(self) -> tuple[int, ...]:
+        """Input type UIDs (row I)."""
+        return self.graph.inputs
+
+    @property
+    def outputs(self) -> tuple[int, ...]:
+        """Output type UIDs (row O)."""
+        return self.graph.dest_types[Row.O]
+
+    @property
+    def is_codon(self) -> bool:
+        """True for a codon (a primitive leaf)."""
+        return self.codon is not None
+
+    @property
+    def is_pgc(self) -> bool:
+        """True for a physical GC: one that outputs a new GC."""
+        return bool(self.properties & IS_PGC)
+
+    @property
+    def graph_type(self) -> CGraphType:
+        """The graph type."""
+        return self.graph.graph_type
+
+    @property
+    def name(self) -> str:
+        """A short human name: the codon name, or the signature's first 8 hex digits."""
+        return self.codon.name if self.codon else "gc_" + self.signature.hex()[:8]
+
+    def __eq__(self, other: object) -> bool:
+        """Two GCs are the same when their signatures are."""
+        return isinstance(other, GeneticCode) and other.signature == self.signature
+
+    def __hash__(self) -> int:
+        """Hash of the signature."""
+        return hash(self.signature)
+
+    def __repr__(self) -> str:
+        """Short description for debugging."""
+        return f"GeneticCode({self.name}, {self.graph.graph_type.name}, codons={self.num_codons})"
+
+
+class EmbryonicGC:
+    """A mutable GC under construction: interfaces are fixed, connections may be missing (unstable)."""
+
+    __slots__ = (
+        "ancestora",
+        "ancestorb",
+        "creator",
+        "dest_conns",
+        "dest_types",
+        "gca",
+        "gcb",
+        "generation",
+        "graph_type",
+        "input_locked",
+        "inputs",
+        "pgc",
+    )
+
+    def __init__(
+        self,
+        graph_type: CGraphType,
+        inputs: list[int],
+        outputs: list[int],
+        gca: GeneticCode | EmbryonicGC | None = None,
+        gcb: GeneticCode | EmbryonicGC | None = None,
+        *,
+        ancestora: bytes | None = None,
+        ancestorb: bytes | None = None,
+        pgc: bytes | None = None,
+        creator: UUID = ANONYMOUS_CREATOR,
+        input_locked: bool = True,
+        generation: int = 0,
+    ) -> None:
+        """An embryo with the given interface and sub-GCs; every destination starts unconnected."""
+        self.graph_type = graph_type
+        self.inputs = list(inputs)
+        self.gca = gca
+        self.gcb = gcb
+        self.ancestora = ancestora
+        self.ancestorb = ancestorb
+        self.pgc = pgc
+        self.creator = creator
+        self.input_locked = input_locked
+        self.generation = generation
+        self.dest_types: dict[Row, list[int]] = {Row.O: list(outputs)}
+        if gca is not None:
+            self.dest_types[Row.A] = list(gca_inputs(gca))
+        if gcb is not None:
+            self.dest_types[Row.B] = list(gca_inputs(gcb))
+        if graph_type in (CGraphType.IF_THEN, CGraphType.IF_THEN_ELSE):
+            self.dest_types[Row.F] = [TYPES.uid("bool")]
+            self.dest_types[Row.P] = list(outputs)
+        self.dest_conns: dict[Row, list[Connection | None]] = {
+            row: [None] * len(types) for row, types in self.dest_types.items()
+        }
+
+    @property
+    def outputs(self) -> list[int]:
+        """Output types (row O)."""
+        return self.dest_types[Row.O]
+
+    def source_types(self, row: Row) -> list[int] | tuple[int, ...]:
+        """Types of the source endpoints of row I, A or B."""
+        if row is Row.I:
+            return self.inputs
+        sub = self.gca if row is Row.A else self.gcb
+        if sub is None:
+            return ()
+        return gca_outputs(sub)
+
+    def sub_source_types(self) -> dict[Row, tuple[int, ...]]:
+        """As/Bs interfaces of the present sub-GCs."""
+        result: dict[Row, tuple[int, ...]] = {}
+        if self.gca is not None:
+            result[Row.A] = tuple(gca_outputs(self.gca))
+        if self.gcb is not None:
+            result[Row.B] = tuple(gca_outputs(self.gcb))
+        return result
+
+    def unconnected(self) -> list[tuple[Row, int]]:
+        """Every destination endpoint without a connection."""
+        return [
+            (row, idx) for row, conns in self.dest_conns.items() for idx, c in enumerate(conns) if c is None
+        ]
+
+    def is_stable(self) -> bool:
+        """True when every destination is connected."""
+        return all(c is not None for conns in self.dest_conns.values() for c in conns)
+
+    def check(self, *, require_stable: bool = False) -> None:
+        """Raise GCValidationError if any connection breaks a rule (and, optionally, if unstable)."""
+        check_graph(
+            self.graph_type,
+            self.inputs,
+            self.dest_types,
+            self.dest_conns,
+            self.sub_source_types(),
+            require_stable=require_stable,
+        )
+
+
+def gca_inputs(gc: GeneticCode | EmbryonicGC) -> tuple[int, ...] | list[int]:
+    """Input types of a stored or embryonic GC."""
+    return gc.inputs
+
+
+def gca_outputs(gc: GeneticCode | EmbryonicGC) -> tuple[int, ...] | list[int]:
+    """Output types of a stored or embryonic GC."""
+    return gc.outputs if isinstance(gc, GeneticCode) else gc.dest_types[Row.O]
+
+
+def make_codon(
+    name: str,
+    inline: str,
+    inputs: tuple[int, ...],
+    outputs: tuple[int, ...],
+    properties: int,
+    description: str = "",
+    *,
+    pgc: bytes | None = None,
+    creator: UUID = SHAPEDSUNDEW9_UUID,
+    created: datetime = EGP_EPOCH,
+) -> GeneticCode:
+    """Build the stored GC of a codon: I feeds the template's inputs (row A), A's outputs are the GC's."""
+    graph = make_graph(
+        CGraphType.PRIMITIVE,
+        inputs,
+        {Row.A: inputs, Row.O: outputs},
+        {Row.A: [(Row.I, k) for k in range(len(inputs))], Row.O: [(Row.A, k) for k in range(len(outputs))]},
+        {Row.A: outputs},
+    )
+    if gc_type_of(properties) is not GCType.CODON or graph_type_of(properties) is not CGraphType.PRIMITIVE:
+        raise GCValidationError(f"codon {name}: properties must say CODON and PRIMITIVE")
+    signature = compute_signature(None, None, None, None, pgc, creator, graph.canonical_json(), inline)
+    return GeneticCode(
+        signature=signature,
+        graph=graph,
+        gca=None,
+        gcb=None,
+        ancestora=None,
+        ancestorb=None,
+        pgc=pgc,
+        creator=creator,
+        properties=properties,
+        code_depth=1,
+        num_codes=1,
+        num_codons=1,
+        generation=1,
+        created=created,
+        codon=CodonInfo(name, inline, description),
+    )
+
+
+def sizes_from(
+    graph_type: CGraphType, gca: GeneticCode | None, gcb: GeneticCode | None, generation_floor: int = 0
+) -> tuple[int, int, int, int]:
+    """code_depth, num_codes, num_codons, generation of an ordinary GC from its sub-GCs."""
+    subs = [g for g in (gca, gcb) if g is not None]
+    if not subs:
+        return 1, 1, 0, max(1, generation_floor)
+    depth = max(g.code_depth for g in subs) + 1
+    codes = sum(g.num_codes for g in subs) + 1
+    codons = sum(g.num_codons for g in subs)
+    generation = max(max(g.generation for g in subs) + 1, generation_floor)
+    return depth, codes, codons, generation
+
+
+def build_gc(
+    graph: ConnectionGraph,
+    gca: GeneticCode | None,
+    gcb: GeneticCode | None,
+    *,
+    ancestora: bytes | None = None,
+    ancestorb: bytes | None = None,
+    pgc: bytes | None = None,
+    creator: UUID = ANONYMOUS_CREATOR,
+    created: datetime | None = None,
+    generation_floor: int = 0,
+) -> GeneticCode:
+    """Make a stored ordinary GC from a validated graph and its stored sub-GCs, computing its signature."""
+    if graph.graph_type is CGraphType.PRIMITIVE:
+        raise GCValidationError("only codons have PRIMITIVE graphs")
+    check_sub_interfaces(graph, gca, gcb)
+    a_props = gca.properties if gca is not None else (gcb.properties if gcb is not None else 0)
+    properties = merge_properties(graph.graph_type, a_props, gcb.properties if gcb is not None else None)
+    if _EGCODE_UID in graph.outputs:
+        properties |= IS_PGC
+    else:
+        properties &= ~IS_PGC
+    depth, codes, codons, generation = sizes_from(graph.graph_type, gca, gcb, generation_floor)
+    a_sig = gca.signature if gca is not None else None
+    b_sig = gcb.signature if gcb is not None else None
+    signature = compute_signature(ancestora, ancestorb, a_sig, b_sig, pgc, creator, graph.canonical_json())
+    return GeneticCode(
+        signature=signature,
+        graph=graph,
+        gca=a_sig,
+        gcb=b_sig,
+        ancestora=ancestora,
+        ancestorb=ancestorb,
+        pgc=pgc,
+        creator=creator,
+        properties=properties,
+        code_depth=depth,
+        num_codes=codes,
+        num_codons=codons,
+        generation=generation,
+        created=created if created is not None else datetime.now(UTC),
+    )
+
+
+def check_sub_interfaces(graph: ConnectionGraph, gca: GeneticCode | None, gcb: GeneticCode | None) -> None:
+    """Raise GCValidationError unless rows A and B match the sub-GCs' interfaces exactly."""
+    for row, sub in ((Row.A, gca), (Row.B, gcb)):
+        if (row in graph.dest_types) != (sub is not None):
+            raise GCValidationError(f"row {row.value} exists if and only if gc{row.value.lower()} is set")
+        if sub is None:
+            continue
+        if graph.dest_types[row] != sub.inputs:
+            raise GCValidationError(f"row {row.value}d types differ from gc{row.value.lower()}'s inputs")
+        if graph.source_types[row] != sub.outputs:
+            raise GCValidationError(f"row {row.value}s types differ from gc{row.value.lower()}'s outputs")
+
+
+def freeze(
+    embryo: EmbryonicGC,
+    store: MutableMapping[bytes, GeneticCode],
+    *,
+    created: datetime | None = None,
+    on_new: Callable[[GeneticCode], None] | None = None,
+) -> GeneticCode:
+    """Turn a stable embryo (and its embryonic sub-GCs, bottom-up) into stored GCs, adding them to `store`."""
+    subs: list[GeneticCode | None] = []
+    for sub in (embryo.gca, embryo.gcb):
+        if isinstance(sub, EmbryonicGC):
+            subs.append(freeze(sub, store, created=created, on_new=on_new))
+        else:
+            subs.append(sub)
+    gca, gcb = subs
+    for row, conns in embryo.dest_conns.items():
+        for idx, conn in enumerate(conns):
+            if conn is None:
+                raise GCValidationError(f"destination {row.value}[{idx}] is not connected (unstable graph)")
+    source_types: dict[Row, tuple[int, ...]] = {}
+    if gca is not None:
+        source_types[Row.A] = gca.outputs
+    if gcb is not None:
+        source_types[Row.B] = gcb.outputs
+    graph = make_graph(
+        embryo.graph_type,
+        embryo.inputs,
+        embryo.dest_types,
+        embryo.dest_conns,  # type: ignore[arg-type]  (checked: no None remains)
+        source_types,
+    )
+    gc = build_gc(
+        graph,
+        gca,
+        gcb,
+        ancestora=embryo.ancestora,
+        ancestorb=embryo.ancestorb,
+        pgc=embryo.pgc,
+        creator=embryo.creator,
+        created=created,
+        generation_floor=embryo.generation,
+    )
+    if gc.signature not in store:
+        store[gc.signature] = gc
+        if on_new is not None:
+            on_new(gc)
+    return store[gc.signature]
+
+
+def sub_gcs(
+    gc: GeneticCode, store: Mapping[bytes, GeneticCode]
+) -> tuple[GeneticCode | None, GeneticCode | None]:
+    """The stored sub-GCs (GCA, GCB) of `gc`; raises KeyError if the store lacks one."""
+    gca = store[gc.gca] if gc.gca is not None else None
+    gcb = store[gc.gcb] if gc.gcb is not None else None
+    return gca, gcb

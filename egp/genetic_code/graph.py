@@ -1,0 +1,324 @@
+"""Connection graphs: how a GC's inputs, sub-GCs and outputs are wired (domain spec §1.2).
+
+Rows: `I` (the GC's inputs, a source), `A`/`B` (the sub-GCs: their inputs are destinations, their outputs
+sources), `O` (the GC's outputs, a destination), `F` (the condition of an if-then(-else), a destination) and
+`P` (the alternate outputs taken when the condition is false). A destination endpoint holds exactly one
+reference `(source row, source index)` when the graph is stable; a source may feed any number of destinations.
+
+The canonical JSON form (used for signatures, transit and storage) is an object whose keys appear in this
+order: `I` (input types), then for each destination row present, in the order F, A, B, O, P, the row's
+connections as `[source_row, source_index, destination_type]`; sub-GC output types follow their row as `As`
+and `Bs`. Every source endpoint is recorded (as a type), so no separate "unconnected" row is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from egp.errors import EGPError
+from egp.genetic_code.properties import CGraphType
+from egp.genetic_code.types import TYPES, UnknownTypeError, is_compatible
+
+MAX_ENDPOINTS = 256
+
+
+class GCValidationError(EGPError):
+    """A genetic code, its graph or its JSON form breaks a rule; the message names the first violation."""
+
+
+class Row(StrEnum):
+    """Row letters of a connection graph."""
+
+    I = "I"  # noqa: E741  (the domain's own name for the input row)
+    F = "F"
+    A = "A"
+    B = "B"
+    O = "O"  # noqa: E741
+    P = "P"
+
+
+SOURCE_ROWS: tuple[Row, ...] = (Row.I, Row.A, Row.B)
+DESTINATION_ROWS: tuple[Row, ...] = (Row.F, Row.A, Row.B, Row.O, Row.P)
+
+# Which destination rows each source row may feed, per graph type (domain spec §1.2, authoritative table).
+ALLOWED: dict[CGraphType, dict[Row, frozenset[Row]]] = {
+    CGraphType.PRIMITIVE: {Row.I: frozenset({Row.A}), Row.A: frozenset({Row.O})},
+    CGraphType.STANDARD: {
+        Row.I: frozenset({Row.A, Row.B}),
+        Row.A: frozenset({Row.B, Row.O}),
+        Row.B: frozenset({Row.O}),
+    },
+    CGraphType.IF_THEN: {Row.I: frozenset({Row.A, Row.F, Row.O, Row.P}), Row.A: frozenset({Row.O})},
+    CGraphType.IF_THEN_ELSE: {
+        Row.I: frozenset({Row.A, Row.B, Row.F, Row.O, Row.P}),
+        Row.A: frozenset({Row.O}),
+        Row.B: frozenset({Row.P}),
+    },
+    CGraphType.EMPTY: {},
+}
+
+# The rows (sub-GC rows A/B, condition F, alternate outputs P) each graph type must have; I and O always exist.
+REQUIRED_ROWS: dict[CGraphType, frozenset[Row]] = {
+    CGraphType.PRIMITIVE: frozenset({Row.A}),
+    CGraphType.STANDARD: frozenset({Row.A, Row.B}),
+    CGraphType.IF_THEN: frozenset({Row.F, Row.A, Row.P}),
+    CGraphType.IF_THEN_ELSE: frozenset({Row.F, Row.A, Row.B, Row.P}),
+    CGraphType.EMPTY: frozenset(),
+}
+
+Connection = tuple[Row, int]
+
+
+def infer_graph_type(rows: set[Row] | frozenset[Row]) -> CGraphType:
+    """The graph type implied by which optional rows exist (F with B, F, B, A alone, none)."""
+    if Row.F in rows:
+        return CGraphType.IF_THEN_ELSE if Row.B in rows else CGraphType.IF_THEN
+    if Row.B in rows:
+        return CGraphType.STANDARD
+    if Row.A in rows:
+        return CGraphType.PRIMITIVE
+    return CGraphType.EMPTY
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ConnectionGraph:
+    """An immutable, stable connection graph. Equality and hashing use the canonical JSON."""
+
+    graph_type: CGraphType
+    inputs: tuple[int, ...]
+    dest_types: Mapping[Row, tuple[int, ...]]
+    dest_conns: Mapping[Row, tuple[Connection, ...]]
+    source_types: Mapping[Row, tuple[int, ...]]  # As / Bs: the sub-GCs' output types
+    _json: str = field(default="", repr=False)
+    # Execution plan: rows A, B, O, F, P (empty when absent), each destination's source as an index into
+    # the concatenation I ++ As ++ Bs. A plain tuple, precomputed once: evaluation walks it millions of times
+    # and enum-keyed dict lookups would cost more than the arithmetic.
+    plan: tuple[tuple[int, ...], ...] = field(default=(), repr=False)
+
+    @property
+    def outputs(self) -> tuple[int, ...]:
+        """Types of the GC's outputs (row O)."""
+        return self.dest_types[Row.O]
+
+    def source_row_types(self, row: Row) -> tuple[int, ...]:
+        """Types of the source endpoints of `row` (I, A or B)."""
+        return self.inputs if row is Row.I else self.source_types[row]
+
+    def canonical_json(self) -> str:
+        """The canonical JSON text of this graph (cached)."""
+        return self._json
+
+    def to_json(self) -> dict[str, Any]:
+        """The canonical JSON object of this graph."""
+        return dict(json.loads(self._json))
+
+    def __eq__(self, other: object) -> bool:
+        """Graphs are equal when their canonical JSON is."""
+        return isinstance(other, ConnectionGraph) and other._json == self._json
+
+    def __hash__(self) -> int:
+        """Hash of the canonical JSON."""
+        return hash(self._json)
+
+
+def _type_name(uid: int) -> str:
+    return TYPES.name(uid)
+
+
+def canonical_json_text(
+    inputs: Sequence[int],
+    dest_types: Mapping[Row, Sequence[int]],
+    dest_conns: Mapping[Row, Sequence[Connection | None]],
+    source_types: Mapping[Row, Sequence[int]],
+) -> str:
+    """Serialise graph parts to canonical compact JSON (fixed key order, no spaces)."""
+    # Built by hand: this runs once per new GC and json.dumps on nested lists costs several times more.
+    parts = ['"I":[' + ",".join('"' + _type_name(t) + '"' for t in inputs) + "]"]
+    for row in DESTINATION_ROWS:
+        if row not in dest_types:
+            continue
+        conns = dest_conns[row]
+        items = []
+        for conn, dtype in zip(conns, dest_types[row], strict=True):
+            if conn is None:
+                items.append('[null,null,"' + _type_name(dtype) + '"]')
+            else:
+                items.append('["' + conn[0].value + '",' + str(conn[1]) + ',"' + _type_name(dtype) + '"]')
+        parts.append('"' + row.value + '":[' + ",".join(items) + "]")
+        if row in source_types:
+            parts.append(
+                '"'
+                + row.value
+                + 's":['
+                + ",".join('"' + _type_name(t) + '"' for t in source_types[row])
+                + "]"
+            )
+    return "{" + ",".join(parts) + "}"
+
+
+PLAN_A, PLAN_B, PLAN_O, PLAN_F, PLAN_P = range(5)
+_PLAN_ROWS = (Row.A, Row.B, Row.O, Row.F, Row.P)
+
+
+def _plan(
+    n_inputs: int, dest_conns: Mapping[Row, Sequence[Connection]], source_types: Mapping[Row, Sequence[int]]
+) -> tuple[tuple[int, ...], ...]:
+    """Rows A, B, O, F, P as indices into the concatenated source values I ++ As ++ Bs."""
+    offset = {Row.I: 0, Row.A: n_inputs, Row.B: n_inputs + len(source_types.get(Row.A, ()))}
+    return tuple(tuple(offset[r] + i for r, i in dest_conns.get(row, ())) for row in _PLAN_ROWS)
+
+
+def make_graph(
+    graph_type: CGraphType,
+    inputs: Sequence[int],
+    dest_types: Mapping[Row, Sequence[int]],
+    dest_conns: Mapping[Row, Sequence[Connection]],
+    source_types: Mapping[Row, Sequence[int]],
+    *,
+    validate: bool = True,
+) -> ConnectionGraph:
+    """Build an immutable graph; with `validate`, check every rule and require stability."""
+    d_types = {row: tuple(dest_types[row]) for row in DESTINATION_ROWS if row in dest_types}
+    d_conns = {row: tuple(dest_conns[row]) for row in DESTINATION_ROWS if row in dest_types}
+    s_types = {row: tuple(source_types[row]) for row in (Row.A, Row.B) if row in source_types}
+    text = canonical_json_text(inputs, d_types, d_conns, s_types)
+    graph = ConnectionGraph(
+        graph_type, tuple(inputs), d_types, d_conns, s_types, text, _plan(len(inputs), d_conns, s_types)
+    )
+    if validate:
+        check_graph(graph_type, graph.inputs, d_types, d_conns, s_types, require_stable=True)
+    return graph
+
+
+def check_graph(
+    graph_type: CGraphType,
+    inputs: Sequence[int],
+    dest_types: Mapping[Row, Sequence[int]],
+    dest_conns: Mapping[Row, Sequence[Connection | None]],
+    source_types: Mapping[Row, Sequence[int]],
+    *,
+    require_stable: bool,
+) -> None:
+    """Raise GCValidationError naming the first broken rule of the connection-graph table."""
+    if graph_type not in ALLOWED:
+        raise GCValidationError(f"graph type {graph_type.name} is not supported")
+    if Row.O not in dest_types:
+        raise GCValidationError("graph has no O row")
+    present = {row for row in dest_types if row is not Row.O}
+    required = REQUIRED_ROWS[graph_type]
+    for row in sorted(required - present):
+        raise GCValidationError(f"{graph_type.name} graph requires row {row.value}")
+    for row in sorted(present - required):
+        raise GCValidationError(f"{graph_type.name} graph may not have row {row.value}")
+    for row in (Row.A, Row.B):
+        if (row in dest_types) != (row in source_types):
+            raise GCValidationError(f"row {row.value} must have both a destination and a source interface")
+    if not inputs and not dest_types[Row.O]:
+        raise GCValidationError("graph has neither inputs nor outputs")
+    if len(inputs) > MAX_ENDPOINTS:
+        raise GCValidationError(f"row I has {len(inputs)} endpoints (at most {MAX_ENDPOINTS})")
+    for row, types in source_types.items():
+        if len(types) > MAX_ENDPOINTS:
+            raise GCValidationError(f"row {row.value}s has {len(types)} endpoints (at most {MAX_ENDPOINTS})")
+    for row, types in dest_types.items():
+        if len(types) > MAX_ENDPOINTS:
+            raise GCValidationError(f"row {row.value} has {len(types)} endpoints (at most {MAX_ENDPOINTS})")
+        if len(dest_conns.get(row, ())) != len(types):
+            raise GCValidationError(
+                f"row {row.value} has {len(dest_conns.get(row, ()))} connections for {len(types)} types"
+            )
+    if Row.F in dest_types:
+        f_types = dest_types[Row.F]
+        if len(f_types) != 1 or TYPES.name(f_types[0]) != "bool":
+            raise GCValidationError("row F must have exactly one bool endpoint")
+    if Row.P in dest_types and tuple(dest_types[Row.P]) != tuple(dest_types[Row.O]):
+        raise GCValidationError("row P must have the same endpoint types as row O")
+    allowed = ALLOWED[graph_type]
+    for row in DESTINATION_ROWS:
+        if row not in dest_types:
+            continue
+        for idx, (conn, dtype) in enumerate(zip(dest_conns[row], dest_types[row], strict=True)):
+            if conn is None:
+                if require_stable:
+                    raise GCValidationError(
+                        f"destination {row.value}[{idx}] is not connected (unstable graph)"
+                    )
+                continue
+            src_row, src_idx = conn
+            if row not in allowed.get(src_row, frozenset()):
+                raise GCValidationError(
+                    f"{graph_type.name} graph may not connect row {src_row.value} to row {row.value}"
+                    f" ({src_row.value}[{src_idx}] -> {row.value}[{idx}])"
+                )
+            src_types = inputs if src_row is Row.I else source_types.get(src_row, ())
+            if not 0 <= src_idx < len(src_types):
+                raise GCValidationError(
+                    f"{row.value}[{idx}] references {src_row.value}[{src_idx}], which does not exist"
+                )
+            stype = src_types[src_idx]
+            if not is_compatible(stype, dtype):
+                raise GCValidationError(
+                    f"{row.value}[{idx}] of type {TYPES.name(dtype)} cannot take {src_row.value}[{src_idx}]"
+                    f" of type {TYPES.name(stype)}"
+                )
+
+
+def _parse_types(value: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        raise GCValidationError(f"graph {where} must be a list of type names")
+    try:
+        return tuple(TYPES.uid(name) if isinstance(name, str) else TYPES.uid(str(name)) for name in value)
+    except UnknownTypeError as error:
+        raise GCValidationError(f"graph {where}: {error}") from None
+
+
+def graph_from_json(obj: Any, *, require_stable: bool = True) -> ConnectionGraph:
+    """Parse and validate a canonical JSON graph; raises GCValidationError on the first violation."""
+    if not isinstance(obj, dict):
+        raise GCValidationError("graph must be a JSON object")
+    known = {"I", "As", "Bs", *(row.value for row in DESTINATION_ROWS)}
+    for key in obj:
+        if key not in known:
+            raise GCValidationError(f"graph has unknown row {key!r}")
+    inputs = _parse_types(obj.get("I", []), "row I")
+    dest_types: dict[Row, tuple[int, ...]] = {}
+    dest_conns: dict[Row, tuple[Connection, ...]] = {}
+    source_types: dict[Row, tuple[int, ...]] = {}
+    for row in DESTINATION_ROWS:
+        if row.value not in obj:
+            continue
+        entries = obj[row.value]
+        if not isinstance(entries, list):
+            raise GCValidationError(f"graph row {row.value} must be a list")
+        types: list[int] = []
+        conns: list[Connection] = []
+        for idx, entry in enumerate(entries):
+            if not (isinstance(entry, list) and len(entry) == 3):
+                raise GCValidationError(f"graph {row.value}[{idx}] must be [source_row, source_index, type]")
+            src_row, src_idx, type_name = entry
+            if src_row is None:
+                raise GCValidationError(f"destination {row.value}[{idx}] is not connected (unstable graph)")
+            if src_row not in {"I", "A", "B"}:
+                raise GCValidationError(f"graph {row.value}[{idx}] names unknown source row {src_row!r}")
+            if not isinstance(src_idx, int) or isinstance(src_idx, bool):
+                raise GCValidationError(f"graph {row.value}[{idx}] source index must be an integer")
+            types.extend(_parse_types([type_name], f"{row.value}[{idx}]"))
+            conns.append((Row(src_row), src_idx))
+        dest_types[row] = tuple(types)
+        dest_conns[row] = tuple(conns)
+    for row in (Row.A, Row.B):
+        key = row.value + "s"
+        if key in obj:
+            source_types[row] = _parse_types(obj[key], f"row {key}")
+    if Row.O not in dest_types:
+        raise GCValidationError("graph has no O row")
+    graph_type = infer_graph_type(set(dest_types))
+    check_graph(graph_type, inputs, dest_types, dest_conns, source_types, require_stable=require_stable)
+    graph = make_graph(graph_type, inputs, dest_types, dest_conns, source_types, validate=False)
+    if graph.canonical_json() != json.dumps(obj, separators=(",", ":")):
+        raise GCValidationError("graph JSON is not in canonical form (key order, spacing or types)")
+    return graph
