@@ -5,6 +5,8 @@ The database comes from, in order: a connection passed in `config.attributes["co
 `sqlalchemy.url` option, and finally the Gene Pool URL from the EGP settings.
 """
 
+from logging.config import fileConfig
+
 from alembic import context
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import NullPool
@@ -13,6 +15,10 @@ from egp.config import get_settings, normalise_database_url
 
 config = context.config
 target_metadata = None
+
+# Only the `alembic` command has an ini file; `egp db upgrade` keeps the caller's logging as it is.
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
 def database_url() -> str:

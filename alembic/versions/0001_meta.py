@@ -32,7 +32,7 @@ def upgrade() -> None:
     meta = op.create_table(
         "meta",
         # A constant key with a check keeps the table to one row.
-        sa.Column("id", sa.SmallInteger(), primary_key=True),
+        sa.Column("id", sa.SmallInteger(), primary_key=True, autoincrement=False),
         sa.Column("database_uuid", sa.Uuid(), nullable=False, unique=True),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("created", sa.DateTime(timezone=True), nullable=False),
