@@ -40,7 +40,8 @@ def get_engine(url: str) -> Engine:
                 engine = create_engine(url)
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:
-                engine = create_engine(url, pool_pre_ping=True)
+                # A bounded connect timeout: a status check must not hang on a silent host.
+                engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
             _engines[url] = engine
         return engine
 

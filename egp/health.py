@@ -6,6 +6,8 @@ import os
 import socket
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from egp.config import display_url
 from egp.db import ping, sqlite_file
 from egp.errors import EGPError, one_line
@@ -23,8 +25,8 @@ def database_report(url: str) -> dict[str, Any]:
         return report | {"ok": False, "state": "absent", "error": f"{path} does not exist yet"}
     try:
         ping(url)
-    except Exception as error:  # any driver error means "unreachable"; the reason is reported
-        return report | {"ok": False, "state": "unreachable", "error": one_line(error)}
+    except DBAPIError as error:  # the driver's own message says why (refused, auth, unknown database)
+        return report | {"ok": False, "state": "unreachable", "error": one_line(error.orig or error)}
     try:
         info = current(url)
     except EGPError as error:
