@@ -152,6 +152,7 @@ class Executor:
         self._registry = codon_registry()
         self._single_output: dict[bytes, Callable[..., Any]] = {}
         self._namespace: dict[str, Any] = dict(RUNTIME_NAMES)
+        self._formats: dict[bytes, str] = {}
         self.l1 = LRUCache(l1_budget_bytes)
         self._scalar: OrderedDict[bytes, Callable[..., Any]] = OrderedDict()
         self._scalar_limit = max(64, l1_budget_bytes // 4000)
@@ -295,25 +296,39 @@ class Executor:
             if len(gc.outputs) != 1:
                 return None
             text = codon_format(gc).format(*args)
+            self._formats[gc.signature] = codon_format(gc)
             length[0] += len(text)
             return None if length[0] > _MAX_EXPRESSION else [text]
         plan = gc.graph.plan
-        a_out = self._expressions(self._lookup(gc.gca), [args[i] for i in plan[PLAN_A]], length)  # type: ignore[arg-type]
-        if a_out is None:
-            return None
-        values = args + a_out
-        if gc.gcb is not None:
-            b_out = self._expressions(self._lookup(gc.gcb), [values[i] for i in plan[PLAN_B]], length)
-            if b_out is None:
+        formats = self._formats
+        # Single-output codon children are formatted inline: half of all nodes, and the hot path.
+        fmt = formats.get(gc.gca)  # type: ignore[arg-type]
+        if fmt is not None:
+            values = [*args, fmt.format(*[args[i] for i in plan[PLAN_A]])]
+        else:
+            a_out = self._expressions(self._lookup(gc.gca), [args[i] for i in plan[PLAN_A]], length)  # type: ignore[arg-type]
+            if a_out is None:
                 return None
-            values += b_out
+            values = args + a_out
+        if gc.gcb is not None:
+            fmt = formats.get(gc.gcb)
+            if fmt is not None:
+                values.append(fmt.format(*[values[i] for i in plan[PLAN_B]]))
+            else:
+                b_out = self._expressions(self._lookup(gc.gcb), [values[i] for i in plan[PLAN_B]], length)
+                if b_out is None:
+                    return None
+                values += b_out
         if gc.graph.graph_type is CGraphType.STANDARD:
-            return [values[i] for i in plan[PLAN_O]]
-        condition = values[plan[PLAN_F][0]]
-        return [
-            f"({values[o]} if {condition} else {values[p]})"
-            for o, p in zip(plan[PLAN_O], plan[PLAN_P], strict=True)
-        ]
+            outputs = [values[i] for i in plan[PLAN_O]]
+        else:
+            condition = values[plan[PLAN_F][0]]
+            outputs = [
+                f"({values[o]} if {condition} else {values[p]})"
+                for o, p in zip(plan[PLAN_O], plan[PLAN_P], strict=True)
+            ]
+        length[0] += sum(len(text) for text in outputs)
+        return None if length[0] > _MAX_EXPRESSION else outputs
 
     def execute(self, gc: GeneticCode, inputs: Sequence[Any]) -> tuple[Any, ...]:
         """Run `gc` once on one set of inputs (scalars or arrays); always returns a tuple of outputs."""

@@ -125,8 +125,31 @@ class ConnectionGraph:
         return hash(self._json)
 
 
-def _type_name(uid: int) -> str:
-    return TYPES.name(uid)
+_TYPE_JSON: dict[int, str] = {t.uid: '"' + t.name + '"' for t in TYPES.all()}
+# Caches of JSON fragments: interfaces and connections repeat endlessly across GCs, so each is built once.
+_TYPES_JSON: dict[tuple[int, ...], str] = {}
+_ENDPOINT_JSON: dict[tuple[str | None, int | None, int], str] = {}
+
+
+def _types_json(types: Sequence[int]) -> str:
+    key = tuple(types)
+    text = _TYPES_JSON.get(key)
+    if text is None:
+        text = "[" + ",".join(_TYPE_JSON[t] for t in key) + "]"
+        _TYPES_JSON[key] = text
+    return text
+
+
+def _endpoint_json(conn: Connection | None, dtype: int) -> str:
+    key = (None, None, dtype) if conn is None else (conn[0], conn[1], dtype)
+    text = _ENDPOINT_JSON.get(key)
+    if text is None:
+        if conn is None:
+            text = "[null,null," + _TYPE_JSON[dtype] + "]"
+        else:
+            text = '["' + str(conn[0].value) + '",' + str(conn[1]) + "," + _TYPE_JSON[dtype] + "]"
+        _ENDPOINT_JSON[key] = text
+    return text
 
 
 def canonical_json_text(
@@ -136,28 +159,20 @@ def canonical_json_text(
     source_types: Mapping[Row, Sequence[int]],
 ) -> str:
     """Serialise graph parts to canonical compact JSON (fixed key order, no spaces)."""
-    # Built by hand: this runs once per new GC and json.dumps on nested lists costs several times more.
-    parts = ['"I":[' + ",".join('"' + _type_name(t) + '"' for t in inputs) + "]"]
-    for row in DESTINATION_ROWS:
-        if row not in dest_types:
+    # Built by hand from cached fragments: this runs once per new GC, and json.dumps costs several times more.
+    parts = ['{"I":' + _types_json(inputs)]
+    for row, key, src_key in _JSON_ROWS:
+        types = dest_types.get(row)
+        if types is None:
             continue
-        conns = dest_conns[row]
-        items = []
-        for conn, dtype in zip(conns, dest_types[row], strict=True):
-            if conn is None:
-                items.append('[null,null,"' + _type_name(dtype) + '"]')
-            else:
-                items.append('["' + conn[0].value + '",' + str(conn[1]) + ',"' + _type_name(dtype) + '"]')
-        parts.append('"' + row.value + '":[' + ",".join(items) + "]")
-        if row in source_types:
-            parts.append(
-                '"'
-                + row.value
-                + 's":['
-                + ",".join('"' + _type_name(t) + '"' for t in source_types[row])
-                + "]"
-            )
-    return "{" + ",".join(parts) + "}"
+        parts.append(key + "[" + ",".join(map(_endpoint_json, dest_conns[row], types)) + "]")
+        s_types = source_types.get(row)
+        if s_types is not None:
+            parts.append(src_key + _types_json(s_types))
+    return ",".join(parts) + "}"
+
+
+_JSON_ROWS = tuple((row, '"' + row.value + '":', '"' + row.value + 's":') for row in DESTINATION_ROWS)
 
 
 PLAN_A, PLAN_B, PLAN_O, PLAN_F, PLAN_P = range(5)
