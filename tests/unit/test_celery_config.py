@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from celery.exceptions import QueueNotFound
+from celery.signals import celeryd_after_setup
 
 from egp.celery_config import Queue, celery_config, health_task_name, make_app, queue_for_task
 from egp.config import load_settings
@@ -62,3 +65,19 @@ def test_each_pool_registers_its_health_task() -> None:
         assert module.app.conf.task_default_queue == queue
     assert health_task_name(Queue.DBMANAGER) in dbmanager.app.app.tasks
     assert dbmanager.app.app.conf.beat_schedule == {}
+
+
+def test_a_worker_without_queue_option_consumes_only_its_own_queue() -> None:
+    """Without -Q, a pool's worker is narrowed to its own queue (not every declared queue)."""
+    app = make_app("test", Queue.FITNESS, load_settings())
+    assert set(app.amqp.queues.consume_from) == {"evolution", "fitness", "dbmanager"}
+    celeryd_after_setup.send(sender="fitness@test", instance=SimpleNamespace(app=app), conf=app.conf)
+    assert set(app.amqp.queues.consume_from) == {"fitness"}
+
+
+def test_an_explicit_queue_option_is_kept() -> None:
+    """With -Q, the worker consumes what the command line says."""
+    app = make_app("test", Queue.DBMANAGER, load_settings())
+    app.amqp.queues.select(["evolution", "dbmanager"])
+    celeryd_after_setup.send(sender="dbmanager@test", instance=SimpleNamespace(app=app), conf=app.conf)
+    assert set(app.amqp.queues.consume_from) == {"evolution", "dbmanager"}
