@@ -1,8 +1,9 @@
 """Building GCs from expression trees: how random programs, tests and benchmarks assemble typed GC DAGs.
 
 An expression tree (a codon applied to sub-expressions, with the GC's inputs and literal codons as leaves) is
-turned into STANDARD graphs bottom-up: a codon whose arguments are all inputs is used as it is, wired from row I;
-otherwise its non-input arguments are bundled side by side into one GC (A) whose outputs feed the codon (B).
+turned into STANDARD graphs bottom-up: a codon whose arguments are all inputs is used as it is, wired from
+row I; otherwise its non-input arguments are bundled side by side into one GC (A) whose outputs feed the
+codon (B).
 Every composite has the full input interface, so the result has exactly the requested inputs and one output.
 """
 
@@ -21,7 +22,7 @@ from egp.genetic_code.types import is_compatible
 
 @dataclass(frozen=True, slots=True)
 class Expr:
-    """An expression node: `codon` applied to `args`, or (codon None) the GC input with index `input_index`."""
+    """An expression node: `codon` applied to `args`, or (codon None) the GC input number `input_index`."""
 
     codon: GeneticCode | None
     args: tuple[Expr, ...] = ()

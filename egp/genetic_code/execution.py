@@ -21,7 +21,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from egp.genetic_code.codon_runtime import RUNTIME_NAMES, quiet_numpy
 from egp.genetic_code.codons import codon_registry
@@ -30,8 +30,8 @@ from egp.genetic_code.graph import PLAN_A, PLAN_B, PLAN_F, PLAN_O, PLAN_P, Row
 from egp.genetic_code.properties import CGraphType
 
 _PLACEHOLDER = re.compile(r"\{i(\d+)\}")
-SELECT = "select"
-_MAX_EXPRESSION = 20_000  # characters of inlined expression before falling back to statements  # runtime helper used for the outputs of conditional graphs
+SELECT = "select"  # runtime helper used for the outputs of conditional graphs
+_MAX_EXPRESSION = 20_000  # characters of inlined expression before falling back to statements
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,7 @@ def codon_function(codon: GeneticCode) -> tuple[Callable[..., Any], str, int]:
     return result
 
 
-_SELECT_FN = RUNTIME_NAMES[SELECT]
+_SELECT_FN = cast("Callable[..., Any]", RUNTIME_NAMES[SELECT])
 _CODON_FORMATS: dict[bytes, str] = {}
 
 
@@ -211,7 +211,7 @@ class Executor:
                 next_slot[0] += 1
                 ops.append(
                     Op(_SELECT_FN, (condition, o_slot, p_slot), (slot,), "select({i0}, {i1}, {i2})", 3)
-                )  # type: ignore[arg-type]
+                )
                 selected.append(slot)
             return selected
         return out_slots
@@ -259,12 +259,12 @@ class Executor:
             return [values[i] for i in plan[PLAN_O]]
         condition = values[plan[PLAN_F][0]]
         return [
-            _SELECT_FN(condition, values[o], values[p])  # type: ignore[operator]
+            _SELECT_FN(condition, values[o], values[p])
             for o, p in zip(plan[PLAN_O], plan[PLAN_P], strict=True)
         ]
 
     def run_vectorised(self, gc: GeneticCode, inputs: Sequence[Any]) -> tuple[Any, ...]:
-        """Run `gc` once over input columns (numpy arrays of every case); outputs may be scalars (constants)."""
+        """Run `gc` once over input columns (numpy arrays of all cases); constant outputs may be scalars."""
         return tuple(self.evaluate(gc, inputs))
 
     def scalar_function(self, gc: GeneticCode) -> Callable[..., Any]:
@@ -291,7 +291,7 @@ class Executor:
         return fn  # type: ignore[no-any-return]
 
     def _expressions(self, gc: GeneticCode, args: list[str], length: list[int]) -> list[str] | None:
-        """Python expressions for the outputs of `gc` given argument expressions; None if they grow too big."""
+        """Python expressions for the outputs of `gc` given argument expressions; None if too big."""
         if gc.codon is not None:
             if len(gc.outputs) != 1:
                 return None
@@ -406,7 +406,7 @@ def _function_source(program: FlatProgram, signature: bytes) -> tuple[str, str]:
 
 def source_of(program: FlatProgram, gc: GeneticCode) -> str:
     """Readable Python for a flat program: a docstring header, the helper imports and the function."""
-    name, body = _function_source(program, gc.signature)
+    _name, body = _function_source(program, gc.signature)
     used = sorted(
         {
             word

@@ -1,16 +1,17 @@
 """The genetic code (GC): an immutable, content-addressed typed function, and its mutable embryo.
 
-A stored `GeneticCode` is a codon (a PRIMITIVE graph whose row A is the codon's template) or an ordinary GC with
-sub-GCs GCA/GCB referenced by signature, so a shared sub-GC is stored once and the whole program is a DAG.
-An `EmbryonicGC` is the mutable form that physics builds and stabilises; `freeze` turns a stable embryo (and any
-embryonic sub-GCs, bottom-up) into stored GCs.
+A stored `GeneticCode` is a codon (a PRIMITIVE graph whose row A is the codon's template) or an ordinary GC
+with sub-GCs GCA/GCB referenced by signature, so a shared sub-GC is stored once and the whole program is a
+DAG. An `EmbryonicGC` is the mutable form that physics builds and stabilises; `freeze` turns a stable embryo
+(and any embryonic sub-GCs, bottom-up) into stored GCs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 from uuid import UUID
 
 from egp.genetic_code.graph import (
@@ -363,7 +364,8 @@ def freeze(
         embryo.graph_type,
         embryo.inputs,
         embryo.dest_types,
-        embryo.dest_conns,  # type: ignore[arg-type]  (checked: no None remains)
+        # Checked above: no None remains.
+        cast("Mapping[Row, Sequence[Connection]]", embryo.dest_conns),
         source_types,
     )
     gc = build_gc(

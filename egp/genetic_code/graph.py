@@ -61,7 +61,8 @@ ALLOWED: dict[CGraphType, dict[Row, frozenset[Row]]] = {
     CGraphType.EMPTY: {},
 }
 
-# The rows (sub-GC rows A/B, condition F, alternate outputs P) each graph type must have; I and O always exist.
+# The rows (sub-GC rows A/B, condition F, alternate outputs P) each graph type must have; I and O always
+# exist.
 REQUIRED_ROWS: dict[CGraphType, frozenset[Row]] = {
     CGraphType.PRIMITIVE: frozenset({Row.A}),
     CGraphType.STANDARD: frozenset({Row.A, Row.B}),

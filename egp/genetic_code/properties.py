@@ -34,7 +34,8 @@ ABSTRACT = 1 << 10
 SIDE_EFFECTS = 1 << 11
 STATIC_CREATION = 1 << 12
 IS_PGC = 1 << 13
-# gctsp byte (bits 23:16): for codons bit 0 is `literal`, bit 6 `python`; bit 6 is `python` for ordinary GCs too.
+# gctsp byte (bits 23:16): for codons bit 0 is `literal`, bit 6 `python`; bit 6 is `python` for ordinary GCs
+# too.
 LITERAL = 1 << 16
 PYTHON = 1 << 22
 # EGP-specific runtime hint in a reserved bit: the codon's template runs elementwise on numpy arrays.

@@ -1,9 +1,9 @@
 """The JSON form of a GC: what travels between processes and databases. References only, never code.
 
 `to_json` gives a plain JSON object; `from_json` validates *everything* — structure, types, the row rules,
-stability, that the sub-GCs exist with matching interfaces, that a codon is one of the local trusted registry's,
-the size fields and that the recomputed signature equals the claimed one — and raises GCValidationError with a
-precise message on the first violation. The round trip is exact.
+stability, that the sub-GCs exist with matching interfaces, that a codon is one of the local trusted
+registry's, the size fields and that the recomputed signature equals the claimed one — and raises
+GCValidationError with a precise message on the first violation. The round trip is exact.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def from_json(
         raise GCValidationError("only codons have PRIMITIVE graphs")
     if "codon" in obj:
         raise GCValidationError("an ordinary GC may not carry a codon template")
-    subs = []
+    subs: list[GeneticCode | None] = []
     for key in ("gca", "gcb"):
         ref = refs[key]
         if ref is None:

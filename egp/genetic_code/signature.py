@@ -2,9 +2,9 @@
 
 Recipe (version 1): a presence byte (bit k set when the k-th of ancestora, ancestorb, gca, gcb, pgc is set),
 then those 32-byte signatures that are present, in that order; then the creator UUID's 16 bytes; then the
-canonical graph JSON encoded as UTF-8; then, for codons only, the inline template encoded as UTF-8. The presence
-byte keeps (gca=x) and (ancestora=x) apart, which skipping nulls alone would not. No Python hash() is involved,
-so signatures are the same across processes, machines and hash seeds.
+canonical graph JSON encoded as UTF-8; then, for codons only, the inline template encoded as UTF-8. The
+presence byte keeps (gca=x) and (ancestora=x) apart, which skipping nulls alone would not. No Python hash() is
+involved, so signatures are the same across processes, machines and hash seeds.
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ descendant is a *downcast*, allowed only as a fallback when stabilising an embry
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import cast
 
 from egp.errors import EGPError
 
@@ -45,7 +47,10 @@ class TypeRegistry:
         uids = [int(str(d["uid"])) for d in raw.values()]
         if len(set(uids)) != len(uids):
             raise ValueError("type UIDs must be unique")
-        parents = {name: tuple(str(p) for p in d.get("parents", []) or []) for name, d in raw.items()}  # type: ignore[union-attr]
+        parents = {
+            name: tuple(str(p) for p in cast("Iterable[object]", d.get("parents", []) or []))
+            for name, d in raw.items()
+        }
         for name, plist in parents.items():
             for parent in plist:
                 if parent not in raw:
