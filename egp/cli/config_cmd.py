@@ -27,4 +27,7 @@ def config_command(
         typer.echo(json.dumps(shown, indent=2))
         return
     for name, value in shown.items():
-        typer.echo(f"{name}={json.dumps(value) if isinstance(value, list) else value}")
+        if value is None:
+            typer.echo(f"{name} is unset")
+        else:
+            typer.echo(f"{name}={json.dumps(value) if isinstance(value, list) else value}")
