@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from celery.exceptions import QueueNotFound
-from celery.signals import celeryd_after_setup
+from celery.signals import celeryd_after_setup, worker_process_init
 
 from egp.celery_config import Queue, celery_config, health_task_name, make_app, queue_for_task
 from egp.config import load_settings
+from egp.db import get_engine
 
 
 @pytest.mark.parametrize(
@@ -81,3 +83,11 @@ def test_an_explicit_queue_option_is_kept() -> None:
     app.amqp.queues.select(["evolution", "dbmanager"])
     celeryd_after_setup.send(sender="dbmanager@test", instance=SimpleNamespace(app=app), conf=app.conf)
     assert set(app.amqp.queues.consume_from) == {"evolution", "dbmanager"}
+
+
+def test_a_forked_pool_process_drops_inherited_engines(tmp_path: Path) -> None:
+    """worker_process_init (sent in each new prefork child) makes the next get_engine build a new engine."""
+    url = f"sqlite:///{tmp_path / 'pool.db'}"
+    inherited = get_engine(url)
+    worker_process_init.send(sender=None)
+    assert get_engine(url) is not inherited
