@@ -1,0 +1,1 @@
+"""The evolution engine: Gene Pool interface, statistics, evaluation, populations and `evolve`."""

@@ -1,0 +1,257 @@
+"""The Gene Pool interface the engine uses, and a fast in-memory implementation.
+
+The protocol is about what evolution needs — GCs by signature, additive statistics, selection queries by problem
+and by interface, and one atomic write per epoch — not about how rows are stored, so the SQL implementation
+(SQLite for the embedded default, Postgres for a deployment) plugs in unchanged.
+
+Statistics are kept as totals and counts (architecture principle 6) so that they merge between databases by
+addition; the engine only ever sends *deltas*.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from egp.genetic_code.codons import codon_registry
+from egp.genetic_code.gc import GeneticCode
+
+
+@dataclass(slots=True)
+class ProblemStats:
+    """A GC's statistics on one problem: running means as totals and counts, plus survivability."""
+
+    fitness_total: float = 0.0
+    fitness_count: int = 0
+    evolvability_total: float = 0.0
+    evolvability_count: int = 0
+    survivability: float = 0.0
+    descendants: int = 0
+
+    @property
+    def fitness(self) -> float:
+        """Mean fitness (0 before any evaluation)."""
+        return self.fitness_total / self.fitness_count if self.fitness_count else 0.0
+
+    @property
+    def evolvability(self) -> float:
+        """Mean evolvability (1 before any offspring: optimism about the untried)."""
+        return self.evolvability_total / self.evolvability_count if self.evolvability_count else 1.0
+
+    def add(self, delta: ProblemStats) -> None:
+        """Add a delta in place (survivability is a latest value, not a sum)."""
+        self.fitness_total += delta.fitness_total
+        self.fitness_count += delta.fitness_count
+        self.evolvability_total += delta.evolvability_total
+        self.evolvability_count += delta.evolvability_count
+        self.descendants += delta.descendants
+        if delta.fitness_count or delta.survivability:
+            self.survivability = delta.survivability
+
+
+@dataclass(slots=True)
+class PgcStats:
+    """A pGC's statistics at one layer: fitness and evolvability as running means (totals and counts)."""
+
+    fitness_total: float = 0.0
+    fitness_count: int = 0
+    evolvability_total: float = 0.0
+    evolvability_count: int = 0
+
+    @property
+    def fitness(self) -> float:
+        """Mean pGC fitness (0.5 = neutral, used before any use)."""
+        return self.fitness_total / self.fitness_count if self.fitness_count else 0.5
+
+    @property
+    def evolvability(self) -> float:
+        """Mean pGC evolvability."""
+        return self.evolvability_total / self.evolvability_count if self.evolvability_count else 0.0
+
+    def add(self, delta: PgcStats) -> None:
+        """Add a delta in place."""
+        self.fitness_total += delta.fitness_total
+        self.fitness_count += delta.fitness_count
+        self.evolvability_total += delta.evolvability_total
+        self.evolvability_count += delta.evolvability_count
+
+
+@dataclass
+class EpochRecord:
+    """Everything one epoch of one island writes, applied atomically (with its ledger entry where kept)."""
+
+    problem: bytes
+    new_gcs: list[GeneticCode] = field(default_factory=list)
+    problem_stats: dict[bytes, ProblemStats] = field(default_factory=dict)
+    pgc_stats: dict[tuple[bytes, int], PgcStats] = field(default_factory=dict)
+    job: str | None = None
+    island: int = 0
+    epoch: int = 0
+    members: list[bytes] = field(default_factory=list)
+
+
+@runtime_checkable
+class GenePool(Protocol):
+    """What the engine needs from a Gene Pool."""
+
+    def get_many(self, signatures: Iterable[bytes]) -> dict[bytes, GeneticCode]:
+        """The stored GCs among `signatures` (codons included), keyed by signature."""
+        ...
+
+    def put_many(self, gcs: Iterable[GeneticCode]) -> int:
+        """Store GCs (sub-GCs first); existing signatures are left alone. Returns how many were new."""
+        ...
+
+    def problem_stats(self, problem: bytes, signatures: Iterable[bytes]) -> dict[bytes, ProblemStats]:
+        """Statistics on `problem` of those `signatures` that have any."""
+        ...
+
+    def pgc_stats(self, layer: int, signatures: Iterable[bytes]) -> dict[bytes, PgcStats]:
+        """Statistics at `layer` of those pGC `signatures` that have any."""
+        ...
+
+    def best(self, problem: bytes, limit: int) -> list[GeneticCode]:
+        """Up to `limit` GCs with the highest fitness on `problem`, best first (ties by signature)."""
+        ...
+
+    def select_weighted(self, problem: bytes, count: int, seed: int) -> list[GeneticCode]:
+        """`count` GCs scored on `problem` drawn (with replacement) with weight = survivability."""
+        ...
+
+    def match_interface(
+        self, inputs: Sequence[int], outputs: Sequence[int], limit: int, seed: int
+    ) -> list[GeneticCode]:
+        """Up to `limit` stored GCs whose interface is exactly (inputs → outputs), in a seeded random order."""
+        ...
+
+    def best_pgcs(self, layer: int, limit: int) -> list[GeneticCode]:
+        """Up to `limit` pGCs with the highest fitness at `layer`, best first."""
+        ...
+
+    def record_epoch(self, record: EpochRecord) -> bool:
+        """Apply an epoch's writes atomically; False (and nothing written) if that epoch was already recorded."""
+        ...
+
+    def close(self) -> None:
+        """Release connections or files."""
+        ...
+
+
+class MemoryGenePool:
+    """A Gene Pool held in this process's memory: the fast implementation the engine uses by default."""
+
+    def __init__(self) -> None:
+        """An empty pool; shipped codons are always available without being stored."""
+        self.gcs: dict[bytes, GeneticCode] = {}
+        self.stats: dict[bytes, dict[bytes, ProblemStats]] = {}
+        self.pgc: dict[int, dict[bytes, PgcStats]] = {}
+        self.ledger: set[tuple[str | None, int, int]] = set()
+        self.members: dict[tuple[str | None, int], list[bytes]] = {}
+        self._by_interface: dict[tuple[tuple[int, ...], tuple[int, ...]], list[bytes]] = {}
+
+    def get_many(self, signatures: Iterable[bytes]) -> dict[bytes, GeneticCode]:
+        """The stored GCs (or shipped codons) among `signatures`."""
+        registry = codon_registry()
+        found: dict[bytes, GeneticCode] = {}
+        for signature in signatures:
+            gc = self.gcs.get(signature) or registry.get(signature)
+            if gc is not None:
+                found[signature] = gc
+        return found
+
+    def put_many(self, gcs: Iterable[GeneticCode]) -> int:
+        """Store GCs not stored yet."""
+        added = 0
+        for gc in gcs:
+            if gc.signature not in self.gcs:
+                self.gcs[gc.signature] = gc
+                self._by_interface.setdefault((gc.inputs, gc.outputs), []).append(gc.signature)
+                added += 1
+        return added
+
+    def problem_stats(self, problem: bytes, signatures: Iterable[bytes]) -> dict[bytes, ProblemStats]:
+        """Statistics on `problem` for the given signatures."""
+        table = self.stats.get(problem, {})
+        return {s: table[s] for s in signatures if s in table}
+
+    def pgc_stats(self, layer: int, signatures: Iterable[bytes]) -> dict[bytes, PgcStats]:
+        """pGC statistics at `layer` for the given signatures."""
+        table = self.pgc.get(layer, {})
+        return {s: table[s] for s in signatures if s in table}
+
+    def best(self, problem: bytes, limit: int) -> list[GeneticCode]:
+        """The fittest GCs on `problem`."""
+        table = self.stats.get(problem, {})
+        ranked = sorted(table.items(), key=lambda item: (-item[1].fitness, item[0]))
+        return [self.gcs[s] for s, _ in ranked[:limit] if s in self.gcs]
+
+    def select_weighted(self, problem: bytes, count: int, seed: int) -> list[GeneticCode]:
+        """Survivability-weighted draws among GCs scored on `problem`."""
+        table = self.stats.get(problem, {})
+        signatures = sorted(s for s in table if s in self.gcs)
+        weights = [max(table[s].survivability, 1e-12) for s in signatures]
+        if not signatures:
+            return []
+        rng = random.Random(seed)
+        return [self.gcs[s] for s in rng.choices(signatures, weights, k=count)]
+
+    def match_interface(
+        self, inputs: Sequence[int], outputs: Sequence[int], limit: int, seed: int
+    ) -> list[GeneticCode]:
+        """Stored GCs with exactly this interface, in a seeded random order."""
+        signatures = list(self._by_interface.get((tuple(inputs), tuple(outputs)), ()))
+        random.Random(seed).shuffle(signatures)
+        return [self.gcs[s] for s in signatures[:limit]]
+
+    def best_pgcs(self, layer: int, limit: int) -> list[GeneticCode]:
+        """The fittest pGCs at `layer`."""
+        table = self.pgc.get(layer, {})
+        registry = codon_registry()
+        ranked = sorted(table.items(), key=lambda item: (-item[1].fitness, item[0]))
+        result = []
+        for signature, _ in ranked:
+            gc = self.gcs.get(signature) or registry.get(signature)
+            if gc is not None:
+                result.append(gc)
+            if len(result) >= limit:
+                break
+        return result
+
+    def record_epoch(self, record: EpochRecord) -> bool:
+        """Apply an epoch's GCs, statistic deltas and members, once per (job, island, epoch)."""
+        key = (record.job, record.island, record.epoch)
+        if record.job is not None and key in self.ledger:
+            return False
+        self.put_many(record.new_gcs)
+        table = self.stats.setdefault(record.problem, {})
+        for signature, delta in record.problem_stats.items():
+            table.setdefault(signature, ProblemStats()).add(delta)
+        for (signature, layer), pdelta in record.pgc_stats.items():
+            self.pgc.setdefault(layer, {}).setdefault(signature, PgcStats()).add(pdelta)
+        self.members[(record.job, record.island)] = list(record.members)
+        if record.job is not None:
+            self.ledger.add(key)
+        return True
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def finite_or_zero(value: float) -> float:
+    """`value` if it is a finite number, else 0 (statistics never hold NaN or infinities)."""
+    return value if math.isfinite(value) else 0.0
+
+
+__all__ = [
+    "EpochRecord",
+    "GenePool",
+    "MemoryGenePool",
+    "PgcStats",
+    "ProblemStats",
+    "finite_or_zero",
+]
+
+

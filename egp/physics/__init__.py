@@ -1,0 +1,1 @@
+"""Physics: the mutation primitives (shipped as pGC codons), stabilisation of embryos, and their context."""

@@ -1,0 +1,426 @@
+"""The mutation primitives. Each takes a GC and returns a new, stable GC — or raises Stillborn.
+
+Mutations never modify a GC: they build an embryo for the changed node, stabilise it, and rebuild only the path
+from that node up to the root (O(depth): nodes are picked by index using the stored subtree sizes). When the
+new node keeps the old node's interface the ancestors' graphs are reused as they are; otherwise the immediate
+parent is rewired (its old connections kept where still valid) and stabilised. Every new GC records the GC it
+replaced as `ancestora` and the pGC being executed as `pgc`.
+
+They are exposed to pGC codon templates through `PHYSICS_NAMES` (`stack({i0})`, `crossover({i0})`, …) and find
+their context (randomness, codon set, donors) in `egp.physics.context`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from egp.genetic_code.codons import codon_registry
+from egp.genetic_code.gc import EmbryonicGC, GeneticCode, build_gc, make_codon
+from egp.genetic_code.graph import Connection, Row
+from egp.genetic_code.properties import LITERAL, CGraphType
+from egp.genetic_code.types import TYPES, is_compatible
+from egp.physics.context import PhysicsContext, Stillborn, current
+from egp.physics.stabilise import stabilise
+
+Path = list[tuple[GeneticCode, Row]]
+_FLOAT, _INT, _BOOL = TYPES.uid("float"), TYPES.uid("int"), TYPES.uid("bool")
+
+
+def _lookup(ctx: PhysicsContext, signature: bytes) -> GeneticCode:
+    gc = ctx.store.get(signature)
+    if gc is None:
+        gc = codon_registry().get(signature)
+        if gc is None:
+            raise Stillborn(f"sub-GC {signature.hex()[:12]} is not available")
+    return gc
+
+
+def random_node(gc: GeneticCode, ctx: PhysicsContext, *, composite: bool = False) -> tuple[Path, GeneticCode]:
+    """A node chosen uniformly among the tree's nodes (codons and composites) by descending on subtree sizes."""
+    rng = ctx.rng
+    path: Path = []
+    node = gc
+    while node.codon is None:
+        gca = _lookup(ctx, node.gca) if node.gca is not None else None
+        gcb = _lookup(ctx, node.gcb) if node.gcb is not None else None
+        size_a = gca.num_codes if gca is not None else 0
+        size_b = gcb.num_codes if gcb is not None else 0
+        pick = rng.randrange(1 + size_a + size_b)
+        if pick == 0:
+            return path, node
+        if pick <= size_a:
+            assert gca is not None
+            path.append((node, Row.A))
+            node = gca
+        else:
+            assert gcb is not None
+            path.append((node, Row.B))
+            node = gcb
+    if composite:
+        if not path:
+            raise Stillborn("a codon has no composite node")
+        parent, _ = path.pop()
+        return path, parent
+    return path, node
+
+
+def _child(parent: GeneticCode, row: Row, ctx: PhysicsContext) -> GeneticCode:
+    signature = parent.gca if row is Row.A else parent.gcb
+    assert signature is not None
+    return _lookup(ctx, signature)
+
+
+def _valid(embryo: EmbryonicGC, conn: Connection, dtype: int) -> bool:
+    types = embryo.source_types(conn[0])
+    return conn[1] < len(types) and is_compatible(types[conn[1]], dtype)
+
+
+def replace_at(path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """The root after putting `node` where the last path step points, rebuilding the path bottom-up."""
+    child = node
+    for parent, row in reversed(path):
+        old = _child(parent, row, ctx)
+        gca = child if row is Row.A else (_child(parent, Row.A, ctx) if parent.gca else None)
+        gcb = child if row is Row.B else (_child(parent, Row.B, ctx) if parent.gcb else None)
+        if child.inputs == old.inputs and child.outputs == old.outputs:
+            rebuilt = build_gc(
+                parent.graph, gca, gcb, ancestora=parent.signature, pgc=ctx.pgc, creator=ctx.creator
+            )
+            child = ctx.keep(rebuilt)
+            continue
+        embryo = EmbryonicGC(
+            parent.graph_type,
+            list(parent.inputs),
+            list(parent.outputs),
+            gca,
+            gcb,
+            ancestora=parent.signature,
+            pgc=ctx.pgc,
+            creator=ctx.creator,
+        )
+        for dest_row, conns in parent.graph.dest_conns.items():
+            types = embryo.dest_types[dest_row]
+            for idx, conn in enumerate(conns):
+                if idx < len(types) and _valid(embryo, conn, types[idx]):
+                    embryo.dest_conns[dest_row][idx] = conn
+        child = stabilise(embryo, ctx)
+    return child
+
+
+def _finish(target: GeneticCode, path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    result = replace_at(path, node, ctx)
+    if result.inputs != target.inputs or result.outputs != target.outputs:
+        raise Stillborn("mutation changed the GC's interface")
+    if result.num_codons > ctx.max_codons:
+        raise Stillborn(f"offspring has {result.num_codons} codons (limit {ctx.max_codons})")
+    return result
+
+
+def _choose(rng: random.Random, items: Sequence[GeneticCode]) -> GeneticCode:
+    if not items:
+        raise Stillborn("no suitable codon")
+    return items[rng.randrange(len(items))]
+
+
+def _embryo(
+    node: GeneticCode, gca: GeneticCode, gcb: GeneticCode, ctx: PhysicsContext, ancestor: GeneticCode
+) -> EmbryonicGC:
+    return EmbryonicGC(
+        CGraphType.STANDARD,
+        list(node.inputs),
+        list(node.outputs),
+        gca,
+        gcb,
+        ancestora=ancestor.signature,
+        pgc=ctx.pgc,
+        creator=ctx.creator,
+    )
+
+
+def stack(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Put a codon after a node: one of the node's outputs becomes codon(node outputs, inputs)."""
+    path, node = random_node(target, ctx)
+    rng = ctx.rng
+    out_idx = rng.randrange(len(node.outputs))
+    fits = [
+        c for c in ctx.codons_for(target) if c.inputs and is_compatible(c.outputs[0], node.outputs[out_idx])
+    ]
+    codon = _choose(rng, fits)
+    embryo = _embryo(node, node, codon, ctx, node)
+    embryo.dest_conns[Row.A] = [(Row.I, k) for k in range(len(node.inputs))]
+    for k, dtype in enumerate(codon.inputs):
+        feeds = [(Row.A, j) for j, t in enumerate(node.outputs) if is_compatible(t, dtype)]
+        if k == 0 and is_compatible(node.outputs[out_idx], dtype):
+            feeds = [(Row.A, out_idx)]
+        embryo.dest_conns[Row.B][k] = feeds[rng.randrange(len(feeds))] if feeds else None
+    embryo.dest_conns[Row.O] = [(Row.A, j) for j in range(len(node.outputs))]
+    embryo.dest_conns[Row.O][out_idx] = (Row.B, 0)
+    return _finish(target, path, stabilise(embryo, ctx), ctx)
+
+
+def inverse_stack(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Put a codon before a node: one of the node's inputs becomes codon(inputs)."""
+    path, node = random_node(target, ctx)
+    if not node.inputs:
+        raise Stillborn("node has no inputs to feed")
+    rng = ctx.rng
+    in_idx = rng.randrange(len(node.inputs))
+    fits = [c for c in ctx.codons_for(target) if is_compatible(c.outputs[0], node.inputs[in_idx])]
+    codon = _choose(rng, fits)
+    embryo = _embryo(node, codon, node, ctx, node)
+    for k, dtype in enumerate(codon.inputs):
+        feeds = [(Row.I, j) for j, t in enumerate(node.inputs) if is_compatible(t, dtype)]
+        embryo.dest_conns[Row.A][k] = feeds[rng.randrange(len(feeds))] if feeds else None
+    embryo.dest_conns[Row.B] = [(Row.I, j) for j in range(len(node.inputs))]
+    embryo.dest_conns[Row.B][in_idx] = (Row.A, 0)
+    embryo.dest_conns[Row.O] = [(Row.B, j) for j in range(len(node.outputs))]
+    return _finish(target, path, stabilise(embryo, ctx), ctx)
+
+
+def wrap(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Wrap a node with a codon in a new GC of the same interface, wired at random."""
+    path, node = random_node(target, ctx)
+    codon = _choose(ctx.rng, [c for c in ctx.codons_for(target) if c.inputs])
+    embryo = _embryo(node, node, codon, ctx, node) if ctx.rng.random() < 0.5 else _embryo(node, codon, node, ctx, node)
+    return _finish(target, path, stabilise(embryo, ctx), ctx)
+
+
+def harmony(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Set a codon beside a node: the new node's interface is both side by side; the parent is rewired."""
+    path, node = random_node(target, ctx)
+    if not path:
+        raise Stillborn("harmony at the root would change the GC's interface")
+    codon = _choose(ctx.rng, list(ctx.codons_for(target)))
+    embryo = EmbryonicGC(
+        CGraphType.STANDARD,
+        [*node.inputs, *codon.inputs],
+        [*node.outputs, *codon.outputs],
+        node,
+        codon,
+        ancestora=node.signature,
+        pgc=ctx.pgc,
+        creator=ctx.creator,
+    )
+    embryo.dest_conns[Row.A] = [(Row.I, k) for k in range(len(node.inputs))]
+    embryo.dest_conns[Row.B] = [(Row.I, len(node.inputs) + k) for k in range(len(codon.inputs))]
+    embryo.dest_conns[Row.O] = [(Row.A, k) for k in range(len(node.outputs))] + [
+        (Row.B, k) for k in range(len(codon.outputs))
+    ]
+    return _finish(target, path, stabilise(embryo, ctx), ctx)
+
+
+def _insert(target: GeneticCode, ctx: PhysicsContext, where: Row) -> GeneticCode:
+    path, node = random_node(target, ctx, composite=True)
+    row = Row.A if where is Row.A else Row.B
+    signature = node.gca if row is Row.A else node.gcb
+    if signature is None:
+        raise Stillborn(f"node has no row {row.value}")
+    # Inserting above A or B puts a codon before that sub-GC; above O puts it after sub-GC B.
+    sub_path: Path = [*path, (node, row)]
+    sub = _lookup(ctx, signature)
+    local = [(sub, Row.A)]  # a one-step path so the helpers act on `sub` alone
+    del local
+    inner_ctx_target = sub
+    new_sub = (inverse_stack if where is not Row.O else stack)(inner_ctx_target, _Pinned(ctx, target))
+    return _finish(target, sub_path, new_sub, ctx)
+
+
+class _Pinned(PhysicsContext):
+    """A context that keeps the solution/pGC codon choice of the outer target while acting on a sub-GC."""
+
+    def __init__(self, outer: PhysicsContext, target: GeneticCode) -> None:
+        self.__dict__.update(outer.__dict__)
+        self._outer_codons = outer.codons_for(target)
+        self._root_only = True
+
+    def codons_for(self, target: GeneticCode) -> Sequence[GeneticCode]:
+        """The outer target's codon set."""
+        return self._outer_codons
+
+
+def insert_above_a(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Insert a codon above row A of a composite node (before its sub-GC A)."""
+    return _insert(target, ctx, Row.A)
+
+
+def insert_above_b(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Insert a codon above row B of a composite node (before its sub-GC B)."""
+    return _insert(target, ctx, Row.B)
+
+
+def insert_above_o(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Insert a codon above row O of a composite node (after its sub-GC B)."""
+    return _insert(target, ctx, Row.O)
+
+
+def crossover(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Replace a node with an interface-compatible node of another GC (a donor from the population)."""
+    donors = [d for d in ctx.donors(target) if d.signature != target.signature]
+    if not donors:
+        raise Stillborn("no donor for crossover")
+    path, node = random_node(target, ctx)
+    rng = ctx.rng
+    for _ in range(8):
+        donor = donors[rng.randrange(len(donors))]
+        _, piece = random_node(donor, ctx)
+        if piece.signature == node.signature:
+            continue
+        if piece.inputs == node.inputs and piece.outputs == node.outputs:
+            return _finish(target, path, piece, ctx)
+        compatible_out = len(piece.outputs) == len(node.outputs) and all(
+            is_compatible(s, d) for s, d in zip(piece.outputs, node.outputs, strict=True)
+        )
+        if compatible_out and path:
+            return _finish(target, path, piece, ctx)
+    raise Stillborn("no interface-compatible donor node found")
+
+
+def rewire(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Re-draw one or two connections of a composite node at random (compatible types only)."""
+    path, node = random_node(target, ctx, composite=True)
+    rng = ctx.rng
+    gca = _lookup(ctx, node.gca) if node.gca else None
+    gcb = _lookup(ctx, node.gcb) if node.gcb else None
+    embryo = EmbryonicGC(
+        node.graph_type,
+        list(node.inputs),
+        list(node.outputs),
+        gca,
+        gcb,
+        ancestora=node.signature,
+        pgc=ctx.pgc,
+        creator=ctx.creator,
+    )
+    for row, conns in node.graph.dest_conns.items():
+        embryo.dest_conns[row] = list(conns)
+    endpoints = [(row, idx) for row, conns in node.graph.dest_conns.items() for idx in range(len(conns))]
+    changed = False
+    for _ in range(rng.randint(1, 2)):
+        row, idx = endpoints[rng.randrange(len(endpoints))]
+        from egp.physics.stabilise import candidates
+
+        options = [c for c in candidates(embryo, row, embryo.dest_types[row][idx], False) if c != embryo.dest_conns[row][idx]]
+        if options:
+            embryo.dest_conns[row][idx] = options[rng.randrange(len(options))]
+            changed = True
+    if not changed:
+        raise Stillborn("no alternative connection to draw")
+    return _finish(target, path, stabilise(embryo, ctx), ctx)
+
+
+def delete(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Replace a composite node by one of its sub-GCs (a pass-through of the other), where types allow."""
+    path, node = random_node(target, ctx, composite=True)
+    children = [_lookup(ctx, s) for s in (node.gca, node.gcb) if s is not None]
+    exact = [c for c in children if c.inputs == node.inputs and c.outputs == node.outputs]
+    if exact:
+        return _finish(target, path, _choose(ctx.rng, exact), ctx)
+    if not path:
+        raise Stillborn("no sub-GC has the root's interface")
+    similar = [
+        c
+        for c in children
+        if len(c.outputs) == len(node.outputs)
+        and all(is_compatible(s, d) for s, d in zip(c.outputs, node.outputs, strict=True))
+    ]
+    return _finish(target, path, _choose(ctx.rng, similar), ctx)
+
+
+def point_mutation(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Swap a codon for another codon with the same interface."""
+    rng = ctx.rng
+    for _ in range(4):
+        path, node = random_node(target, ctx)
+        if node.codon is None:
+            continue
+        same = [
+            c
+            for c in ctx.codons_for(target)
+            if c.inputs == node.inputs and c.outputs == node.outputs and c.signature != node.signature
+        ]
+        if same:
+            return _finish(target, path, _choose(rng, same), ctx)
+    raise Stillborn("no codon with an alternative of the same interface")
+
+
+def _literal_nodes(gc: GeneticCode, ctx: PhysicsContext, path: Path, found: list[tuple[Path, GeneticCode]]) -> None:
+    if gc.codon is not None:
+        if gc.properties & LITERAL and gc.outputs[0] in (_FLOAT, _INT, _BOOL):
+            found.append((list(path), gc))
+        return
+    for row, signature in ((Row.A, gc.gca), (Row.B, gc.gcb)):
+        if signature is not None and len(found) < 64:
+            path.append((gc, row))
+            _literal_nodes(_lookup(ctx, signature), ctx, path, found)
+            path.pop()
+
+
+def literal_codon(value: float | int | bool, ctx: PhysicsContext) -> GeneticCode:
+    """A codon returning the literal `value`, made at run time by the pGC being executed."""
+    if isinstance(value, bool):
+        type_uid, text = _BOOL, repr(value)
+    elif isinstance(value, int):
+        type_uid, text = _INT, repr(value)
+    else:
+        if not math.isfinite(value):
+            raise Stillborn("a literal must be finite")
+        type_uid, text = _FLOAT, repr(float(value))
+    properties = codon_registry().by_name("lit_float_1" if type_uid == _FLOAT else "lit_int_1").properties
+    codon = make_codon(f"lit_{text}", text, (), (type_uid,), properties, "runtime literal", pgc=ctx.pgc)
+    codon_registry().add_runtime_codon(codon)
+    return ctx.keep(codon)
+
+
+def perturb_literal(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """Replace a literal codon with a new literal near it (Gaussian step for floats, ±1 for ints)."""
+    found: list[tuple[Path, GeneticCode]] = []
+    _literal_nodes(target, ctx, [], found)
+    if not found:
+        raise Stillborn("no literal to perturb")
+    rng = ctx.rng
+    path, node = found[rng.randrange(len(found))]
+    assert node.codon is not None
+    value: Any = eval(node.codon.inline, {"__builtins__": {}})  # noqa: S307  (a literal codon's own text)
+    if isinstance(value, bool):
+        new: float | int | bool = not value
+    elif isinstance(value, int):
+        new = value + rng.choice((-1, 1))
+    else:
+        new = round(float(value) + rng.gauss(0.0, max(0.1, abs(float(value)) * 0.1)), 6)
+    return _finish(target, path, literal_codon(new, ctx), ctx)
+
+
+MUTATIONS: dict[str, Callable[[GeneticCode, PhysicsContext], GeneticCode]] = {
+    "stack": stack,
+    "inverse_stack": inverse_stack,
+    "wrap": wrap,
+    "harmony": harmony,
+    "insert_above_a": insert_above_a,
+    "insert_above_b": insert_above_b,
+    "insert_above_o": insert_above_o,
+    "crossover": crossover,
+    "rewire": rewire,
+    "delete": delete,
+    "point_mutation": point_mutation,
+    "perturb_literal": perturb_literal,
+}
+
+
+def _as_pgc_function(mutation: Callable[[GeneticCode, PhysicsContext], GeneticCode]) -> Callable[[Any], GeneticCode]:
+    def run(target: Any) -> GeneticCode:
+        if not isinstance(target, GeneticCode):
+            raise Stillborn("a pGC's input must be a stored GC")
+        return mutation(target, current())
+
+    run.__name__ = mutation.__name__
+    run.__doc__ = mutation.__doc__
+    return run
+
+
+# The names pGC codon templates may call: `<name>({i0})` runs the mutation on the template's input.
+PHYSICS_NAMES: dict[str, Callable[[Any], GeneticCode]] = {
+    name: _as_pgc_function(function) for name, function in MUTATIONS.items()
+}
