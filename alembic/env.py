@@ -12,9 +12,11 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import NullPool
 
 from egp.config import get_settings, normalise_database_url
+from egp.storage.models import Base
 
 config = context.config
-target_metadata = None
+# The models `alembic check` compares the migrated schema with.
+target_metadata = Base.metadata
 
 # Only the `alembic` command has an ini file; `egp db upgrade` keeps the caller's logging as it is.
 if config.config_file_name is not None:
