@@ -31,6 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "egp.cli.config_cmd",
     "egp.cli.db_cmd",
     "egp.cli.status_cmd",
+    "egp.cli.codons_cmd",
+    "egp.cli.gc_cmd",
 )
 
 

@@ -318,7 +318,7 @@ def graph_from_json(obj: Any, *, require_stable: bool = True) -> ConnectionGraph
             src_row, src_idx, type_name = entry
             if src_row is None:
                 raise GCValidationError(f"destination {row.value}[{idx}] is not connected (unstable graph)")
-            if src_row not in {"I", "A", "B"}:
+            if not isinstance(src_row, str) or src_row not in {"I", "A", "B"}:
                 raise GCValidationError(f"graph {row.value}[{idx}] names unknown source row {src_row!r}")
             if not isinstance(src_idx, int) or isinstance(src_idx, bool):
                 raise GCValidationError(f"graph {row.value}[{idx}] source index must be an integer")

@@ -136,7 +136,13 @@ def from_json(
             known.codon.inline if known.codon else None
         ):
             raise GCValidationError(f"codon {claimed.hex()} does not match the registry's template")
-        if graph != known.graph or properties != known.properties or creator != known.creator:
+        if (
+            graph != known.graph
+            or properties != known.properties
+            or creator != known.creator
+            or refs["pgc"] != known.pgc
+            or (sizes["code_depth"], sizes["num_codes"], sizes["num_codons"], generation) != (1, 1, 1, 1)
+        ):
             raise GCValidationError(f"codon {claimed.hex()} differs from the registry's definition")
         return known
     if graph.graph_type is CGraphType.PRIMITIVE:
