@@ -33,6 +33,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "egp.cli.status_cmd",
     "egp.cli.codons_cmd",
     "egp.cli.gc_cmd",
+    "egp.cli.problems_cmd",
+    "egp.cli.evolve_cmd",
 )
 
 

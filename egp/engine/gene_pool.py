@@ -253,5 +253,3 @@ __all__ = [
     "ProblemStats",
     "finite_or_zero",
 ]
-
-

@@ -120,8 +120,14 @@ def codon_function(codon: GeneticCode) -> tuple[Callable[..., Any], str, int]:
     arity = len(codon.inputs)
     params = [f"i{k}" for k in range(arity)]
     expression = _render(info.inline, params)
-    # The namespace is the runtime helpers only: templates come from the shipped registry, never from a GC.
-    fn = eval(f"lambda {', '.join(params)}: {expression}", dict(RUNTIME_NAMES))
+    # The namespace is the runtime helpers (and, for pGC codons, the physics functions) only: templates come
+    # from the trusted registry, never from a GC.
+    namespace = dict(RUNTIME_NAMES)
+    if codon.is_pgc:
+        from egp.physics.mutations import PHYSICS_NAMES  # physics imports execution: import on first use
+
+        namespace.update(PHYSICS_NAMES)
+    fn = eval(f"lambda {', '.join(params)}: {expression}", namespace)
     result = (fn, info.inline, arity)
     _CODON_FUNCTIONS[codon.signature] = result
     return result

@@ -184,7 +184,11 @@ def wrap(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     """Wrap a node with a codon in a new GC of the same interface, wired at random."""
     path, node = random_node(target, ctx)
     codon = _choose(ctx.rng, [c for c in ctx.codons_for(target) if c.inputs])
-    embryo = _embryo(node, node, codon, ctx, node) if ctx.rng.random() < 0.5 else _embryo(node, codon, node, ctx, node)
+    embryo = (
+        _embryo(node, node, codon, ctx, node)
+        if ctx.rng.random() < 0.5
+        else _embryo(node, codon, node, ctx, node)
+    )
     return _finish(target, path, stabilise(embryo, ctx), ctx)
 
 
@@ -302,7 +306,11 @@ def rewire(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
         row, idx = endpoints[rng.randrange(len(endpoints))]
         from egp.physics.stabilise import candidates
 
-        options = [c for c in candidates(embryo, row, embryo.dest_types[row][idx], False) if c != embryo.dest_conns[row][idx]]
+        options = [
+            c
+            for c in candidates(embryo, row, embryo.dest_types[row][idx], False)
+            if c != embryo.dest_conns[row][idx]
+        ]
         if options:
             embryo.dest_conns[row][idx] = options[rng.randrange(len(options))]
             changed = True
@@ -346,7 +354,9 @@ def point_mutation(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     raise Stillborn("no codon with an alternative of the same interface")
 
 
-def _literal_nodes(gc: GeneticCode, ctx: PhysicsContext, path: Path, found: list[tuple[Path, GeneticCode]]) -> None:
+def _literal_nodes(
+    gc: GeneticCode, ctx: PhysicsContext, path: Path, found: list[tuple[Path, GeneticCode]]
+) -> None:
     if gc.codon is not None:
         if gc.properties & LITERAL and gc.outputs[0] in (_FLOAT, _INT, _BOOL):
             found.append((list(path), gc))
@@ -409,7 +419,9 @@ MUTATIONS: dict[str, Callable[[GeneticCode, PhysicsContext], GeneticCode]] = {
 }
 
 
-def _as_pgc_function(mutation: Callable[[GeneticCode, PhysicsContext], GeneticCode]) -> Callable[[Any], GeneticCode]:
+def _as_pgc_function(
+    mutation: Callable[[GeneticCode, PhysicsContext], GeneticCode],
+) -> Callable[[Any], GeneticCode]:
     def run(target: Any) -> GeneticCode:
         if not isinstance(target, GeneticCode):
             raise Stillborn("a pGC's input must be a stored GC")

@@ -19,8 +19,8 @@ KOZA_QUARTIC_CODONS: tuple[str, ...] = (
     "float_mul",
     "float_pdiv",
     "float_neg",
-    "float_sin",
-    "float_cos",
+    "float_psin",
+    "float_pcos",
 )
 NGUYEN_1_CODONS: tuple[str, ...] = KOZA_QUARTIC_CODONS
 NGUYEN_5_CODONS: tuple[str, ...] = (*KOZA_QUARTIC_CODONS, "lit_float_1")

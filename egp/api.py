@@ -1,0 +1,64 @@
+"""`evolve()`: the one-call Python API of the engine (`from egp import evolve`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from egp.config import get_settings
+from egp.engine.evolution import EvolutionConfig, EvolutionResult, GenerationRecord, evolve_problem
+from egp.engine.gene_pool import GenePool, MemoryGenePool
+from egp.problems.base import Problem
+from egp.problems.registry import get_problem
+
+
+def open_pool(url: str | None) -> GenePool:
+    """The Gene Pool at `url` (default: the configured one); `memory://` keeps it in this process."""
+    target = url if url is not None else get_settings().gene_pool_url
+    if target.startswith("memory://"):
+        return MemoryGenePool()
+    try:
+        from egp.storage.sql_pool import open_gene_pool
+    except ImportError:  # the SQL Gene Pool is not part of this build yet: keep results in memory
+        return MemoryGenePool()
+    return open_gene_pool(target)
+
+
+def evolve(
+    problem: str | Problem,
+    *,
+    population: int = 100,
+    generations: int = 500,
+    seed: int = 0,
+    islands: int = 1,
+    target: float | None = None,
+    max_evaluations: int | None = None,
+    wall_seconds: float | None = None,
+    meta_evolution: bool = True,
+    gene_pool: str | GenePool | None = None,
+    progress: Callable[[GenerationRecord], None] | None = None,
+    **settings: Any,
+) -> EvolutionResult:
+    """Evolve a solution to `problem` (a name, a `module:attribute` reference or a Problem instance)."""
+    chosen = problem if isinstance(problem, Problem) else get_problem(problem)
+    defaults = get_settings()
+    config = EvolutionConfig(
+        population=population,
+        generations=generations,
+        seed=seed,
+        islands=islands,
+        target=target,
+        max_evaluations=max_evaluations,
+        wall_seconds=wall_seconds,
+        meta_evolution=meta_evolution,
+        creator=defaults.creator,
+        l1_cache_bytes=defaults.l1_cache_bytes,
+        l2_cache_bytes=defaults.l2_cache_bytes,
+        **settings,
+    )
+    pool = gene_pool if gene_pool is not None and not isinstance(gene_pool, str) else open_pool(gene_pool)
+    try:
+        return evolve_problem(chosen, config, pool, progress=progress)
+    finally:
+        if pool is not gene_pool:
+            pool.close()

@@ -1,0 +1,51 @@
+"""`egp problems list`: the problems EGP can evolve solutions for."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from egp.cli import app
+from egp.problems.registry import list_problems
+
+problems_app = typer.Typer(
+    help="Problems: the shipped ones and any registered by entry point.", no_args_is_help=True
+)
+app.add_typer(problems_app, name="problems")
+
+
+@problems_app.command("list")
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
+) -> None:
+    """List every known problem with its interface, case count and identity."""
+    rows = [
+        {
+            "name": problem.name,
+            "version": problem.version,
+            "inputs": list(problem.inputs),
+            "outputs": list(problem.outputs),
+            "cases": problem.cases().count,
+            "vectorised": problem.vectorised,
+            "codons": list(problem.codons) if problem.codons is not None else None,
+            "identity": problem.identity.hex(),
+            "description": problem.description,
+        }
+        for problem in list_problems()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("name", "inputs → outputs", "cases", "description")
+    for row in rows:
+        table.add_row(
+            str(row["name"]),
+            f"({', '.join(row['inputs'])}) → ({', '.join(row['outputs'])})",  # type: ignore[arg-type]
+            str(row["cases"]),
+            str(row["description"]),
+        )
+    Console().print(table)

@@ -1,0 +1,675 @@
+"""The evolution engine: islands of GCs evolving under pGCs that evolve too (meta-evolution).
+
+One generation of an island: pick parents weighted by survivability; for each, pick a pGC with the 4/2/1
+category rule (the master selector z0) and run it on the parent; the offspring is stabilised by the physics
+or is stillborn. Offspring already scored on the problem are not scored again (signature lookup); the others
+are scored on the problem's cases, computing only their new sub-GCs. Then Δ = child − parent fitness updates
+the parent's evolvability and the pGC's layer-0 fitness ((Δ/2 + 0.5) as a running mean) and evolvability
+(max(Δ, 0)); Δ rolls up the chain of pGCs that made the pGC. After every N uses at layer d a pGC is itself
+mutated by a layer-(d+1) pGC. Survivors are the fittest by survivability of parents and offspring; the rest are
+retired (they stay in the Gene Pool). Islands exchange migrants at epoch boundaries, where each island's writes
+go to the Gene Pool in one `record_epoch`.
+
+Everything random flows from `random.Random` instances seeded from (seed, island, epoch), and no iteration
+depends on hash order, so the same seed, settings and code give the same best GC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from uuid import UUID
+
+from egp.engine.evaluation import CaseEvaluator, Score
+from egp.engine.gene_pool import EpochRecord, GenePool, MemoryGenePool, PgcStats, ProblemStats
+from egp.errors import EGPError
+from egp.genetic_code.assembly import Assembler, random_expression
+from egp.genetic_code.codons import codon_registry
+from egp.genetic_code.execution import Executor
+from egp.genetic_code.gc import ANONYMOUS_CREATOR, GeneticCode
+from egp.genetic_code.types import TYPES, is_compatible
+from egp.physics.context import CURRENT, PhysicsContext, Stillborn
+from egp.problems.base import Problem
+
+PARENTAL_PROTECTION = 0.75  # a new child's survivability is at least this share of its parent's
+PGC_INHERITANCE = 0.75  # a new pGC starts at this share of its parent's fitness (Gen II)
+CATEGORY_WEIGHTS = (4.0, 2.0, 1.0)  # effective pGCs, pGCs with fitness > 0.5, the rest
+
+
+class EvolutionError(EGPError):
+    """A bad evolution setting or a problem the engine cannot work on."""
+
+
+@dataclass(frozen=True)
+class EvolutionConfig:
+    """How an evolution run works; defaults solve the shipped problems on a laptop."""
+
+    population: int = 100
+    generations: int = 200
+    islands: int = 1
+    seed: int = 0
+    target: float | None = None
+    max_evaluations: int | None = None
+    wall_seconds: float | None = None
+    meta_evolution: bool = True
+    pgc_evolve_every: int = 8
+    pgc_layers: int = 4
+    epoch_generations: int = 10
+    migrants: int = 2
+    max_codons: int = 64
+    initial_max_codons: int = 6
+    selection_pressure: float = 8.0
+    pgc_pool_limit: int = 64
+    creator: UUID = ANONYMOUS_CREATOR
+    l1_cache_bytes: int = 1_000_000
+    l2_cache_bytes: int = 1_000_000_000
+
+    def check(self) -> None:
+        """Raise EvolutionError naming the first setting out of range."""
+        positive = (
+            "population",
+            "generations",
+            "islands",
+            "pgc_evolve_every",
+            "epoch_generations",
+            "max_codons",
+        )
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise EvolutionError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.pgc_layers < 1:
+            raise EvolutionError(f"pgc_layers must be at least 1, got {self.pgc_layers}")
+        if self.target is not None and not 0.0 <= self.target <= 1.0:
+            raise EvolutionError(f"target must be in [0, 1], got {self.target}")
+        if self.max_evaluations is not None and self.max_evaluations < 1:
+            raise EvolutionError(f"max_evaluations must be at least 1, got {self.max_evaluations}")
+        if self.wall_seconds is not None and self.wall_seconds <= 0:
+            raise EvolutionError(f"wall_seconds must be positive, got {self.wall_seconds}")
+        if self.migrants < 0 or self.migrants >= self.population:
+            raise EvolutionError(f"migrants must be in [0, population), got {self.migrants}")
+        if self.selection_pressure < 0:
+            raise EvolutionError(f"selection_pressure must be >= 0, got {self.selection_pressure}")
+
+
+@dataclass
+class GenerationRecord:
+    """One generation's figures across all islands."""
+
+    generation: int
+    best: float
+    mean: float
+    evaluations: int
+    stillborn_rate: float
+    distinct: int
+
+
+@dataclass
+class EvolutionResult:
+    """What a run produced: the best GC, the effort spent and the per-generation history."""
+
+    problem: str
+    solved: bool
+    best_fitness: float
+    best_signature: str
+    best_source: str
+    best: GeneticCode
+    evaluations: int
+    generations: int
+    seconds: float
+    history: list[GenerationRecord] = field(default_factory=list)
+    offspring: int = 0
+    stillborn: int = 0
+    score_cache_hits: int = 0
+    output_cache_hit_rate: float = 0.0
+    pgcs_evolved: int = 0
+    profile: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary printed by `egp evolve --json`."""
+        return {
+            "problem": self.problem,
+            "solved": self.solved,
+            "best_fitness": self.best_fitness,
+            "evaluations": self.evaluations,
+            "generations": self.generations,
+            "seconds": round(self.seconds, 3),
+            "best_signature": self.best_signature,
+            "best_source": self.best_source,
+            "offspring": self.offspring,
+            "stillborn": self.stillborn,
+            "score_cache_hits": self.score_cache_hits,
+            "output_cache_hit_rate": round(self.output_cache_hit_rate, 4),
+            "pgcs_evolved": self.pgcs_evolved,
+        }
+
+    def history_dicts(self) -> list[dict[str, Any]]:
+        """The history as plain dictionaries."""
+        return [asdict(record) for record in self.history]
+
+
+def epoch_rng(seed: int, island: int, epoch: int) -> random.Random:
+    """The RNG of one island epoch, derived from (seed, island, epoch) so a re-run repeats it exactly."""
+    digest = hashlib.sha256(f"egp:{seed}:{island}:{epoch}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+@dataclass
+class Island:
+    """One island's population: member signatures and their fitness and survivability."""
+
+    index: int
+    members: list[bytes] = field(default_factory=list)
+    record: EpochRecord | None = None
+
+
+class Engine:
+    """Runs evolution of one problem against one Gene Pool."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        config: EvolutionConfig,
+        gene_pool: GenePool | None = None,
+        *,
+        job: str | None = None,
+    ) -> None:
+        """An engine for `problem` with `config`, reading from and writing to `gene_pool`."""
+        config.check()
+        self.problem = problem
+        self.config = config
+        self.pool: GenePool = gene_pool if gene_pool is not None else MemoryGenePool()
+        self.job = job
+        self.problem_id = problem.identity
+        self.store: dict[bytes, GeneticCode] = {}
+        self.executor = Executor(self.store, config.l1_cache_bytes)
+        self.evaluator = CaseEvaluator(problem, self.executor, config.l2_cache_bytes)
+        registry = codon_registry()
+        self.inputs = tuple(TYPES.uid(t) for t in problem.inputs)
+        self.outputs = tuple(TYPES.uid(t) for t in problem.outputs)
+        if problem.codons is not None:
+            self.solution_codons = [registry.by_name(name) for name in problem.codons]
+        else:
+            self.solution_codons = [c for c in registry if not c.is_pgc and _usable(c)]
+        self.literals = [c for c in self.solution_codons if not c.inputs]
+        self.functions = [c for c in self.solution_codons if c.inputs]
+        self.pgc_codons = [c for c in registry if c.is_pgc]
+        self.scores: dict[bytes, Score] = {}
+        self.survivability: dict[bytes, float] = {}
+        self.evolvability: dict[bytes, tuple[float, int]] = {}
+        self.effective: dict[bytes, tuple[bytes, ...]] = {}
+        self.pgc_pool: list[list[bytes]] = [
+            [c.signature for c in self.pgc_codons] for _ in range(config.pgc_layers)
+        ]
+        self.pgc_stats: list[dict[bytes, PgcStats]] = [{} for _ in range(config.pgc_layers)]
+        self.persisted: set[bytes] = set()
+        self.evaluations = 0
+        self.offspring = 0
+        self.stillborn = 0
+        self.score_hits = 0
+        self.pgcs_evolved = 0
+        self.solved_by: GeneticCode | None = None
+        self.timing: dict[str, float] = {"breed": 0.0, "evaluate": 0.0, "bookkeeping": 0.0}
+        self._generation_evaluations = 0
+        self._generation_stillborn = 0
+        self._generation_offspring = 0
+        self._load_pgc_stats()
+
+    # -- set up ---------------------------------------------------------------------------------------------
+    def _load_pgc_stats(self) -> None:
+        """Bring the Gene Pool's best pGCs (and their statistics) into the per-layer pGC pools."""
+        for layer in range(self.config.pgc_layers):
+            for gc in self.pool.best_pgcs(layer, self.config.pgc_pool_limit):
+                if gc.signature not in self.pgc_pool[layer] and self._load_closure([gc.signature]):
+                    self.pgc_pool[layer].append(gc.signature)
+            stats = self.pool.pgc_stats(layer, self.pgc_pool[layer])
+            for signature, value in stats.items():
+                self.pgc_stats[layer][signature] = PgcStats(
+                    value.fitness_total,
+                    value.fitness_count,
+                    value.evolvability_total,
+                    value.evolvability_count,
+                )
+
+    def _load_closure(self, signatures: Sequence[bytes]) -> bool:
+        """Copy GCs and all their sub-GCs from the Gene Pool into the working store; False if any is missing."""
+        registry = codon_registry()
+        wanted = [s for s in signatures if s not in self.store and registry.get(s) is None]
+        while wanted:
+            found = self.pool.get_many(wanted)
+            if len(found) != len(set(wanted)):
+                return False
+            following: list[bytes] = []
+            for signature in wanted:
+                gc = found[signature]
+                self.store[signature] = gc
+                self.persisted.add(signature)
+                for sub in (gc.gca, gc.gcb):
+                    if sub is not None and sub not in self.store and registry.get(sub) is None:
+                        following.append(sub)
+            wanted = list(dict.fromkeys(following))
+        return True
+
+    def initial_population(self, island: int) -> list[bytes]:
+        """BEST GCs already scored on this problem, then SPONTANEOUS assembly for the rest (underflow: NEXT)."""
+        size = self.config.population
+        members: list[bytes] = []
+        best = self.pool.best(self.problem_id, size * self.config.islands)
+        share = best[island :: self.config.islands][: size // 2]
+        for gc in share:
+            if gc.inputs == self.inputs and gc.outputs == self.outputs and self._load_closure([gc.signature]):
+                members.append(gc.signature)
+        rng = epoch_rng(self.config.seed, island, -1)
+        assembler = Assembler(self.store, self.inputs, self.config.creator)
+        attempts = 0
+        while len(members) < size and attempts < size * 20:
+            attempts += 1
+            gc = self._spontaneous(rng, assembler)
+            if gc is not None and gc.signature not in members:
+                members.append(gc.signature)
+        if not members:
+            raise EvolutionError(f"cannot assemble any GC for {self.problem.name} from its codons")
+        for signature in members:
+            self._score(self.gc(signature))
+        return members
+
+    def _spontaneous(self, rng: random.Random, assembler: Assembler) -> GeneticCode | None:
+        """Assemble a GC with the problem's interface from its codons (incremental spontaneous assembly)."""
+        if len(self.outputs) != 1:
+            raise EvolutionError("spontaneous assembly supports single-output problems")
+        size = rng.randint(2, max(2, self.config.initial_max_codons))
+        try:
+            expr = random_expression(rng, self.functions, self.inputs, self.outputs[0], size, self.literals)
+            filler = self.literals[0] if self.literals else None
+            return assembler.assemble(expr, filler)
+        except (ValueError, EGPError):
+            return None
+
+    # -- scoring and statistics --------------------------------------------------------------------------------
+    def _score(self, gc: GeneticCode) -> Score:
+        cached = self.scores.get(gc.signature)
+        if cached is not None:
+            self.score_hits += 1
+            return cached
+        started = time.perf_counter()
+        score = self.evaluator.score(gc)
+        self.timing["evaluate"] += time.perf_counter() - started
+        self.scores[gc.signature] = score
+        self.evaluations += 1
+        self._generation_evaluations += 1
+        self.survivability.setdefault(gc.signature, score.fitness)
+        if score.solved and self.solved_by is None:
+            self.solved_by = gc
+        return score
+
+    def gc(self, signature: bytes) -> GeneticCode:
+        """A GC known to this run: in the working store, or a codon."""
+        return self.executor._lookup(signature)
+
+    def fitness(self, signature: bytes) -> float:
+        """The fitness of a scored GC."""
+        return self.scores[signature].fitness
+
+    def _pgc_stats(self, layer: int, signature: bytes) -> PgcStats:
+        return self.pgc_stats[layer].setdefault(signature, PgcStats())
+
+    def _pgc_delta(self, record: EpochRecord, layer: int, signature: bytes, delta: float) -> None:
+        """Update a pGC's layer statistics with Δ (fitness (Δ/2 + 0.5), evolvability max(Δ, 0))."""
+        change = PgcStats(delta / 2 + 0.5, 1, max(delta, 0.0), 1)
+        self._pgc_stats(layer, signature).add(change)
+        record.pgc_stats.setdefault((signature, layer), PgcStats()).add(change)
+
+    def _problem_delta(self, record: EpochRecord, signature: bytes) -> ProblemStats:
+        return record.problem_stats.setdefault(signature, ProblemStats())
+
+    # -- pGC selection and meta-evolution ----------------------------------------------------------------------
+    def select_pgc(self, target: GeneticCode, layer: int, rng: random.Random) -> GeneticCode:
+        """The master selector z0: a category by weight 4/2/1 (effective, fitness > 0.5, rest), then a pGC."""
+        pool = self.pgc_pool[layer]
+        stats = self.pgc_stats[layer]
+        in_pool = dict.fromkeys(pool)
+        effective = [s for s in self.effective.get(target.signature, ()) if s in in_pool]
+        positive: list[tuple[bytes, float]] = []
+        negative: list[tuple[bytes, float]] = []
+        for signature in pool:
+            value = stats[signature].fitness if signature in stats else 0.5
+            if value > 0.5:
+                positive.append((signature, value - 0.5))
+            else:
+                negative.append((signature, max(value, 1e-6)))
+        categories = [
+            [(s, max(stats[s].fitness if s in stats else 0.5, 1e-6)) for s in effective],
+            positive,
+            negative,
+        ]
+        weights = [w if c else 0.0 for w, c in zip(CATEGORY_WEIGHTS, categories, strict=True)]
+        chosen = rng.choices(categories, weights)[0]
+        signature = rng.choices([s for s, _ in chosen], [w for _, w in chosen])[0]
+        return self.executor._lookup(signature)
+
+    def _run_pgc(
+        self, pgc: GeneticCode, target: GeneticCode, rng: random.Random, donors: Sequence[GeneticCode]
+    ) -> tuple[GeneticCode | None, list[GeneticCode]]:
+        """Execute a pGC on a target; returns the stabilised offspring (None if stillborn) and new GCs."""
+        ctx = PhysicsContext(
+            rng=rng,
+            store=self.store,
+            solution_codons=self.solution_codons,
+            pgc_codons=self.pgc_codons,
+            creator=self.config.creator,
+            pgc=pgc.signature,
+            donors=lambda _t: donors,
+            max_codons=self.config.max_codons,
+        )
+        token = CURRENT.set(ctx)
+        try:
+            result = self.executor.evaluate(pgc, [target])[0]
+        except Stillborn:
+            return None, ctx.new_gcs
+        except RecursionError:
+            return None, ctx.new_gcs
+        finally:
+            CURRENT.reset(token)
+        if not isinstance(result, GeneticCode):
+            return None, ctx.new_gcs
+        if result.inputs != target.inputs or result.outputs != target.outputs:
+            return None, ctx.new_gcs
+        return result, ctx.new_gcs
+
+    def _use_pgc(
+        self, record: EpochRecord, pgc: GeneticCode, layer: int, delta: float, rng: random.Random
+    ) -> None:
+        """Credit Δ to the pGC and the chain of pGCs that made it; evolve any that reached N uses."""
+        signature: bytes | None = pgc.signature
+        depth = layer
+        while signature is not None and depth < self.config.pgc_layers:
+            self._pgc_delta(record, depth, signature, delta)
+            stats = self._pgc_stats(depth, signature)
+            if (
+                self.config.meta_evolution
+                and depth + 1 < self.config.pgc_layers
+                and stats.fitness_count % self.config.pgc_evolve_every == 0
+            ):
+                self._evolve_pgc(record, self.executor._lookup(signature), depth, rng)
+            creator = self.store.get(signature)
+            signature = creator.pgc if creator is not None else None
+            depth += 1
+
+    def _evolve_pgc(self, record: EpochRecord, pgc: GeneticCode, layer: int, rng: random.Random) -> None:
+        """Mutate a pGC with a layer-(d+1) pGC; the child inherits 0.75× its parent's layer statistics."""
+        mutator = self.select_pgc(pgc, layer + 1, rng)
+        donors = [self.executor._lookup(s) for s in self.pgc_pool[layer]]
+        child, new = self._run_pgc(mutator, pgc, rng, donors)
+        if child is None or not child.is_pgc or child.signature in dict.fromkeys(self.pgc_pool[layer]):
+            if child is None:
+                self._pgc_delta(record, layer + 1, mutator.signature, -1.0)
+            return
+        self._persist(record, child)
+        parent = self._pgc_stats(layer, pgc.signature)
+        inherited = PgcStats(
+            PGC_INHERITANCE * parent.fitness * 2, 2, PGC_INHERITANCE * parent.evolvability * 2, 2
+        )
+        self.pgc_stats[layer][child.signature] = inherited
+        record.pgc_stats.setdefault((child.signature, layer), PgcStats()).add(inherited)
+        pool = self.pgc_pool[layer]
+        pool.append(child.signature)
+        self.pgcs_evolved += 1
+        if len(pool) > self.config.pgc_pool_limit:
+            # Retire the weakest evolved pGC (the bootstrap codons always stay).
+            bootstrap = {c.signature for c in self.pgc_codons}
+            evolved = [s for s in pool if s not in bootstrap]
+            weakest = min(evolved, key=lambda s: (self.pgc_stats[layer][s].fitness, s))
+            pool.remove(weakest)
+
+    # -- persistence ---------------------------------------------------------------------------------------------
+    def _persist(self, record: EpochRecord, gc: GeneticCode) -> None:
+        """Queue `gc` and any of its sub-GCs not yet written for this epoch's record (sub-GCs first)."""
+        pending: list[GeneticCode] = []
+        stack = [gc]
+        registry = codon_registry()
+        while stack:
+            node = stack.pop()
+            if node.signature in self.persisted or (
+                node.codon is not None and registry.get(node.signature) is node
+            ):
+                continue
+            self.persisted.add(node.signature)
+            pending.append(node)
+            for sub in (node.gca, node.gcb):
+                if sub is not None and sub not in self.persisted:
+                    stack.append(self.executor._lookup(sub))
+        record.new_gcs.extend(reversed(pending))
+
+    # -- one generation ------------------------------------------------------------------------------------------
+    def generation(self, island: Island, rng: random.Random) -> None:
+        """Breed one generation on `island` and keep the survivors."""
+        record = island.record
+        assert record is not None
+        config = self.config
+        members = island.members
+        weights = [max(self.survivability[s], 1e-9) ** config.selection_pressure for s in members]
+        donors = [self.gc(s) for s in members]
+        children: list[bytes] = []
+        for parent_sig in rng.choices(members, weights, k=config.population):
+            if self._stop_now():
+                break
+            parent = self.gc(parent_sig)
+            started = time.perf_counter()
+            pgc = self.select_pgc(parent, 0, rng)
+            child, _ = self._run_pgc(pgc, parent, rng, donors)
+            self.timing["breed"] += time.perf_counter() - started
+            self.offspring += 1
+            self._generation_offspring += 1
+            parent_fitness = self.fitness(parent_sig)
+            if child is None:
+                self.stillborn += 1
+                self._generation_stillborn += 1
+                delta = -1.0
+            else:
+                score = self._score(child)
+                delta = score.fitness - parent_fitness
+                started = time.perf_counter()
+                self._child_statistics(record, parent, child, score, delta, pgc)
+                children.append(child.signature)
+                self.timing["bookkeeping"] += time.perf_counter() - started
+            started = time.perf_counter()
+            parent_delta = self._problem_delta(record, parent_sig)
+            parent_delta.evolvability_total += max(delta, 0.0)
+            parent_delta.evolvability_count += 1
+            self._use_pgc(record, pgc, 0, delta, rng)
+            self.timing["bookkeeping"] += time.perf_counter() - started
+        self._survivors(island, children)
+
+    def _child_statistics(
+        self,
+        record: EpochRecord,
+        parent: GeneticCode,
+        child: GeneticCode,
+        score: Score,
+        delta: float,
+        pgc: GeneticCode,
+    ) -> None:
+        signature = child.signature
+        parent_sig = parent.signature
+        first_time = signature not in record.problem_stats and signature not in self.persisted
+        if first_time:
+            self._persist(record, child)
+            stats = self._problem_delta(record, signature)
+            stats.fitness_total += score.fitness
+            stats.fitness_count += 1
+            protected = max(score.fitness, PARENTAL_PROTECTION * self.survivability[parent_sig])
+            self.survivability[signature] = protected
+            stats.survivability = protected
+            self._problem_delta(record, parent_sig).descendants += 1
+        if delta > 0:
+            self.effective[signature] = (pgc.signature, *self.effective.get(parent_sig, ())[:3])
+        elif signature not in self.effective and parent_sig in self.effective:
+            self.effective[signature] = self.effective[parent_sig]
+
+    def _survivors(self, island: Island, children: list[bytes]) -> None:
+        """Keep the fittest by survivability among members and offspring, one per behaviour first.
+
+        Offspring that differ only in lineage or dead code score exactly alike; letting such neutral copies fill
+        the island collapses its diversity, so a second GC with an already-kept fitness value ranks after every
+        distinct one (ties: fitness, size, signature).
+        """
+        candidates = list(dict.fromkeys([*island.members, *children]))
+        candidates.sort(
+            key=lambda s: (-self.survivability[s], -self.scores[s].fitness, self.gc(s).num_codons, s)
+        )
+        seen: set[float] = set()
+        distinct: list[bytes] = []
+        repeats: list[bytes] = []
+        for signature in candidates:
+            value = self.scores[signature].fitness
+            (repeats if value in seen else distinct).append(signature)
+            seen.add(value)
+        island.members = (distinct + repeats)[: self.config.population]
+
+    # -- termination --------------------------------------------------------------------------------------------
+    def _stop_now(self) -> bool:
+        if self.solved_by is not None and self.config.target is None:
+            return True
+        if self.config.target is not None and any(
+            score.fitness >= self.config.target for score in self._recent_scores()
+        ):
+            return True
+        return self.config.max_evaluations is not None and self.evaluations >= self.config.max_evaluations
+
+    def _recent_scores(self) -> list[Score]:
+        best = self.best_signature()
+        return [self.scores[best]] if best is not None else []
+
+    def best_signature(self) -> bytes | None:
+        """The fittest scored GC so far (ties: fewer codons, then signature)."""
+        if self.solved_by is not None:
+            return self.solved_by.signature
+        if not self.scores:
+            return None
+        return min(
+            self.scores,
+            key=lambda s: (-self.scores[s].fitness, self.gc(s).num_codons, s),
+        )
+
+    def flush(self, island: Island) -> None:
+        """Write the island's epoch record to the Gene Pool."""
+        record = island.record
+        if record is None:
+            return
+        record.members = list(island.members)
+        for signature in island.members:
+            stats = record.problem_stats.get(signature)
+            if stats is not None:
+                stats.survivability = self.survivability[signature]
+        self.pool.record_epoch(record)
+        island.record = None
+
+
+def _usable(codon: GeneticCode) -> bool:
+    """Codons whose types a problem-level program can use (no GC-typed endpoints)."""
+    gc_types = {TYPES.uid("GCABC"), TYPES.uid("GGCode"), TYPES.uid("EGCode")}
+    return not any(t in gc_types for t in (*codon.inputs, *codon.outputs))
+
+
+def evolve_problem(
+    problem: Problem,
+    config: EvolutionConfig,
+    gene_pool: GenePool | None = None,
+    *,
+    progress: Callable[[GenerationRecord], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    job: str | None = None,
+) -> EvolutionResult:
+    """Run evolution of `problem` until solved (or the target), a budget, the deadline, or cancel."""
+    started = time.perf_counter()
+    engine = Engine(problem, config, gene_pool, job=job)
+    for codon in engine.solution_codons:
+        if not codon.inputs and not any(is_compatible(codon.outputs[0], t) for t in engine.outputs):
+            continue
+    islands = [Island(index, engine.initial_population(index)) for index in range(config.islands)]
+    history: list[GenerationRecord] = []
+    generation = 0
+    stop = engine._stop_now()
+    epoch = 0
+    while not stop and generation < config.generations:
+        rngs = [epoch_rng(config.seed, island.index, epoch) for island in islands]
+        for island in islands:
+            island.record = EpochRecord(problem=engine.problem_id, job=job, island=island.index, epoch=epoch)
+        for _ in range(config.epoch_generations):
+            engine._generation_evaluations = 0
+            engine._generation_stillborn = 0
+            engine._generation_offspring = 0
+            for island, rng in zip(islands, rngs, strict=True):
+                engine.generation(island, rng)
+                if engine._stop_now():
+                    break
+            generation += 1
+            record = _generation_record(engine, islands, generation)
+            history.append(record)
+            if progress is not None:
+                progress(record)
+            stop = (
+                engine._stop_now()
+                or generation >= config.generations
+                or (config.wall_seconds is not None and time.perf_counter() - started >= config.wall_seconds)
+                or (cancel is not None and cancel())
+            )
+            if stop:
+                break
+        _migrate(engine, islands)
+        for island in islands:
+            engine.flush(island)
+        epoch += 1
+    best_sig = engine.best_signature()
+    assert best_sig is not None
+    best = engine.gc(best_sig)
+    score = engine.scores[best_sig]
+    solved = score.solved if config.target is None else score.fitness >= config.target
+    return EvolutionResult(
+        problem=problem.name,
+        solved=solved,
+        best_fitness=score.fitness,
+        best_signature=best_sig.hex(),
+        best_source=engine.executor.source(best),
+        best=best,
+        evaluations=engine.evaluations,
+        generations=generation,
+        seconds=time.perf_counter() - started,
+        history=history,
+        offspring=engine.offspring,
+        stillborn=engine.stillborn,
+        score_cache_hits=engine.score_hits,
+        output_cache_hit_rate=engine.evaluator.hit_rate,
+        pgcs_evolved=engine.pgcs_evolved,
+        profile=dict(engine.timing),
+    )
+
+
+def _migrate(engine: Engine, islands: list[Island]) -> None:
+    """Copy each island's best few members to the next island, replacing its weakest."""
+    count = engine.config.migrants
+    if len(islands) < 2 or count == 0:
+        return
+    emigrants = [island.members[:count] for island in islands]
+    for index, island in enumerate(islands):
+        arrivals = [s for s in emigrants[index - 1] if s not in island.members]
+        if arrivals:
+            island.members = island.members[: len(island.members) - len(arrivals)] + arrivals
+            engine._survivors(island, [])
+
+
+def _generation_record(engine: Engine, islands: list[Island], generation: int) -> GenerationRecord:
+    fitnesses = [engine.fitness(s) for island in islands for s in island.members]
+    distinct = len({s for island in islands for s in island.members})
+    offspring = engine._generation_offspring
+    return GenerationRecord(
+        generation=generation,
+        best=max(fitnesses),
+        mean=sum(fitnesses) / len(fitnesses),
+        evaluations=engine.evaluations,
+        stillborn_rate=engine._generation_stillborn / offspring if offspring else 0.0,
+        distinct=distinct,
+    )
