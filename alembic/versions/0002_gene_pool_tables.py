@@ -183,7 +183,7 @@ def upgrade() -> None:
             "fitness",
             sa.Double(),
             sa.Computed(
-                "CASE WHEN fitness_count > 0 THEN fitness_total / fitness_count ELSE 0.0 END", persisted=True
+                "CASE WHEN fitness_count > 0 THEN fitness_total / fitness_count ELSE 0.5 END", persisted=True
             ),
             nullable=False,
         ),

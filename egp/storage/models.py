@@ -50,6 +50,8 @@ ZERO = text("0")
 
 # Mean of a total and a count, 0 before any count: the indexed column behind `best`.
 FITNESS_MEAN = "CASE WHEN fitness_count > 0 THEN fitness_total / fitness_count ELSE 0.0 END"
+# A pGC is neutral (0.5) before its first use, as PgcStats.fitness says.
+PGC_FITNESS_MEAN = "CASE WHEN fitness_count > 0 THEN fitness_total / fitness_count ELSE 0.5 END"
 
 
 def utc_now() -> datetime:
@@ -174,7 +176,7 @@ class PgcStatsRow(Base):
     fitness_count_snap: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
     evolvability_total_snap: Mapped[float] = mapped_column(Double, server_default=ZERO)
     evolvability_count_snap: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
-    fitness: Mapped[float] = mapped_column(Double, Computed(FITNESS_MEAN, persisted=True))
+    fitness: Mapped[float] = mapped_column(Double, Computed(PGC_FITNESS_MEAN, persisted=True))
 
 
 class ProblemRow(Base):
