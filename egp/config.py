@@ -133,6 +133,51 @@ class Settings(BaseSettings):
     result_expires_s: int = Field(
         default=86_400, gt=0, description="Seconds Celery keeps a task result in the result backend."
     )
+    selection_window: int = Field(
+        default=4096,
+        gt=0,
+        description="Parent selection draws from this many most-survivable GCs of a problem (index read).",
+    )
+    promote_min_evaluations: int = Field(
+        default=1,
+        ge=0,
+        description="Promotion: a GC needs at least this many fitness evaluations on a problem.",
+    )
+    promote_min_fitness: float = Field(
+        default=0.5, description="Promotion: a GC needs at least this mean fitness on a problem."
+    )
+    promote_min_pgc_uses: int = Field(
+        default=1, ge=1, description="Promotion: a pGC needs at least this many uses at some layer."
+    )
+    pull_best_per_problem: int = Field(
+        default=100, ge=0, description="Pull: how many of the library's best GCs to fetch per local problem."
+    )
+    pull_best_pgcs_per_layer: int = Field(
+        default=16, ge=0, description="Pull: how many of the library's best pGCs to fetch per layer."
+    )
+    archive_max_fitness: float = Field(
+        default=0.1,
+        description="Archive: only GCs whose mean fitness on every problem is below this retire.",
+    )
+    archive_min_age_s: int = Field(
+        default=86_400, ge=0, description="Archive: only GCs stored at least this many seconds ago retire."
+    )
+    archive_batch: int = Field(
+        default=10_000, gt=0, description="Archive: the most GCs one archive run retires."
+    )
+    sync_interval_s: float = Field(
+        default=60.0, gt=0, description="Seconds between the DB manager's promote and pull runs."
+    )
+    archive_interval_s: float = Field(
+        default=3600.0, gt=0, description="Seconds between the DB manager's archive runs."
+    )
+    watchdog_interval_s: float = Field(
+        default=30.0, gt=0, description="Seconds between the DB manager's watchdog runs."
+    )
+    dbmanager_auto_upgrade: bool = Field(
+        default=True,
+        description="The DB manager brings its database to the newest schema on start (else it refuses).",
+    )
 
     @property
     def embedded(self) -> bool:
