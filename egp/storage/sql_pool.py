@@ -223,8 +223,9 @@ def runtime_literal_codon(
     pgc: bytes | None,
     creator: UUID,
     created: datetime,
+    signature: bytes,
 ) -> GeneticCode:
-    """Rebuild and register a runtime literal codon; GCValidationError unless it is a plain literal."""
+    """Rebuild a runtime literal codon, check its signature, and register it; GCValidationError otherwise."""
     if not is_runtime_literal(name, inline, (), graph_outputs) or not properties & LITERAL:
         raise GCValidationError(
             f"codon {name!r} is not in the local codon registry and is not a plain literal"
@@ -240,6 +241,10 @@ def runtime_literal_codon(
         creator=creator,
         created=created,
     )
+    if codon.signature != signature:
+        raise GCValidationError(
+            f"codon {signature.hex()}: recomputed signature {codon.signature.hex()} differs"
+        )
     codon_registry().add_runtime_codon(codon)
     return codon
 
@@ -255,7 +260,7 @@ def gc_from_row(row: Mapping[Any, Any]) -> GeneticCode:
     created = _as_utc(row["created"])
     pgc = _opt_bytes(row["pgc"])
     if row["codon_inline"] is not None:
-        gc = runtime_literal_codon(
+        return runtime_literal_codon(
             row["codon_name"],
             row["codon_inline"],
             row["codon_description"] or "",
@@ -264,12 +269,8 @@ def gc_from_row(row: Mapping[Any, Any]) -> GeneticCode:
             pgc,
             creator,
             created,
+            signature,
         )
-        if gc.signature != signature:
-            raise GCValidationError(
-                f"codon {signature.hex()}: recomputed signature {gc.signature.hex()} differs"
-            )
-        return gc
     refs = [_opt_bytes(row[key]) for key in ("ancestora", "ancestorb", "gca", "gcb")]
     computed = compute_signature(refs[0], refs[1], refs[2], refs[3], pgc, creator, graph.canonical_json())
     if computed != signature:
@@ -394,7 +395,8 @@ class SQLGenePool:
             return 0
         names = ", ".join(columns)
         if self.postgres:
-            stage = f"stage_{table}"
+            # One staging table per (table, column list) and connection, emptied at commit.
+            stage = f"stage_{table}_{zlib.crc32(names.encode()):08x}"
             raw = connection.connection.driver_connection
             assert raw is not None
             with raw.cursor() as cursor:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,16 +15,16 @@ from egp.genetic_code.gc import GeneticCode, make_codon
 from egp.genetic_code.serialization import from_json, to_json
 from egp.storage.sql_pool import SQLGenePool, gc_from_row, open_gene_pool
 
-from .conftest import FLOAT, empty, make_gcs
+from .conftest import FLOAT, PostgresDatabases, empty, make_gcs
 
 PROBLEM = hashlib.sha256(b"conformance problem").digest()
 OTHER = hashlib.sha256(b"another problem").digest()
 
 
 @pytest.fixture(scope="module")
-def module_postgres(postgres_databases: Callable[[DatabaseRole], str]) -> str:
+def module_postgres(postgres_store: PostgresDatabases) -> str:
     """One Postgres Gene Pool for the module, emptied before each test that uses it."""
-    return postgres_databases(DatabaseRole.POOL)
+    return postgres_store(DatabaseRole.POOL)
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
