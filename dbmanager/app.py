@@ -1,22 +1,95 @@
-"""Celery app of the DB manager: `celery -A dbmanager.app worker -Q dbmanager -c 1` and `... beat`."""
+"""Celery app of the DB manager: `celery -A dbmanager.app worker -Q dbmanager -c 1` and `... beat`.
 
+The DB manager owns one database (EGP_GENE_POOL_URL) and knows one upstream library (the first of
+EGP_LIBRARY_URLS). Its tasks are thin: the work is in egp.storage.sync. Each periodic task takes a Postgres
+advisory lock, so an overlapping or duplicated run is a no-op, and its beat entry expires after one interval,
+so a backlog of ticks never piles up.
+"""
+
+import logging
 from typing import Any
 
 from celery import Task
+from celery.signals import worker_init
 
 from egp.celery_config import Queue, health_task_name, make_app
 from egp.config import get_settings
+from egp.errors import EGPError
 from egp.health import process_report
+from egp.storage.sync import archive, prepare_database, promote, pull, stalled_jobs
 
 app = make_app("egp.dbmanager", Queue.DBMANAGER)
+logger = logging.getLogger(__name__)
 
-# Periodic DB-manager tasks (sync with the libraries, the epoch watchdog) are added here by name,
-# e.g. {"watchdog": {"task": "dbmanager.watchdog", "schedule": 60.0}}; `celery -A dbmanager.app beat`
-# sends them. Empty until those tasks exist.
-app.conf.beat_schedule = {}
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """The periodic DB-manager tasks, each expiring after its own interval."""
+    settings = get_settings()
+    entries: dict[str, dict[str, Any]] = {
+        "archive": {"task": "dbmanager.archive", "schedule": settings.archive_interval_s},
+        "watchdog": {"task": "dbmanager.watchdog", "schedule": settings.watchdog_interval_s},
+    }
+    if settings.library_urls:
+        entries["promote"] = {"task": "dbmanager.promote", "schedule": settings.sync_interval_s}
+        entries["pull"] = {"task": "dbmanager.pull", "schedule": settings.sync_interval_s}
+    for entry in entries.values():
+        entry["options"] = {"expires": entry["schedule"]}
+    return entries
+
+
+app.conf.beat_schedule = beat_schedule()
+
+
+def start() -> dict[str, Any]:
+    """Bring the owned database to head (or refuse) and seed the shipped codons: the first thing it does."""
+    return prepare_database(get_settings().gene_pool_url, get_settings())
+
+
+def _start_worker(sender: Any = None, **_: object) -> None:
+    """On a DB-manager worker's start, prepare its database; a refusal stops the worker with one line."""
+    if getattr(sender, "app", None) is not app:
+        return
+    try:
+        logger.info("dbmanager start: %s", start())
+    except EGPError as error:
+        logger.error("dbmanager refuses to start: %s", error)
+        raise SystemExit(f"dbmanager: {error}") from None
+
+
+worker_init.connect(_start_worker, weak=False, dispatch_uid="egp.dbmanager.start")
 
 
 @app.task(name=health_task_name(Queue.DBMANAGER), bind=True)
 def health(self: Task[[], dict[str, Any]]) -> dict[str, Any]:
     """Report this DB manager's process and whether it can reach the Gene Pool it owns."""
     return process_report(Queue.DBMANAGER, self.request.hostname, get_settings().gene_pool_url)
+
+
+@app.task(name="dbmanager.start")
+def start_task() -> dict[str, Any]:
+    """Bring the database to head and seed the shipped codons (idempotent)."""
+    return start()
+
+
+@app.task(name="dbmanager.promote")
+def promote_task() -> dict[str, Any]:
+    """Push GCs passing the promotion thresholds, with their closure and statistic deltas, upstream."""
+    return promote(get_settings().gene_pool_url, get_settings()).as_dict()
+
+
+@app.task(name="dbmanager.pull")
+def pull_task() -> dict[str, Any]:
+    """Pull the upstream's best GCs for local problems, its codons and best pGCs, with their closure."""
+    return pull(get_settings().gene_pool_url, get_settings()).as_dict()
+
+
+@app.task(name="dbmanager.archive")
+def archive_task() -> dict[str, Any]:
+    """Retire cold GCs to the archive table."""
+    return archive(get_settings().gene_pool_url, get_settings())
+
+
+@app.task(name="dbmanager.watchdog")
+def watchdog_task() -> list[dict[str, Any]]:
+    """List running jobs whose epoch ledger has not advanced within their lease."""
+    return stalled_jobs(get_settings().gene_pool_url)

@@ -66,7 +66,9 @@ def test_each_pool_registers_its_health_task() -> None:
         assert health_task_name(queue) in module.app.tasks
         assert module.app.conf.task_default_queue == queue
     assert health_task_name(Queue.DBMANAGER) in dbmanager.app.app.tasks
-    assert dbmanager.app.app.conf.beat_schedule == {}
+    schedule = dbmanager.app.app.conf.beat_schedule
+    assert {entry["task"] for entry in schedule.values()} >= {"dbmanager.archive", "dbmanager.watchdog"}
+    assert all(entry["options"]["expires"] == entry["schedule"] for entry in schedule.values())
 
 
 def test_a_worker_without_queue_option_consumes_only_its_own_queue() -> None:
