@@ -35,6 +35,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "egp.cli.gc_cmd",
     "egp.cli.problems_cmd",
     "egp.cli.evolve_cmd",
+    "egp.cli.pool_cmd",
+    "egp.cli.library_cmd",
 )
 
 

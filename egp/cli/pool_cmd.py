@@ -1,0 +1,239 @@
+"""`egp pool`: what the Gene Pool holds (counts per table, size on disk, top problems) and one GC's record.
+
+This module also adds the Gene Pool to the stores `egp gc show SIGNATURE` looks in (after the codon registry).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import text
+
+from egp.cli import app
+from egp.config import display_url, get_settings
+from egp.db import reported_errors, sqlite_file
+from egp.errors import EGPError
+from egp.genetic_code.gc import GeneticCode
+from egp.storage.sql_pool import SQLGenePool, check_schema
+from egp.storage.sync import lookup_with_archive
+
+pool_app = typer.Typer(help="Inspect the Gene Pool.", no_args_is_help=True)
+app.add_typer(pool_app, name="pool")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def open_existing_pool(url: str | None = None) -> SQLGenePool:
+    """The configured Gene Pool for reading; a one-line error if it does not exist or is not at head."""
+    url = url or get_settings().gene_pool_url
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise EGPError(f"no Gene Pool at {path}; `egp db upgrade` creates one, `egp evolve` fills it")
+    with reported_errors(url):
+        check_schema(url)
+    return SQLGenePool(url)
+
+
+def size_on_disk(pool: SQLGenePool) -> int:
+    """Bytes the database takes on disk (Postgres: the database; SQLite: the file and its WAL)."""
+    if pool.postgres:
+        with pool.engine.connect() as connection:
+            return int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    path = sqlite_file(pool.url)
+    if path is None:
+        return 0
+    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+
+
+def pool_stats(pool: SQLGenePool, top: int = 10) -> dict[str, Any]:
+    """What `egp pool stats` reports."""
+    with pool.engine.connect() as connection:
+        problems = [
+            {
+                "problem": bytes(r[0]).hex(),
+                "name": r[1],
+                "gcs": int(r[2]),
+                "evaluations": int(r[3] or 0),
+                "best_fitness": float(r[4] or 0.0),
+            }
+            for r in connection.execute(
+                text(
+                    "SELECT s.problem, p.name, count(*), sum(s.fitness_count), max(s.fitness)"
+                    " FROM gc_problem_stats s LEFT JOIN problems p ON p.identity = s.problem"
+                    " GROUP BY s.problem, p.name ORDER BY count(*) DESC LIMIT :top"
+                ),
+                {"top": top},
+            )
+        ]
+        codons = int(
+            connection.execute(
+                text("SELECT count(*) FROM genetic_codes WHERE codon_inline IS NOT NULL")
+            ).scalar_one()
+        )
+    return {
+        "url": display_url(pool.url),
+        "counts": pool.counts(),
+        "codons": codons,
+        "size_bytes": size_on_disk(pool),
+        "top_problems": problems,
+    }
+
+
+@pool_app.command("stats")
+def stats_command(
+    json_output: JsonOption = False,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many problems to list.")] = 10,
+) -> None:
+    """Show row counts per table, size on disk and the problems with the most scored GCs."""
+    pool = open_existing_pool()
+    with reported_errors(pool.url):
+        report = pool_stats(pool, top)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    typer.echo(f"{report['url']}  {report['size_bytes'] / 1e6:.1f} MB on disk")
+    for table, rows in report["counts"].items():
+        typer.echo(f"  {table:<20}{rows:>12,}")
+    for problem in report["top_problems"]:
+        typer.echo(
+            f"  problem {problem['name'] or problem['problem'][:16]}: {problem['gcs']:,} GCs,"
+            f" {problem['evaluations']:,} evaluations, best fitness {problem['best_fitness']:.4g}"
+        )
+
+
+def gc_record(pool: SQLGenePool, signature: bytes) -> dict[str, Any]:
+    """A GC's lineage (ancestors, pGC, sub-GCs; archived ones too) and statistics per problem and layer."""
+    found = lookup_with_archive(pool.url, [signature])
+    if signature not in found:
+        raise EGPError(f"no GC with signature {signature.hex()} in the Gene Pool or its archive")
+    gc, archived = found[signature]
+    refs = {k: getattr(gc, k) for k in ("ancestora", "ancestorb", "pgc", "gca", "gcb")}
+    known = lookup_with_archive(pool.url, [r for r in refs.values() if r is not None])
+    lineage = {
+        key: None
+        if ref is None
+        else {"signature": ref.hex(), "stored": ref in known, "archived": ref in known and known[ref][1]}
+        for key, ref in refs.items()
+    }
+    with pool.engine.connect() as connection:
+        stats = [
+            {
+                "problem": bytes(r[0]).hex(),
+                "fitness": float(r[1]),
+                "evaluations": int(r[2]),
+                "evolvability_count": int(r[3]),
+                "survivability": float(r[4]),
+                "descendants": int(r[5]),
+            }
+            for r in connection.execute(
+                text(
+                    "SELECT problem, fitness, fitness_count, evolvability_count, survivability, descendants"
+                    " FROM gc_problem_stats WHERE signature = :s ORDER BY problem"
+                ),
+                {"s": signature},
+            )
+        ]
+        layers = [
+            {"layer": int(r[0]), "fitness": float(r[1]), "uses": int(r[2])}
+            for r in connection.execute(
+                text(
+                    "SELECT layer, fitness, fitness_count FROM pgc_stats WHERE signature = :s ORDER BY layer"
+                ),
+                {"s": signature},
+            )
+        ]
+    return {
+        "signature": signature.hex(),
+        "name": gc.name,
+        "archived": archived,
+        "generation": gc.generation,
+        "created": gc.created.isoformat(),
+        "creator": str(gc.creator),
+        "lineage": lineage,
+        "statistics": stats,
+        "pgc_layers": layers,
+    }
+
+
+@pool_app.command("gc")
+def gc_command(
+    signature: Annotated[str, typer.Argument(help="A 64-hex-digit signature.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show a stored GC's lineage (ancestors, the pGC that made it, sub-GCs) and its statistics."""
+    try:
+        key = bytes.fromhex(signature)
+    except ValueError:
+        raise EGPError(f"{signature!r} is not a hex signature") from None
+    pool = open_existing_pool()
+    with reported_errors(pool.url):
+        record = gc_record(pool, key)
+    if json_output:
+        typer.echo(json.dumps(record, indent=2))
+        return
+    typer.echo(
+        f"GC {record['name']}  generation {record['generation']}"
+        + ("  (archived)" if record["archived"] else "")
+    )
+    for key_name, ref in record["lineage"].items():
+        if ref is not None:
+            where = "archived" if ref["archived"] else ("stored" if ref["stored"] else "not held here")
+            typer.echo(f"  {key_name:<10}{ref['signature']}  ({where})")
+    for row in record["statistics"]:
+        typer.echo(
+            f"  problem {row['problem'][:16]}: fitness {row['fitness']:.4g}"
+            f" over {row['evaluations']} evaluations,"
+            f" survivability {row['survivability']:.3g}, descendants {row['descendants']}"
+        )
+    for row in record["pgc_layers"]:
+        typer.echo(f"  pGC layer {row['layer']}: fitness {row['fitness']:.4g} over {row['uses']} uses")
+
+
+class PoolStore(Mapping[bytes, GeneticCode]):
+    """The configured Gene Pool as a read-only signature → GC mapping, opened on first use."""
+
+    def __init__(self) -> None:
+        self._pool: SQLGenePool | None = None
+        self._absent = False
+
+    def _open(self) -> SQLGenePool | None:
+        if self._pool is None and not self._absent:
+            url = get_settings().gene_pool_url
+            path = sqlite_file(url)
+            if path is not None and not path.exists():
+                self._absent = True  # no pool file: nothing to find, and nothing to create
+                return None
+            self._pool = open_existing_pool(url)
+        return self._pool
+
+    def __getitem__(self, signature: bytes) -> GeneticCode:
+        pool = self._open()
+        gc = pool.get_many([signature]).get(signature) if pool is not None else None
+        if gc is None:
+            raise KeyError(signature)
+        return gc
+
+    def __iter__(self) -> Iterator[bytes]:
+        pool = self._open()
+        if pool is None:
+            return
+        with pool.engine.connect() as connection:
+            for row in connection.execute(text("SELECT signature FROM genetic_codes ORDER BY signature")):
+                yield bytes(row[0])
+
+    def __len__(self) -> int:
+        pool = self._open()
+        return 0 if pool is None else pool.counts()["genetic_codes"]
+
+
+# `egp gc show SIGNATURE` looks in the stores of gc_cmd.GC_STORES in order; the Gene Pool comes after the
+# codon registry (gc_cmd documents this extension point).
+if importlib.util.find_spec("egp.cli.gc_cmd") is not None:
+    from egp.cli import gc_cmd
+
+    if PoolStore not in gc_cmd.GC_STORES:
+        gc_cmd.GC_STORES.append(PoolStore)
