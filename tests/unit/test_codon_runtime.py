@@ -42,6 +42,7 @@ FAMILY_PREFIX = {
     "sequence": "list_",
     "literals": "lit_",
     "object": "object_",
+    "physics": "pgc_",
 }
 REQUIRED_KEYS = {
     "inline",
