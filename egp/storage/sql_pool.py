@@ -634,8 +634,8 @@ class SQLGenePool:
         found = self.get_many(signatures)
         return [found[s] for s in signatures if s in found]
 
-    def select_weighted(self, problem: bytes, count: int, seed: int) -> list[GeneticCode]:
-        """`count` GCs scored on `problem` drawn (with replacement) with weight = survivability."""
+    def select_weighted_signatures(self, problem: bytes, count: int, seed: int) -> list[bytes]:
+        """The signatures select_weighted draws: one index range read of the window, then a seeded draw."""
         if count <= 0:
             return []
         with self.engine.connect() as connection:
@@ -646,22 +646,43 @@ class SQLGenePool:
                 ),
                 {"problem": problem, "window": self.selection_window},
             ).all()
-        candidates = sorted((bytes(r[0]), max(float(r[1]), 1e-12)) for r in window)
-        rng = random.Random(seed)
-        while candidates:
-            signatures = [c[0] for c in candidates]
-            drawn = rng.choices(signatures, [c[1] for c in candidates], k=count)
-            found = self.get_many(drawn)
-            if len(found) == len(set(drawn)):
-                return [found[s] for s in drawn]
-            # Statistics without a stored GC (archived, or not yet written): drop them and draw again.
-            candidates = [c for c in candidates if c[0] in found or c[0] not in set(drawn)]
-        return []
+        if not window:
+            return []
+        # Sorted by signature, as MemoryGenePool draws: identical picks whenever the window holds every GC.
+        window = sorted(window, key=lambda r: bytes(r[0]))
+        signatures = [bytes(r[0]) for r in window]
+        weights = [max(float(r[1]), 1e-12) for r in window]
+        return random.Random(seed).choices(signatures, weights, k=count)
 
-    def match_interface(
+    def select_weighted(self, problem: bytes, count: int, seed: int) -> list[GeneticCode]:
+        """`count` GCs scored on `problem` drawn (with replacement) with weight = survivability."""
+        drawn = self.select_weighted_signatures(problem, count, seed)
+        found = self.get_many(drawn)
+        if len(found) == len(set(drawn)):
+            return [found[s] for s in drawn]
+        # Statistics without a stored GC (archived, or written apart from it): draw among stored ones only.
+        with self.engine.connect() as connection:
+            window = connection.execute(
+                text(
+                    "SELECT s.signature, s.survivability FROM gc_problem_stats s"
+                    " JOIN genetic_codes g ON g.signature = s.signature WHERE s.problem = :problem"
+                    " ORDER BY s.survivability DESC, s.signature LIMIT :window"
+                ),
+                {"problem": problem, "window": self.selection_window},
+            ).all()
+        if not window:
+            return []
+        window = sorted(window, key=lambda r: bytes(r[0]))
+        picks = random.Random(seed).choices(
+            [bytes(r[0]) for r in window], [max(float(r[1]), 1e-12) for r in window], k=count
+        )
+        found = self.get_many(picks)
+        return [found[s] for s in picks if s in found]
+
+    def match_interface_signatures(
         self, inputs: Sequence[int], outputs: Sequence[int], limit: int, seed: int
-    ) -> list[GeneticCode]:
-        """Up to `limit` stored GCs whose interface is exactly (inputs → outputs), seeded random order."""
+    ) -> list[bytes]:
+        """The signatures match_interface returns: a seeded random window of the interface index."""
         if limit <= 0:
             return []
         rng = random.Random(seed)
@@ -683,14 +704,20 @@ class SQLGenePool:
                     *connection.execute(
                         text(
                             "SELECT signature FROM genetic_codes WHERE interface_key = :key"
-                            " AND signature < :start"
-                            " ORDER BY signature LIMIT :limit"
+                            " AND signature < :start ORDER BY signature LIMIT :limit"
                         ),
                         {"key": key, "start": start, "limit": limit - len(rows)},
                     ).all(),
                 ]
         signatures = [bytes(r[0]) for r in rows]
         rng.shuffle(signatures)
+        return signatures
+
+    def match_interface(
+        self, inputs: Sequence[int], outputs: Sequence[int], limit: int, seed: int
+    ) -> list[GeneticCode]:
+        """Up to `limit` stored GCs whose interface is exactly (inputs → outputs), seeded random order."""
+        signatures = self.match_interface_signatures(inputs, outputs, limit, seed)
         found = self.get_many(signatures)
         return [found[s] for s in signatures if s in found]
 
