@@ -134,7 +134,7 @@ class Settings(BaseSettings):
         default=86_400, gt=0, description="Seconds Celery keeps a task result in the result backend."
     )
     selection_window: int = Field(
-        default=4096,
+        default=1024,
         gt=0,
         description="Parent selection draws from this many most-survivable GCs of a problem (index read).",
     )

@@ -19,18 +19,20 @@ MemoryGenePool's; beyond it, the least survivable tail (which carries little wei
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import random
 import struct
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
 
+import psycopg
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
@@ -134,11 +136,17 @@ class SchemaNotAtHeadError(StorageError):
 
 def interface_key(inputs: Sequence[int], outputs: Sequence[int]) -> bytes:
     """The exact, ordered interface as bytes: input count, input uids, output count, output uids (uint16)."""
+    return _interface_key(tuple(inputs), tuple(outputs))
+
+
+@functools.lru_cache(maxsize=4096)
+def _interface_key(inputs: tuple[int, ...], outputs: tuple[int, ...]) -> bytes:
     return struct.pack(f">H{len(inputs)}HH{len(outputs)}H", len(inputs), *inputs, len(outputs), *outputs)
 
 
-def _type_set(types: Iterable[int], postgres: bool) -> list[int] | str:
-    """Sorted unique type uids: an INT[] value on Postgres, text "1,5,7" on SQLite."""
+@functools.lru_cache(maxsize=4096)
+def _type_set(types: tuple[int, ...], postgres: bool) -> list[int] | str:
+    """Sorted unique type uids: an INT[] value on Postgres, text "1,5,7" on SQLite (shared: never mutate)."""
     uids = sorted(set(types))
     return uids if postgres else ",".join(map(str, uids))
 
@@ -338,7 +346,7 @@ def lock_key(name: str) -> int:
 class SQLGenePool:
     """The Gene Pool in a Postgres or SQLite database (schema at head), implementing the GenePool protocol."""
 
-    def __init__(self, url: str, *, selection_window: int = 4096, cache_size: int = 200_000) -> None:
+    def __init__(self, url: str, *, selection_window: int = 1024, cache_size: int = 200_000) -> None:
         """A Gene Pool on `url`; `selection_window` bounds selection reads; `cache_size` GCs are cached."""
         self.url = normalise_database_url(url)
         self.engine: Engine = get_engine(self.url)
@@ -347,6 +355,8 @@ class SQLGenePool:
         self._cache: OrderedDict[bytes, GeneticCode] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._oid_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        self._stage_source: dict[str, str] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -381,6 +391,35 @@ class SQLGenePool:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
+    def _oids(self, cursor: psycopg.Cursor[Any], table: str, columns: Sequence[str]) -> list[int]:
+        """The type OIDs of `columns` of `table`, for binary COPY (cached per pool)."""
+        key = (table, tuple(columns))
+        oids = self._oid_cache.get(key)
+        if oids is None:
+            rows = cursor.execute(
+                "SELECT attname, atttypid::int FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0",
+                (table,),
+            ).fetchall()
+            by_name = {str(name): int(oid) for name, oid in rows}
+            oids = self._oid_cache[key] = [by_name[c] for c in columns]
+        return oids
+
+    def _copy(
+        self,
+        cursor: psycopg.Cursor[Any],
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Any],
+        types_of: str,
+    ) -> None:
+        """Binary COPY of `rows` into `table`, whose columns have the types of table `types_of`."""
+        oids = self._oids(cursor, types_of, columns)
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(oids)
+            for row in rows:
+                copy.write_row(row)
+
     def _bulk_upsert(
         self,
         connection: Connection,
@@ -404,9 +443,7 @@ class SQLGenePool:
                     f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
                     f"SELECT {names} FROM {table} WITH NO DATA"
                 )
-                with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                self._copy(cursor, stage, columns, rows, table)
                 cursor.execute(
                     f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ORDER BY {key} {conflict}"
                 )
@@ -417,6 +454,59 @@ class SQLGenePool:
         statement = text(f"INSERT INTO {table} ({names}) VALUES ({placeholders}) {conflict}")
         result = connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
         return int(result.rowcount)
+
+    def _try_copy(
+        self, connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> bool:
+        """COPY `rows` straight into `table` under a savepoint; False (nothing written) on a duplicate key."""
+        if not rows:
+            return True
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor:
+            cursor.execute("SAVEPOINT egp_direct_copy")
+            try:
+                self._copy(cursor, table, columns, rows, table)
+            except psycopg.errors.UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT egp_direct_copy")
+                return False
+            cursor.execute("RELEASE SAVEPOINT egp_direct_copy")
+        return True
+
+    def _write(
+        self,
+        connection: Connection,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        key: str,
+        conflict: str,
+        stored: Callable[[Sequence[Sequence[Any]]], set[Any]],
+        add_to_stored: bool,
+    ) -> int:
+        """Write `rows` (sorted by key): new ones inserted, stored ones merged by `conflict` (or skipped).
+
+        Postgres first tries one straight COPY, the fastest path, which holds when every row is new. A
+        duplicate key aborts it early (rows are sorted, so a batch with many known rows fails at once); then
+        `stored` says which rows exist, the others are COPYed and the stored ones upserted through staging
+        (also the fallback when a concurrent writer wins a race). SQLite uses one executemany upsert.
+        """
+        if not rows:
+            return 0
+        if not self.postgres:
+            return self._bulk_upsert(connection, table, columns, rows, key, conflict)
+        if self._try_copy(connection, table, columns, rows):
+            return len(rows)
+        known = stored(rows)
+        fresh = [r for r in rows if r[0] not in known]
+        old = [r for r in rows if r[0] in known]
+        if self._try_copy(connection, table, columns, fresh):
+            written = len(fresh)
+        else:
+            written = self._bulk_upsert(connection, table, columns, fresh, key, conflict)
+        if add_to_stored:
+            written += self._bulk_upsert(connection, table, columns, old, key, conflict)
+        return written
 
     # ------------------------------------------------------------------ GCs
 
@@ -440,13 +530,16 @@ class SQLGenePool:
         if not unique:
             return 0
         signatures = sorted(unique)
-        if self.postgres:
-            # Skip what is stored already: one index probe per batch, and the COPY carries only new rows.
-            present = self._existing(connection, signatures)
-            signatures = [s for s in signatures if s not in present]
         rows = [gc_row(unique[s], self.postgres, job, island, epoch) for s in signatures]
-        added = self._bulk_upsert(
-            connection, "genetic_codes", GC_COLUMNS, rows, "signature", "ON CONFLICT (signature) DO NOTHING"
+        added = self._write(
+            connection,
+            "genetic_codes",
+            GC_COLUMNS,
+            rows,
+            "signature",
+            "ON CONFLICT (signature) DO NOTHING",
+            lambda batch: self._existing(connection, [r[0] for r in batch]),
+            add_to_stored=False,
         )
         self._remember(unique.values())
         return added
@@ -583,8 +676,31 @@ class SQLGenePool:
             )
             for signature, d in sorted(deltas.items())
         ]
-        self._bulk_upsert(
-            connection, "gc_problem_stats", STATS_DELTA_COLUMNS, rows, "signature", STATS_CONFLICT
+
+        def scored(batch: Sequence[Sequence[Any]]) -> set[Any]:
+            found: set[bytes] = set()
+            for chunk in self._chunks([r[0] for r in batch]):
+                condition, params = self._in("signature", chunk)
+                found.update(
+                    bytes(r[0])
+                    for r in connection.execute(
+                        text(
+                            f"SELECT signature FROM gc_problem_stats WHERE problem = :problem AND {condition}"
+                        ),
+                        params | {"problem": problem},
+                    )
+                )
+            return found
+
+        self._write(
+            connection,
+            "gc_problem_stats",
+            STATS_DELTA_COLUMNS,
+            rows,
+            "signature",
+            STATS_CONFLICT,
+            scored,
+            True,
         )
 
     def _add_pgc_stats(self, connection: Connection, deltas: Mapping[tuple[bytes, int], PgcStats]) -> None:
@@ -638,18 +754,33 @@ class SQLGenePool:
         """The signatures select_weighted draws: one index range read of the window, then a seeded draw."""
         if count <= 0:
             return []
-        with self.engine.connect() as connection:
-            window = connection.execute(
-                text(
-                    "SELECT signature, survivability FROM gc_problem_stats WHERE problem = :problem"
-                    " ORDER BY survivability DESC, signature LIMIT :window"
-                ),
-                {"problem": problem, "window": self.selection_window},
-            ).all()
+        # The window is read by the (problem, survivability) index and handed back sorted by signature, as
+        # MemoryGenePool draws: identical picks whenever the window holds every scored GC.
+        query = (
+            "SELECT signature, survivability FROM (SELECT signature, survivability FROM gc_problem_stats"
+            " WHERE problem = {p} ORDER BY survivability DESC, signature LIMIT {w}) AS top"
+            " ORDER BY signature"
+        )
+        if self.postgres:
+            # The hot path of every generation: a binary cursor skips text parsing of 32-byte keys.
+            with self.engine.connect() as connection:
+                raw = connection.connection.driver_connection
+                assert raw is not None
+                with raw.cursor(binary=True) as cursor:
+                    window = cursor.execute(
+                        query.format(p="%s", w="%s"), (problem, self.selection_window)
+                    ).fetchall()
+                connection.rollback()
+        else:
+            with self.engine.connect() as connection:
+                window = list(
+                    connection.execute(
+                        text(query.format(p=":problem", w=":window")),
+                        {"problem": problem, "window": self.selection_window},
+                    ).all()
+                )
         if not window:
             return []
-        # Sorted by signature, as MemoryGenePool draws: identical picks whenever the window holds every GC.
-        window = sorted(window, key=lambda r: bytes(r[0]))
         signatures = [bytes(r[0]) for r in window]
         weights = [max(float(r[1]), 1e-12) for r in window]
         return random.Random(seed).choices(signatures, weights, k=count)
@@ -838,7 +969,7 @@ def check_schema(url: str) -> None:
         )
 
 
-def open_gene_pool(url: str, *, selection_window: int = 4096) -> GenePool:
+def open_gene_pool(url: str, *, selection_window: int | None = None) -> GenePool:
     """The Gene Pool at `url`: memory:// → MemoryGenePool, else SQLGenePool (an embedded SQLite file is
     created or upgraded on first use; any other database must already be at head)."""
     if url.startswith(MEMORY_URL):
@@ -857,7 +988,10 @@ def open_gene_pool(url: str, *, selection_window: int = 4096) -> GenePool:
                 upgrade(url)
         else:
             check_schema(url)
-    return SQLGenePool(url, selection_window=selection_window)
+    from egp.config import get_settings
+
+    window = selection_window if selection_window is not None else get_settings().selection_window
+    return SQLGenePool(url, selection_window=window)
 
 
 __all__ = [
