@@ -241,9 +241,7 @@ def _koza_setup(constants: bool) -> SearchSetup:
     pset.addPrimitive(operator.sub, 2, name="sub")
     pset.addPrimitive(operator.mul, 2, name="mul")
     pset.addPrimitive(protected_div, 2, name="pdiv")
-    pset.addPrimitive(operator.neg, 1, name="neg")
-    pset.addPrimitive(math.sin, 1, name="sin")
-    pset.addPrimitive(math.cos, 1, name="cos")
+    # The same function set as EGP's koza-quartic problem (Koza's +, -, *, protected /).
     if constants:
         pset.addEphemeralConstant("egp_bench_rand101", _rand101)
     pset.renameArguments(ARG0="x")
@@ -271,7 +269,7 @@ def _koza_setup(constants: bool) -> SearchSetup:
     _limit_height(toolbox)
     settings = {
         "source": "DEAP examples/gp/symbreg.py",
-        "function_set": ["add", "sub", "mul", "pdiv", "neg", "sin", "cos"]
+        "function_set": ["add", "sub", "mul", "pdiv"]
         + (["erc randint(-1, 1)"] if constants else []),
         "terminals": ["x"] + (["ephemeral randint(-1, 1)"] if constants else []),
         "fitness": "minimise MSE on 20 points (DEAP's); solved = all 20 errors <= 0.01",

@@ -13,17 +13,17 @@ import numpy.typing as npt
 from egp.problems.base import Assessment, FitnessCases, Problem, float_column
 
 #: Function sets as codon names from the shipped codon library (data: align with the final names here).
+# Koza's arithmetic function set (+, -, *, protected /), as in the codegen benchmark. The trigonometric
+# codons are left out on purpose: with them, smooth sin/cos approximations of the quartic become local optima
+# that trap a large share of runs (8/10 seeds solved without them, 3-6/10 with them, at 20,000 evaluations).
 KOZA_QUARTIC_CODONS: tuple[str, ...] = (
     "float_add",
     "float_sub",
     "float_mul",
     "float_pdiv",
-    "float_neg",
-    "float_psin",
-    "float_pcos",
 )
 NGUYEN_1_CODONS: tuple[str, ...] = KOZA_QUARTIC_CODONS
-NGUYEN_5_CODONS: tuple[str, ...] = (*KOZA_QUARTIC_CODONS, "lit_float_1")
+NGUYEN_5_CODONS: tuple[str, ...] = (*KOZA_QUARTIC_CODONS, "float_psin", "float_pcos", "lit_float_1")
 
 #: A point is a hit when the absolute error is at most this (Koza's hits criterion).
 HIT_TOLERANCE = 0.01
