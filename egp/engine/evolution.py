@@ -63,6 +63,9 @@ class EvolutionConfig:
     max_codons: int = 64
     initial_max_codons: int = 6
     selection_pressure: float = 8.0
+    elitism: float = 0.1
+    stagnation: int = 20
+    reseed: float = 0.5
     pgc_pool_limit: int = 64
     creator: UUID = ANONYMOUS_CREATOR
     l1_cache_bytes: int = 1_000_000
@@ -164,6 +167,8 @@ class Island:
     index: int
     members: list[bytes] = field(default_factory=list)
     record: EpochRecord | None = None
+    best: float = -1.0
+    stale: int = 0
 
 
 class Engine:
@@ -482,6 +487,39 @@ class Engine:
             self._use_pgc(record, pgc, 0, delta, rng)
             self.timing["bookkeeping"] += time.perf_counter() - started
         self._survivors(island, children)
+        self._check_stagnation(island, rng)
+
+    def _check_stagnation(self, island: Island, rng: random.Random) -> None:
+        """After `stagnation` generations without a better best, replace the weakest with spontaneous GCs.
+
+        An island that has converged on one local optimum can only re-explore with new material: the
+        SPONTANEOUS source that seeded it supplies it again (the retired GCs stay in the Gene Pool).
+        """
+        best = max(self.fitness(s) for s in island.members)
+        if best > island.best:
+            island.best, island.stale = best, 0
+            return
+        island.stale += 1
+        if island.stale < self.config.stagnation or self.config.reseed <= 0:
+            return
+        island.stale = 0
+        keep = island.members[: max(1, len(island.members) - round(self.config.reseed * len(island.members)))]
+        assembler = Assembler(self.store, self.inputs, self.config.creator)
+        fresh: list[bytes] = []
+        attempts = 0
+        while len(keep) + len(fresh) < self.config.population and attempts < self.config.population * 20:
+            attempts += 1
+            gc = self._spontaneous(rng, assembler)
+            if gc is None or gc.signature in fresh or gc.signature in keep:
+                continue
+            self._score(gc)
+            fresh.append(gc.signature)
+            if island.record is not None:
+                self._persist(island.record, gc)
+                stats = self._problem_delta(island.record, gc.signature)
+                stats.fitness_total += self.fitness(gc.signature)
+                stats.fitness_count += 1
+        island.members = [*keep, *fresh]
 
     def _child_statistics(
         self,
@@ -505,29 +543,39 @@ class Engine:
             stats.survivability = protected
             self._problem_delta(record, parent_sig).descendants += 1
         if delta > 0:
-            self.effective[signature] = (pgc.signature, *self.effective.get(parent_sig, ())[:3])
-        elif signature not in self.effective and parent_sig in self.effective:
-            self.effective[signature] = self.effective[parent_sig]
+            # The pGCs that improved this lineage, most recent first; a child that did not improve on its
+            # parent starts without any, so one lucky pGC cannot take over every lineage that descends from it.
+            self.effective[signature] = (pgc.signature, *self.effective.get(parent_sig, ())[:1])
 
     def _survivors(self, island: Island, children: list[bytes]) -> None:
-        """Keep the fittest by survivability among members and offspring, one per behaviour first.
+        """Keep the island's elite, then the fittest offspring by survivability, one per behaviour first.
 
-        Offspring that differ only in lineage or dead code score exactly alike; letting such neutral copies fill
-        the island collapses its diversity, so a second GC with an already-kept fitness value ranks after every
-        distinct one (ties: fitness, size, signature).
+        Only `elitism` of the places go to parents: truncating parents and offspring together lets one lineage
+        take the whole island within a few generations. Offspring that differ only in lineage or dead code score
+        exactly alike; a second GC with an already-kept fitness value ranks after every distinct one (ties:
+        fitness, size, signature). Retired GCs stay in the Gene Pool.
         """
-        candidates = list(dict.fromkeys([*island.members, *children]))
-        candidates.sort(
-            key=lambda s: (-self.survivability[s], -self.scores[s].fitness, self.gc(s).num_codons, s)
+        ranked = self._rank(island.members)
+        elite = ranked[: max(1, round(self.config.elitism * self.config.population))]
+        fresh = self._rank([s for s in dict.fromkeys(children) if s not in dict.fromkeys(elite)])
+        rest = [s for s in ranked if s not in dict.fromkeys(elite)]
+        island.members = self._distinct_first([*elite, *fresh, *rest])[: self.config.population]
+
+    def _rank(self, signatures: Sequence[bytes]) -> list[bytes]:
+        return sorted(
+            dict.fromkeys(signatures),
+            key=lambda s: (-self.survivability[s], -self.scores[s].fitness, self.gc(s).num_codons, s),
         )
+
+    def _distinct_first(self, ordered: list[bytes]) -> list[bytes]:
         seen: set[float] = set()
         distinct: list[bytes] = []
         repeats: list[bytes] = []
-        for signature in candidates:
+        for signature in ordered:
             value = self.scores[signature].fitness
             (repeats if value in seen else distinct).append(signature)
             seen.add(value)
-        island.members = (distinct + repeats)[: self.config.population]
+        return distinct + repeats
 
     # -- termination --------------------------------------------------------------------------------------------
     def _stop_now(self) -> bool:
