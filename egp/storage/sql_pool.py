@@ -541,13 +541,15 @@ class SQLGenePool:
             lambda batch: self._existing(connection, [r[0] for r in batch]),
             add_to_stored=False,
         )
-        self._remember(unique.values())
         return added
 
     def put_many(self, gcs: Iterable[GeneticCode]) -> int:
         """Store GCs (sub-GCs first); existing signatures are left alone. Returns how many were new."""
+        batch = list(gcs)
         with self.transaction() as connection:
-            return self._put(connection, gcs)
+            added = self._put(connection, batch)
+        self._remember(batch)  # after the commit: the cache holds only stored GCs
+        return added
 
     def _load(self, connection: Connection, signatures: Sequence[bytes]) -> dict[bytes, GeneticCode]:
         """Rebuild the stored GCs among `signatures` from their rows."""
@@ -588,7 +590,10 @@ class SQLGenePool:
         return gcs
 
     def closure_rows(
-        self, signatures: Iterable[bytes], connection: Connection | None = None
+        self,
+        signatures: Iterable[bytes],
+        connection: Connection | None = None,
+        columns: Sequence[str] = GC_COLUMNS,
     ) -> list[Mapping[Any, Any]]:
         """The rows of `signatures` and of all their sub-GCs, sub-GCs first, in one recursive CTE query."""
         roots = sorted(set(signatures))
@@ -605,7 +610,8 @@ class SQLGenePool:
                 " FROM closure JOIN genetic_codes g ON g.signature = closure.signature"
                 " CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1) side"
                 " WHERE (CASE WHEN side.n = 0 THEN g.gca ELSE g.gcb END) IS NOT NULL"
-                f") SELECT {', '.join(GC_COLUMNS)} FROM genetic_codes"
+                f") SELECT {', '.join(dict.fromkeys(['signature', 'code_depth', *columns]))}"
+                " FROM genetic_codes"
                 " WHERE signature IN (SELECT signature FROM closure)"
             )
             if connection is None:
@@ -617,6 +623,61 @@ class SQLGenePool:
                 result[bytes(row["signature"])] = row
         # A sub-GC is always shallower than the GCs that use it.
         return sorted(result.values(), key=lambda r: (int(r["code_depth"]), bytes(r["signature"])))
+
+    def rows_by_signature(
+        self, signatures: Sequence[bytes], connection: Connection
+    ) -> list[Mapping[Any, Any]]:
+        """The `genetic_codes` rows of `signatures`, shallowest first (so sub-GCs come first)."""
+        rows: list[Mapping[Any, Any]] = []
+        for chunk in self._chunks(sorted(set(signatures))):
+            condition, params = self._in("signature", chunk)
+            rows.extend(
+                connection.execute(
+                    text(f"SELECT {', '.join(GC_COLUMNS)} FROM genetic_codes WHERE {condition}"), params
+                ).mappings()
+            )
+        return sorted(rows, key=lambda r: (int(r["code_depth"]), bytes(r["signature"])))
+
+    def bulk_update(
+        self,
+        connection: Connection,
+        table: str,
+        keys: Sequence[str],
+        assignments: Mapping[str, str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """Set `assignments` (target column → source column) of the rows matching `keys`, from `rows` whose
+        columns are `keys` then the sources; Postgres stages them by COPY and runs one UPDATE … FROM."""
+        if not rows:
+            return
+        sources = list(assignments.values())
+        if self.postgres:
+            names = ", ".join([*keys, *sources])
+            stage = f"stage_upd_{table}_{zlib.crc32(names.encode()):08x}"
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            with raw.cursor() as cursor:
+                cursor.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS"
+                    f" SELECT {', '.join(keys)}, {', '.join(f'{t} AS {s}' for t, s in assignments.items())}"
+                    f" FROM {table} WITH NO DATA"
+                )
+                oids = self._oids(cursor, stage, [*keys, *sources])
+                with cursor.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(oids)
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(
+                    f"UPDATE {table} SET {', '.join(f'{t} = s.{s}' for t, s in assignments.items())}"
+                    f" FROM {stage} s WHERE {' AND '.join(f'{table}.{k} = s.{k}' for k in keys)}"
+                )
+                cursor.execute(f"TRUNCATE {stage}")
+            return
+        statement = text(
+            f"UPDATE {table} SET {', '.join(f'{t} = :{s}' for t, s in assignments.items())}"
+            f" WHERE {' AND '.join(f'{k} = :{k}' for k in keys)}"
+        )
+        connection.execute(statement, [dict(zip([*keys, *sources], row, strict=True)) for row in rows])
 
     # ------------------------------------------------------------------ statistics
 
@@ -908,6 +969,7 @@ class SQLGenePool:
                         for k, s in enumerate(members)
                     ],
                 )
+        self._remember(record.new_gcs)  # after the commit: the cache holds only stored GCs
         return True
 
     def members(self, job: str | None, island: int) -> list[bytes]:

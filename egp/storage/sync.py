@@ -238,11 +238,12 @@ def _admit(
     signatures = [bytes(r["signature"]) for r in rows]
     present = target._existing(connection, signatures)
     store: dict[bytes, GeneticCode] = {}
-    # Sub-GCs the target already holds are trusted local data.
-    referenced = {
-        bytes(r[k]) for r in rows for k in ("gca", "gcb") if r[k] is not None and bytes(r[k]) in present
-    }
-    store.update(target._load(connection, sorted(referenced)) if referenced else {})
+    # Sub-GCs the target already holds (present rows, or referenced from outside the batch) are trusted.
+    own = set(signatures)
+    refs = {bytes(r[k]) for r in rows for k in ("gca", "gcb") if r[k] is not None}
+    need = (refs - own) | (refs & present)
+    if need:
+        store.update(target._load(connection, sorted(need)))
     valid: list[GeneticCode] = []
     rejected: list[tuple[bytes | None, str, str]] = []
     for row in rows:
@@ -292,8 +293,13 @@ def _prepare_push(local: SQLGenePool, peer: str, settings: Settings) -> dict[str
             bytes(r[0])
             for r in connection.execute(
                 text(
-                    "SELECT signature FROM gc_problem_stats WHERE fitness_count >= :n AND fitness >= :f"
-                    " UNION SELECT signature FROM pgc_stats WHERE fitness_count >= :uses"
+                    # Passing the thresholds and changed since the last exchange (what was pushed or
+                    # pulled before is upstream already, so a repeated push sends nothing).
+                    "SELECT signature FROM gc_problem_stats WHERE fitness_count >= :n AND fitness >= :f AND ("
+                    + " OR ".join(f"{v} <> {v}_snap" for v in STATS_VALUES)
+                    + ") UNION SELECT signature FROM pgc_stats WHERE fitness_count >= :uses AND ("
+                    + " OR ".join(f"{v} <> {v}_snap" for v in PGC_VALUES)
+                    + ")"
                 ),
                 {
                     "n": max(settings.promote_min_evaluations, 1),
@@ -302,7 +308,7 @@ def _prepare_push(local: SQLGenePool, peer: str, settings: Settings) -> dict[str
                 },
             )
         ]
-        closure = [bytes(r["signature"]) for r in local.closure_rows(candidates, connection)]
+        closure = [bytes(r["signature"]) for r in local.closure_rows(candidates, connection, ("signature",))]
         pushed = set(closure)
         dirty_stats = [
             r
@@ -347,31 +353,20 @@ def _prepare_push(local: SQLGenePool, peer: str, settings: Settings) -> dict[str
             ],
         }
         # The snapshots become the values read (not the current ones): later local additions stay deltas.
-        if dirty_stats:
-            connection.execute(
-                text(
-                    "UPDATE gc_problem_stats SET "
-                    + ", ".join(f"{v}_snap = :{v}" for v in STATS_VALUES)
-                    + " WHERE signature = :signature AND problem = :problem"
-                ),
-                [
-                    {"signature": bytes(r[0]), "problem": bytes(r[1])}
-                    | {v: getattr(r, v) for v in STATS_VALUES}
-                    for r in dirty_stats
-                ],
-            )
-        if dirty_pgc:
-            connection.execute(
-                text(
-                    "UPDATE pgc_stats SET "
-                    + ", ".join(f"{v}_snap = :{v}" for v in PGC_VALUES)
-                    + " WHERE signature = :signature AND layer = :layer"
-                ),
-                [
-                    {"signature": bytes(r[0]), "layer": int(r[1])} | {v: getattr(r, v) for v in PGC_VALUES}
-                    for r in dirty_pgc
-                ],
-            )
+        local.bulk_update(
+            connection,
+            "gc_problem_stats",
+            ("signature", "problem"),
+            {f"{v}_snap": v for v in STATS_VALUES},
+            [(bytes(r[0]), bytes(r[1]), *(getattr(r, v) for v in STATS_VALUES)) for r in dirty_stats],
+        )
+        local.bulk_update(
+            connection,
+            "pgc_stats",
+            ("signature", "layer"),
+            {f"{v}_snap": v for v in PGC_VALUES},
+            [(bytes(r[0]), int(r[1]), *(getattr(r, v) for v in PGC_VALUES)) for r in dirty_pgc],
+        )
         connection.execute(
             text("UPDATE sync_state SET pending = :pending WHERE peer = :peer"),
             {"pending": json.dumps(batch), "peer": peer},
@@ -384,7 +379,6 @@ def _apply_push(
 ) -> None:
     """Apply a pending batch to the upstream in one transaction, unless that batch was applied already."""
     signatures = [bytes.fromhex(s) for s in batch["signatures"]]
-    rows = local.closure_rows(signatures) if signatures else []
     downstream = f"downstream:{source}"
     source_name = f"push from {source}"
     with upstream.transaction() as connection:
@@ -401,6 +395,10 @@ def _apply_push(
         if applied >= batch["seq"]:
             report.already_applied = True
             return
+        # Only what the upstream lacks is read, sent and validated.
+        present = upstream._existing(connection, signatures)
+        with local.engine.connect() as local_connection:
+            rows = local.rows_by_signature([s for s in signatures if s not in present], local_connection)
         valid, rejected = _admit(upstream, connection, rows, source_name)
         report.gcs_sent = len(rows)
         report.gcs_new = upstream._put(connection, valid)

@@ -13,13 +13,14 @@ from sqlalchemy import text
 from egp.config import DatabaseRole, Settings, load_settings
 from egp.db import get_engine
 from egp.engine.gene_pool import EpochRecord, PgcStats, ProblemStats
+from egp.genetic_code.assembly import Assembler, Expr
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.serialization import from_json, to_json
 from egp.storage.sql_pool import SQLGenePool
 from egp.storage.sync import archive, prepare_database, promote, pull, stalled_jobs
 
-from .conftest import make_gcs
+from .conftest import FLOAT, make_gcs
 from .test_gene_pool_conformance import literal_gc
 
 PROBLEM = hashlib.sha256(b"sync problem").digest()
@@ -145,6 +146,19 @@ def test_multi_level_push(postgres_databases: Factory, tmp_path: object) -> None
         got = stats_table(url)
         for sig, d in deltas.items():
             assert got[(sig, PROBLEM)][1] == 2 * d.fitness_count
+    # A new GC on top of GCs the library holds already: only it travels, validated against the library's.
+    registry = codon_registry()
+    inner = Expr(registry.by_name("float_add"), (Expr(None, (), 0), Expr(literal)))
+    outer = Assembler({}, [FLOAT, FLOAT]).assemble(
+        Expr(registry.by_name("float_mul"), (inner, Expr(None, (), 1)))
+    )
+    assert outer.gca == user.signature
+    SQLGenePool(pool).record_epoch(
+        EpochRecord(problem=PROBLEM, new_gcs=[outer], problem_stats={outer.signature: ProblemStats(0.9, 1)})
+    )
+    report = promote(pool, settings_for(microbiome))
+    assert (report.gcs_sent, report.gcs_new, report.quarantined) == (1, 1, 0)
+    assert outer.signature in SQLGenePool(microbiome).get_many([outer.signature])
     assert SQLGenePool(biome).get_many([literal.signature, user.signature]).keys() == {
         literal.signature,
         user.signature,
