@@ -1,11 +1,12 @@
 """Scoring GCs on a problem's fitness cases, computing only what is new.
 
 Offspring share most of their sub-GCs with their parents, and GCs are content-addressed, so every sub-GC's
-outputs on the problem's cases are cached by (signature, ids of its input columns). A column is computed once:
-a numpy array for bool/int/float values (vectorisable codons run once over all cases), a tuple of per-case
-values otherwise (other codons are mapped over the cases). Evaluating an offspring therefore walks down only as
-far as the first sub-GC it shares with an evaluated GC and computes just the new nodes. The cache is bounded by
-a byte budget (the L2 cache of the settings); when full it is flushed, keeping the input columns.
+outputs on the problem's cases are cached by (signature, ids of its input columns). A column is computed
+once: a numpy array for bool/int/float values (vectorisable codons run once over all cases), a tuple of
+per-case values otherwise (other codons are mapped over the cases). Evaluating an offspring therefore walks
+down only as far as the first sub-GC it shares with an evaluated GC and computes just the new nodes. The
+cache is bounded by a byte budget (the L2 cache of the settings); when full it is flushed, keeping the input
+columns.
 """
 
 from __future__ import annotations
@@ -130,10 +131,8 @@ class CaseEvaluator:
     def _apply_codon(self, codon: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
         fn = codon_function(codon)[0]
         args = [self._values[i] for i in in_ids]
-        if codon.properties & VECTORISABLE:
-            raw = fn(*args)
-        else:
-            raw = self._map(fn, args, len(codon.outputs))
+        vectorised = bool(codon.properties & VECTORISABLE)
+        raw = fn(*args) if vectorised else self._map(fn, args, len(codon.outputs))
         if len(codon.outputs) == 1:
             return (self._store(self._column(raw, codon.outputs[0])),)
         return tuple(self._store(self._column(v, t)) for v, t in zip(raw, codon.outputs, strict=True))

@@ -1,8 +1,8 @@
 """The Gene Pool interface the engine uses, and a fast in-memory implementation.
 
-The protocol is about what evolution needs — GCs by signature, additive statistics, selection queries by problem
-and by interface, and one atomic write per epoch — not about how rows are stored, so the SQL implementation
-(SQLite for the embedded default, Postgres for a deployment) plugs in unchanged.
+The protocol is about what evolution needs — GCs by signature, additive statistics, selection queries by
+problem and by interface, and one atomic write per epoch — not about how rows are stored, so the SQL
+implementation (SQLite for the embedded default, Postgres for a deployment) plugs in unchanged.
 
 Statistics are kept as totals and counts (architecture principle 6) so that they merge between databases by
 addition; the engine only ever sends *deltas*.
@@ -124,7 +124,7 @@ class GenePool(Protocol):
     def match_interface(
         self, inputs: Sequence[int], outputs: Sequence[int], limit: int, seed: int
     ) -> list[GeneticCode]:
-        """Up to `limit` stored GCs whose interface is exactly (inputs → outputs), in a seeded random order."""
+        """Up to `limit` stored GCs whose interface is exactly (inputs → outputs), in seeded random order."""
         ...
 
     def best_pgcs(self, layer: int, limit: int) -> list[GeneticCode]:
@@ -132,7 +132,7 @@ class GenePool(Protocol):
         ...
 
     def record_epoch(self, record: EpochRecord) -> bool:
-        """Apply an epoch's writes atomically; False (and nothing written) if that epoch was already recorded."""
+        """Apply an epoch's writes atomically; False (nothing written) if that epoch was already recorded."""
         ...
 
     def close(self) -> None:
@@ -185,8 +185,9 @@ class MemoryGenePool:
     def best(self, problem: bytes, limit: int) -> list[GeneticCode]:
         """The fittest GCs on `problem`."""
         table = self.stats.get(problem, {})
-        ranked = sorted(table.items(), key=lambda item: (-item[1].fitness, item[0]))
-        return [self.gcs[s] for s, _ in ranked[:limit] if s in self.gcs]
+        stored = [item for item in table.items() if item[0] in self.gcs]
+        ranked = sorted(stored, key=lambda item: (-item[1].fitness, item[0]))
+        return [self.gcs[s] for s, _ in ranked[:limit]]
 
     def select_weighted(self, problem: bytes, count: int, seed: int) -> list[GeneticCode]:
         """Survivability-weighted draws among GCs scored on `problem`."""

@@ -16,8 +16,8 @@ from egp.errors import EGPError
 from egp.genetic_code.gc import ANONYMOUS_CREATOR, GeneticCode
 
 
-class Stillborn(EGPError):
-    """An embryo could not be stabilised (or a mutation had nothing to act on): it is counted, never stored."""
+class Stillborn(EGPError):  # noqa: N818  (the domain's word for an embryo that cannot live)
+    """An embryo could not be stabilised (or a mutation had nothing to act on): counted, never stored."""
 
 
 @dataclass

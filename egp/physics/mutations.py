@@ -1,10 +1,10 @@
 """The mutation primitives. Each takes a GC and returns a new, stable GC — or raises Stillborn.
 
-Mutations never modify a GC: they build an embryo for the changed node, stabilise it, and rebuild only the path
-from that node up to the root (O(depth): nodes are picked by index using the stored subtree sizes). When the
-new node keeps the old node's interface the ancestors' graphs are reused as they are; otherwise the immediate
-parent is rewired (its old connections kept where still valid) and stabilised. Every new GC records the GC it
-replaced as `ancestora` and the pGC being executed as `pgc`.
+Mutations never modify a GC: they build an embryo for the changed node, stabilise it, and rebuild only the
+path from that node up to the root (O(depth): nodes are picked by index using the stored subtree sizes). When
+the new node keeps the old node's interface the ancestors' graphs are reused as they are; otherwise the
+immediate parent is rewired (its old connections kept where still valid) and stabilised. Every new GC records
+the GC it replaced as `ancestora` and the pGC being executed as `pgc`.
 
 They are exposed to pGC codon templates through `PHYSICS_NAMES` (`stack({i0})`, `crossover({i0})`, …) and find
 their context (randomness, codon set, donors) in `egp.physics.context`.
@@ -39,7 +39,7 @@ def _lookup(ctx: PhysicsContext, signature: bytes) -> GeneticCode:
 
 
 def random_node(gc: GeneticCode, ctx: PhysicsContext, *, composite: bool = False) -> tuple[Path, GeneticCode]:
-    """A node chosen uniformly among the tree's nodes (codons and composites) by descending on subtree sizes."""
+    """A node chosen uniformly among the tree's nodes (codons and composites), descending on subtree sizes."""
     rng = ctx.rng
     path: Path = []
     node = gc
@@ -110,7 +110,29 @@ def replace_at(path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCod
     return child
 
 
+def _adopt(target: GeneticCode, node: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """A new GC computing `node` in place of the whole target, with the target and the pGC as its lineage.
+
+    A crossover or deletion at the root yields an existing GC (a donor's node, the target's own sub-GC, a
+    codon): returned as it is, the offspring would not record the target as its ancestor nor the pGC that
+    made it.
+    """
+    if node.codon is None:
+        gca = _lookup(ctx, node.gca) if node.gca is not None else None
+        gcb = _lookup(ctx, node.gcb) if node.gcb is not None else None
+        adopted = build_gc(node.graph, gca, gcb, ancestora=target.signature, pgc=ctx.pgc, creator=ctx.creator)
+        return ctx.keep(adopted)
+    # A codon cannot carry a lineage: wrap it in a STANDARD GC that runs it (A) beside an unused copy (B).
+    embryo = _embryo(node, node, node, ctx, target)
+    embryo.dest_conns[Row.A] = [(Row.I, k) for k in range(len(node.inputs))]
+    embryo.dest_conns[Row.B] = [(Row.I, k) for k in range(len(node.inputs))]
+    embryo.dest_conns[Row.O] = [(Row.A, k) for k in range(len(node.outputs))]
+    return stabilise(embryo, ctx)
+
+
 def _finish(target: GeneticCode, path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    if not path and (node.ancestora != target.signature or node.pgc != ctx.pgc or node.codon is not None):
+        node = _adopt(target, node, ctx)
     result = replace_at(path, node, ctx)
     if result.inputs != target.inputs or result.outputs != target.outputs:
         raise Stillborn("mutation changed the GC's interface")
@@ -210,9 +232,8 @@ def harmony(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     )
     embryo.dest_conns[Row.A] = [(Row.I, k) for k in range(len(node.inputs))]
     embryo.dest_conns[Row.B] = [(Row.I, len(node.inputs) + k) for k in range(len(codon.inputs))]
-    embryo.dest_conns[Row.O] = [(Row.A, k) for k in range(len(node.outputs))] + [
-        (Row.B, k) for k in range(len(codon.outputs))
-    ]
+    out_conns: list[Connection | None] = [(Row.A, k) for k in range(len(node.outputs))]
+    embryo.dest_conns[Row.O] = out_conns + [(Row.B, k) for k in range(len(codon.outputs))]
     return _finish(target, path, stabilise(embryo, ctx), ctx)
 
 
@@ -393,7 +414,7 @@ def perturb_literal(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     rng = ctx.rng
     path, node = found[rng.randrange(len(found))]
     assert node.codon is not None
-    value: Any = eval(node.codon.inline, {"__builtins__": {}})  # noqa: S307  (a literal codon's own text)
+    value: Any = eval(node.codon.inline, {"__builtins__": {}})  # a literal codon's own text
     if isinstance(value, bool):
         new: float | int | bool = not value
     elif isinstance(value, int):

@@ -72,26 +72,54 @@ def _connect_random(embryo: EmbryonicGC, ctx: PhysicsContext, downcast: bool) ->
 
 
 def stabilise(embryo: EmbryonicGC, ctx: PhysicsContext) -> GeneticCode:
-    """Connect, freeze and keep the embryo (and any embryonic sub-GCs); raise Stillborn if impossible."""
+    """Connect, freeze and keep the embryo (and any embryonic sub-GCs); raise Stillborn if impossible.
+
+    The graph rules refuse a downcast connection, so a downcast stage that leaves the embryo stable but
+    unfreezable is undone and the next stage runs from where the compatible stages left it.
+    """
     if embryo.is_stable():
         return _freeze(embryo, ctx)
     _connect_direct(embryo, downcast=False)
     if embryo.is_stable():
         return _freeze(embryo, ctx)
+    initial = _snapshot(embryo)
     _connect_direct(embryo, downcast=True)
     if embryo.is_stable():
-        return _freeze(embryo, ctx)
-    initial = {row: list(conns) for row, conns in embryo.dest_conns.items()}
+        frozen = _try_freeze(embryo, ctx)
+        if frozen is not None:
+            return frozen
+        embryo.dest_conns = _snapshot_of(initial)
     for _attempt in range(MAX_ATTEMPTS):
-        possible = _connect_random(embryo, ctx, downcast=False) or _connect_random(embryo, ctx, downcast=True)
-        if embryo.is_stable():
+        if _connect_random(embryo, ctx, downcast=False):
             return _freeze(embryo, ctx)
+        possible = _connect_random(embryo, ctx, downcast=True)
+        if possible:
+            frozen = _try_freeze(embryo, ctx)
+            if frozen is not None:
+                return frozen
+        embryo.dest_conns = _snapshot_of(initial)
         if not possible:
             break  # no retry can find a source that does not exist
-        embryo.dest_conns = {row: list(conns) for row, conns in initial.items()}
+    _connect_random(embryo, ctx, downcast=False)  # every destination that has a compatible source
     if _insert_providers(embryo, ctx) and embryo.is_stable():
         return _freeze(embryo, ctx)
     raise Stillborn("embryo could not be stabilised")
+
+
+def _snapshot(embryo: EmbryonicGC) -> dict[Row, list[Connection | None]]:
+    return _snapshot_of(embryo.dest_conns)
+
+
+def _snapshot_of(conns: dict[Row, list[Connection | None]]) -> dict[Row, list[Connection | None]]:
+    return {row: list(row_conns) for row, row_conns in conns.items()}
+
+
+def _try_freeze(embryo: EmbryonicGC, ctx: PhysicsContext) -> GeneticCode | None:
+    """The frozen embryo, or None if the graph rules refuse it (a downcast connection)."""
+    try:
+        return _freeze(embryo, ctx)
+    except Stillborn:
+        return None
 
 
 def _insert_providers(embryo: EmbryonicGC, ctx: PhysicsContext) -> bool:
@@ -129,7 +157,8 @@ def _insert_providers(embryo: EmbryonicGC, ctx: PhysicsContext) -> bool:
         )
         bundle.dest_conns[Row.A] = list(embryo.dest_conns[Row.A])
         bundle.dest_conns[Row.B] = [(Row.I, k) for k in range(len(provider.inputs))]
-        bundle.dest_conns[Row.O] = [(Row.A, k) for k in range(len(old_a.outputs))] + [(Row.B, 0)]
+        out_conns: list[Connection | None] = [(Row.A, k) for k in range(len(old_a.outputs))]
+        bundle.dest_conns[Row.O] = [*out_conns, (Row.B, 0)]
         new_a = _freeze(bundle, ctx)
         embryo.gca = new_a
         embryo.dest_types[Row.A] = list(new_a.inputs)

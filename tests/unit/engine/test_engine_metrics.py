@@ -1,0 +1,183 @@
+"""Metric formulas with hand-computed cases (domain §4.5-4.6).
+
+pGC fitness at a layer is the running mean of (Δ/2 + 0.5) and its evolvability the running mean of max(Δ, 0);
+a stillborn child counts Δ = -1; Δ rolls up the chain of pGCs that made the pGC (layer d+1, d+2, …); after
+every N uses a pGC is mutated by a layer-(d+1) pGC and the child starts at 0.75x its parent's statistics with
+count 2; a new child's survivability is max(own fitness, 0.75 x parent's survivability). Statistics are
+totals + counts whose `add` merges deltas.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from engine_support import codon, composite_pgc, engine, record, square_plus_x
+
+from egp.engine.evaluation import Score
+from egp.engine.evolution import PARENTAL_PROTECTION, PGC_INHERITANCE, Island
+from egp.engine.gene_pool import PgcStats, ProblemStats
+
+
+def test_pgc_fitness_and_evolvability_are_running_means_of_the_delta() -> None:
+    """Δ = 0.4, -0.2, -1 → fitness mean(0.7, 0.4, 0.0) = 11/30; evolvability mean(0.4, 0, 0) = 2/15."""
+    e = engine(meta_evolution=False)
+    rec = record(e)
+    pgc = codon("pgc_stack").signature
+    for delta in (0.4, -0.2, -1.0):
+        e._pgc_delta(rec, 0, pgc, delta)
+    stats = e.pgc_stats[0][pgc]
+    assert stats.fitness_count == 3 and stats.evolvability_count == 3
+    assert stats.fitness == pytest.approx(11 / 30)
+    assert stats.evolvability == pytest.approx(2 / 15)
+    # The epoch record carries the same totals as a delta for the Gene Pool.
+    delta = rec.pgc_stats[(pgc, 0)]
+    assert (delta.fitness_total, delta.fitness_count) == (pytest.approx(1.1), 3)
+    assert (delta.evolvability_total, delta.evolvability_count) == (pytest.approx(0.4), 3)
+
+
+def test_a_stillborn_child_counts_delta_minus_one() -> None:
+    """Koza's function set has no literals, so perturb_literal is always stillborn: each use adds Δ = -1,
+    i.e. pGC fitness 0 and evolvability 0, and the parent's evolvability gets max(-1, 0) = 0."""
+    e = engine(meta_evolution=False, population=10)
+    members = e.initial_population(0)
+    stillborn_pgc = codon("pgc_perturb_literal").signature
+    e.pgc_pool[0] = [stillborn_pgc]
+    island = Island(0, members, record(e))
+    e.generation(island, random.Random(1))
+    assert e.stillborn == e.offspring == 10
+    stats = e.pgc_stats[0][stillborn_pgc]
+    assert (stats.fitness_total, stats.fitness_count) == (0.0, 10)
+    assert (stats.evolvability_total, stats.evolvability_count) == (0.0, 10)
+    assert island.record is not None
+    parents = [s for s in island.record.problem_stats if s in members]
+    assert parents
+    assert sum(island.record.problem_stats[s].evolvability_count for s in parents) == 10
+    assert sum(island.record.problem_stats[s].evolvability_total for s in parents) == 0.0
+    assert set(island.members) <= set(members)  # no child, so only parents survive
+
+
+def test_delta_rolls_up_the_creator_chain() -> None:
+    """p2 was made by p1, p1 by the codon pgc_wrap: using p2 at layer 0 credits p1 at 1 and pgc_wrap at 2."""
+    e = engine(meta_evolution=False, pgc_layers=4)
+    wrap = codon("pgc_wrap").signature
+    p1 = composite_pgc(e, made_by=wrap)
+    p2 = composite_pgc(e, made_by=p1.signature, first="pgc_rewire")
+    rec = record(e)
+    e._use_pgc(rec, p2, 0, 0.5, random.Random(0))
+    e._use_pgc(rec, p2, 0, -0.5, random.Random(0))
+    for layer, signature in ((0, p2.signature), (1, p1.signature), (2, wrap)):
+        stats = e.pgc_stats[layer][signature]
+        assert stats.fitness_count == 2
+        assert stats.fitness == pytest.approx((0.75 + 0.25) / 2)
+        assert stats.evolvability == pytest.approx(0.25)
+        assert rec.pgc_stats[(signature, layer)].fitness_count == 2
+    assert all(wrap not in e.pgc_stats[layer] for layer in (0, 1, 3))
+    assert p1.signature not in e.pgc_stats[0]
+
+
+def test_the_roll_up_stops_at_the_top_layer() -> None:
+    """With two layers the creator of the creator is not credited."""
+    e = engine(meta_evolution=False, pgc_layers=2)
+    wrap = codon("pgc_wrap").signature
+    p1 = composite_pgc(e, made_by=wrap)
+    p2 = composite_pgc(e, made_by=p1.signature, first="pgc_rewire")
+    e._use_pgc(record(e), p2, 0, 0.5, random.Random(0))
+    assert p1.signature in e.pgc_stats[1]
+    assert len(e.pgc_stats) == 2
+
+
+def test_meta_evolution_after_n_uses_inherits_three_quarters() -> None:
+    """After N = 4 uses (Δ = 0.2, 0.6, -1, 0) the pGC is mutated by a layer-1 pGC; the child starts with
+    0.75 x (fitness 0.475, evolvability 0.2) at count 2, joins the layer-0 pool and records its lineage."""
+    e = engine(pgc_evolve_every=4, pgc_layers=3)
+    parent = codon("pgc_wrap")
+    stack = codon("pgc_stack").signature
+    e.pgc_pool[1] = [stack]  # the only layer-1 mutator: stack always makes a child of a pGC codon
+    rec = record(e)
+    rng = random.Random(5)
+    for k, delta in enumerate((0.2, 0.6, -1.0, 0.0)):
+        e._use_pgc(rec, parent, 0, delta, rng)
+        assert e.pgcs_evolved == (1 if k == 3 else 0)
+    parent_stats = e.pgc_stats[0][parent.signature]
+    assert parent_stats.fitness == pytest.approx(0.475)
+    assert parent_stats.evolvability == pytest.approx(0.2)
+    child_sig = e.pgc_pool[0][-1]
+    assert child_sig not in {c.signature for c in e.pgc_codons}
+    child = e.gc(child_sig)
+    assert child.is_pgc and child.pgc == stack and child.ancestora == parent.signature
+    inherited = e.pgc_stats[0][child_sig]
+    assert inherited.fitness_count == 2 and inherited.evolvability_count == 2
+    assert inherited.fitness == pytest.approx(PGC_INHERITANCE * 0.475)
+    assert inherited.evolvability == pytest.approx(PGC_INHERITANCE * 0.2)
+    assert PGC_INHERITANCE == 0.75
+    assert rec.pgc_stats[(child_sig, 0)].fitness_total == pytest.approx(2 * 0.75 * 0.475)
+    assert child in rec.new_gcs  # persisted with the epoch
+
+
+def test_no_meta_evolution_when_switched_off() -> None:
+    """meta_evolution=False keeps the bootstrap pGCs fixed, however many uses."""
+    e = engine(pgc_evolve_every=2, meta_evolution=False)
+    rec = record(e)
+    for _ in range(6):
+        e._use_pgc(rec, codon("pgc_wrap"), 0, 0.1, random.Random(0))
+    assert e.pgcs_evolved == 0
+    assert e.pgc_pool[0] == [c.signature for c in e.pgc_codons]
+
+
+def test_parental_protection() -> None:
+    """A new child's survivability is max(own fitness, 0.75 x parent's survivability)."""
+    assert PARENTAL_PROTECTION == 0.75
+    e = engine()
+    parent = square_plus_x(e)
+    pgc = codon("pgc_stack")
+    e.survivability[parent.signature] = 0.8
+    rec = record(e)
+    weak = composite_pgc(e, made_by=None)  # any stored GC not seen before serves as a "child" here
+    e._child_statistics(rec, parent, weak, Score(0.3, False), 0.3 - 0.8, pgc)
+    assert e.survivability[weak.signature] == pytest.approx(0.6)
+    assert rec.problem_stats[weak.signature].survivability == pytest.approx(0.6)
+    assert rec.problem_stats[weak.signature].fitness_total == pytest.approx(0.3)
+    assert rec.problem_stats[weak.signature].fitness_count == 1
+    assert rec.problem_stats[parent.signature].descendants == 1
+    strong = composite_pgc(e, made_by=None, first="pgc_delete")
+    e._child_statistics(rec, parent, strong, Score(0.9, False), 0.1, pgc)
+    assert e.survivability[strong.signature] == pytest.approx(0.9)
+    assert rec.problem_stats[parent.signature].descendants == 2
+    # An improving child records the pGC as effective for its lineage; a worse one does not.
+    assert e.effective[strong.signature][0] == pgc.signature
+    assert weak.signature not in e.effective
+
+
+def test_problem_stats_add() -> None:
+    """Totals and counts add; survivability is the latest value when the delta scores or sets it."""
+    stats = ProblemStats()
+    assert stats.fitness == 0.0 and stats.evolvability == 1.0
+    stats.add(ProblemStats(fitness_total=0.5, fitness_count=1, survivability=0.5))
+    stats.add(ProblemStats(fitness_total=0.7, fitness_count=1, survivability=0.6, descendants=2))
+    assert stats.fitness == pytest.approx(0.6) and stats.survivability == 0.6 and stats.descendants == 2
+    stats.add(ProblemStats(evolvability_total=0.25, evolvability_count=1))
+    assert stats.survivability == 0.6  # an evolvability-only delta keeps the survivability
+    assert stats.evolvability == pytest.approx(0.25)
+    stats.add(ProblemStats(evolvability_total=0.75, evolvability_count=3, descendants=1))
+    assert stats.evolvability == pytest.approx(0.25) and stats.descendants == 3
+    stats.add(ProblemStats(survivability=0.2))
+    assert stats.survivability == 0.2 and stats.fitness_count == 2
+
+
+def test_pgc_stats_add() -> None:
+    """Neutral defaults (fitness 0.5, evolvability 0) and additive merging of two databases' deltas."""
+    stats = PgcStats()
+    assert stats.fitness == 0.5 and stats.evolvability == 0.0
+    stats.add(PgcStats(1.5, 2, 0.4, 2))
+    stats.add(PgcStats(0.0, 1, 0.0, 1))
+    assert (stats.fitness_total, stats.fitness_count) == (1.5, 3)
+    assert stats.fitness == pytest.approx(0.5) and stats.evolvability == pytest.approx(0.4 / 3)
+    other = PgcStats()
+    other.add(PgcStats(0.0, 1, 0.0, 1))
+    other.add(PgcStats(1.5, 2, 0.4, 2))
+    assert (other.fitness_total, other.fitness_count, other.evolvability_total) == (
+        stats.fitness_total,
+        stats.fitness_count,
+        stats.evolvability_total,
+    )
