@@ -124,6 +124,7 @@ PGC_CONFLICT = (
 _BOOL, _INT, _FLOAT = TYPES.uid("bool"), TYPES.uid("int"), TYPES.uid("float")
 _LITERAL_TYPES: dict[int, type] = {_BOOL: bool, _INT: int, _FLOAT: float}
 _SQLITE_CHUNK = 500  # bound parameters per IN (...) on SQLite
+_COPY_CHUNK = 4096  # rows per COPY statement of an optimistic insert
 
 
 class StorageError(EGPError):
@@ -466,7 +467,9 @@ class SQLGenePool:
         with raw.cursor() as cursor:
             cursor.execute("SAVEPOINT egp_direct_copy")
             try:
-                self._copy(cursor, table, columns, rows, table)
+                # Several COPY statements, so a duplicate key stops the attempt after one chunk.
+                for start in range(0, len(rows), _COPY_CHUNK):
+                    self._copy(cursor, table, columns, rows[start : start + _COPY_CHUNK], table)
             except psycopg.errors.UniqueViolation:
                 cursor.execute("ROLLBACK TO SAVEPOINT egp_direct_copy")
                 return False
