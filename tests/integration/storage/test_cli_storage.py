@@ -1,0 +1,101 @@
+"""`egp pool`, `egp library` and `egp gc show` on a real Gene Pool and library (Postgres and SQLite)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from egp.config import DatabaseRole
+from egp.engine.gene_pool import EpochRecord, ProblemStats
+from egp.migrations import alembic_config, current, upgrade
+from egp.storage.sql_pool import SchemaNotAtHeadError, SQLGenePool
+from egp.storage.sync import prepare_database
+
+from .conftest import make_gcs
+
+EGP = str(Path(sys.executable).parent / "egp")
+PROBLEM = hashlib.sha256(b"cli problem").digest()
+
+
+def egp(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the egp command with EGP_* settings in `env`."""
+    import os
+
+    return subprocess.run(
+        [EGP, *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=os.environ | env
+    )
+
+
+def test_pool_and_library_commands(postgres_databases: Callable[[DatabaseRole], str], tmp_path: Path) -> None:
+    """stats, push (twice: idempotent), status, pull, and gc lookups through the pool."""
+    pool = postgres_databases(DatabaseRole.POOL)
+    library = postgres_databases(DatabaseRole.LIBRARY)
+    gcs = make_gcs(6, seed=31)
+    top = gcs[-1]
+    SQLGenePool(pool).record_epoch(
+        EpochRecord(
+            problem=PROBLEM, new_gcs=gcs, problem_stats={g.signature: ProblemStats(0.9, 1) for g in gcs}
+        )
+    )
+    env = {"EGP_GENE_POOL_URL": pool, "EGP_LIBRARY_URLS": json.dumps([library])}
+    stats = egp(env, "pool", "stats", "--json", cwd=tmp_path)
+    assert stats.returncode == 0, stats.stderr
+    report = json.loads(stats.stdout)
+    assert report["counts"]["genetic_codes"] == len(gcs) and report["size_bytes"] > 0
+    assert report["top_problems"][0]["gcs"] == len(gcs)
+    first = egp(env, "library", "push", "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["gcs_new"] == len(gcs)
+    again = json.loads(egp(env, "library", "push", "--json", cwd=tmp_path).stdout)
+    assert again["gcs_new"] == 0 and again["stats_rows"] == 0
+    status = json.loads(egp(env, "library", "status", "--json", cwd=tmp_path).stdout)
+    assert status["upstream"]["genetic_codes"] == len(gcs) and status["peers"][0]["pending"] is False
+    shown = egp(env, "gc", "show", top.signature.hex(), "--json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["signature"] == top.signature.hex()
+    record = json.loads(egp(env, "pool", "gc", top.signature.hex(), "--json", cwd=tmp_path).stdout)
+    assert record["lineage"]["gca"]["stored"] and record["statistics"][0]["evaluations"] == 1
+    third = {
+        "EGP_GENE_POOL_URL": f"sqlite:///{tmp_path / 'third.db'}",
+        "EGP_LIBRARY_URLS": json.dumps([library]),
+    }
+    assert egp(third, "db", "upgrade", cwd=tmp_path).returncode == 0
+    assert egp(third, "library", "pull", cwd=tmp_path).returncode == 0
+
+
+def test_missing_pool_and_unmigrated_upstream_are_one_line(tmp_path: Path) -> None:
+    """No pool file, or an upstream behind head: one red line naming what to do."""
+    env = {"EGP_GENE_POOL_URL": f"sqlite:///{tmp_path / 'none.db'}"}
+    missing = egp(env, "pool", "stats", cwd=tmp_path)
+    assert missing.returncode == 2 and "egp db upgrade" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+    pool = f"sqlite:///{tmp_path / 'pool.db'}"
+    upgrade(pool)
+    env = {"EGP_GENE_POOL_URL": pool, "EGP_LIBRARY_URLS": json.dumps([f"sqlite:///{tmp_path / 'lib.db'}"])}
+    push = egp(env, "library", "push", cwd=tmp_path)
+    assert push.returncode == 2 and "egp db upgrade" in push.stderr
+    no_upstream = egp({"EGP_GENE_POOL_URL": pool, "EGP_LIBRARY_URLS": "[]"}, "library", "push", cwd=tmp_path)
+    assert no_upstream.returncode == 2 and "EGP_LIBRARY_URLS" in no_upstream.stderr
+
+
+def test_prepare_refuses_an_old_schema_without_auto_upgrade(tmp_path: Path) -> None:
+    """With EGP_DBMANAGER_AUTO_UPGRADE off, a database behind head is refused naming `egp db upgrade`."""
+    from alembic import command
+
+    from egp.config import load_settings
+    from egp.db import get_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = alembic_config()
+    with get_engine(url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    with pytest.raises(SchemaNotAtHeadError, match="egp db upgrade"):
+        prepare_database(url, load_settings(dbmanager_auto_upgrade=False))
+    assert prepare_database(url, load_settings())["upgraded"] and current(url).at_head
