@@ -17,6 +17,7 @@ evaluation, never a crashed process.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -109,6 +110,39 @@ def _render(template: str, names: Sequence[str]) -> str:
 _CODON_FUNCTIONS: dict[bytes, tuple[Callable[..., Any], str, int]] = {}
 
 
+# Templates that are exactly one binary/unary operator, and their C implementations: calling operator.add
+# directly saves a Python frame per codon call on the hot path (same semantics as the inline expression).
+_OPERATORS: dict[str, Callable[..., Any]] = {
+    "{i0} + {i1}": operator.add,
+    "{i0} - {i1}": operator.sub,
+    "{i0} * {i1}": operator.mul,
+    "{i0} & {i1}": operator.and_,
+    "{i0} | {i1}": operator.or_,
+    "{i0} ^ {i1}": operator.xor,
+    "{i0} < {i1}": operator.lt,
+    "{i0} <= {i1}": operator.le,
+    "{i0} > {i1}": operator.gt,
+    "{i0} >= {i1}": operator.ge,
+    "{i0} == {i1}": operator.eq,
+    "{i0} != {i1}": operator.ne,
+    "-{i0}": operator.neg,
+}
+_CALL = re.compile(r"([A-Za-z_]\w*)\((.*)\)")
+
+
+def _direct_function(template: str, arity: int, namespace: dict[str, Any]) -> Callable[..., Any] | None:
+    """A callable equivalent to the template without a wrapper: an operator, or a helper called in order."""
+    direct = _OPERATORS.get(template)
+    if direct is not None:
+        return direct
+    match = _CALL.fullmatch(template)
+    if match and match.group(2) == ", ".join(f"{{i{k}}}" for k in range(arity)) and arity > 0:
+        helper = namespace.get(match.group(1))
+        if callable(helper):
+            return cast("Callable[..., Any]", helper)
+    return None
+
+
 def codon_function(codon: GeneticCode) -> tuple[Callable[..., Any], str, int]:
     """The callable, template and arity of a codon, compiled once per process from its trusted template."""
     cached = _CODON_FUNCTIONS.get(codon.signature)
@@ -127,7 +161,9 @@ def codon_function(codon: GeneticCode) -> tuple[Callable[..., Any], str, int]:
         from egp.physics.mutations import PHYSICS_NAMES  # physics imports execution: import on first use
 
         namespace.update(PHYSICS_NAMES)
-    fn = eval(f"lambda {', '.join(params)}: {expression}", namespace)
+    fn = _direct_function(info.inline, arity, namespace)
+    if fn is None:
+        fn = eval(f"lambda {', '.join(params)}: {expression}", namespace)
     result = (fn, info.inline, arity)
     _CODON_FUNCTIONS[codon.signature] = result
     return result

