@@ -120,7 +120,15 @@ class Settings(BaseSettings):
         default=20, gt=0, description="Generations an island evolves in one epoch (one evolution task)."
     )
     fitness_time_limit_s: float = Field(
-        default=10.0, gt=0, description="Wall-clock limit for evaluating one fitness batch, in seconds."
+        default=10.0, gt=0, description="Wall-clock limit for scoring one GC in a fitness executor, in s."
+    )
+    fitness_batch_size: int = Field(
+        default=50, gt=0, description="GCs per fitness.evaluate_batch task in remote fitness mode."
+    )
+    fitness_batch_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds an epoch waits for a fitness batch's scores before sending it again.",
     )
     executor_memory_limit_mb: int = Field(
         default=1024, gt=0, description="Memory limit of a fitness executor child process, in MiB."

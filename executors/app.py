@@ -1,17 +1,85 @@
-"""Celery app of the fitness executor pool: `celery -A executors.app worker -Q fitness`."""
+"""Celery app of the fitness executor pool: `celery -A executors.app worker -Q fitness`.
 
+Each pool process runs under a memory limit (RLIMIT_AS from EGP_EXECUTOR_MEMORY_LIMIT_MB, set when the process
+starts) and scores each GC under a time limit (EGP_FITNESS_TIME_LIMIT_S): a runaway fitness function costs
+that GC its fitness, never the executor. The work is in egp.jobs.fitness.
+"""
+
+import logging
+import os
+import resource
 from typing import Any
 
 from celery import Task
+from celery.signals import worker_init, worker_process_init
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import OperationalError
 
 from egp.celery_config import Queue, health_task_name, make_app
 from egp.config import get_settings
+from egp.errors import EGPError
 from egp.health import process_report
+from egp.jobs.compat import check_codon_registry
+from egp.jobs.epoch import gene_pool, reset_process_state
+from egp.jobs.fitness import FITNESS_TASK, evaluate_batch
 
 app = make_app("egp.executors", Queue.FITNESS)
+logger = logging.getLogger(__name__)
+
+
+def _check_registry(sender: Any = None, **_: object) -> None:
+    """On start, refuse to run with codon files that differ from the Gene Pool's."""
+    if getattr(sender, "app", None) is not app:
+        return
+    try:
+        logger.info("codon registry %s matches the Gene Pool", check_codon_registry(get_settings())[:16])
+    except EGPError as error:
+        logger.error("fitness executor refuses to start: %s", error)
+        raise SystemExit(f"fitness executor: {error}") from None
+    except OperationalError as error:
+        logger.warning("cannot check the codon registry yet: %s", error)
+
+
+def limit_memory(**_: object) -> None:
+    """Cap this pool process's address space, so a GC that allocates without bound gets a MemoryError."""
+    reset_process_state()
+    limit = get_settings().executor_memory_limit_mb * 1024 * 1024
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+worker_init.connect(_check_registry, weak=False, dispatch_uid="egp.executors.registry")
+worker_process_init.connect(limit_memory, weak=False, dispatch_uid="egp.executors.limit_memory")
 
 
 @app.task(name=health_task_name(Queue.FITNESS), bind=True)
 def health(self: Task[[], dict[str, Any]]) -> dict[str, Any]:
     """Report this fitness executor's process and whether it can reach the Gene Pool."""
     return process_report(Queue.FITNESS, self.request.hostname, get_settings().gene_pool_url)
+
+
+@app.task(
+    name=FITNESS_TASK,
+    bind=True,
+    autoretry_for=(OperationalError, RedisConnectionError, BrokerError, ConnectionError),
+    retry_backoff=1,
+    retry_backoff_max=60,
+    max_retries=20,
+)
+def evaluate_batch_task(
+    self: Task[[str, str | None, list[str]], dict[str, Any]],
+    problem: str,
+    job: str | None,
+    signatures: list[str],
+) -> dict[str, Any]:
+    """Score a batch of GCs (by signature) on `problem` and write the results in one statement.
+
+    Not reject_on_worker_lost: a GC that kills its process is not redelivered here; the epoch re-sends a
+    batch a bounded number of times and then scores what is still missing as 0.
+    """
+    settings = get_settings()
+    worker = f"{self.request.hostname or 'executor'}/{os.getpid()}"
+    return evaluate_batch(settings, gene_pool(settings.gene_pool_url), problem, job, signatures, worker)

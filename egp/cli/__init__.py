@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "egp.cli.evolve_cmd",
     "egp.cli.pool_cmd",
     "egp.cli.library_cmd",
+    "egp.cli.job_cmd",
 )
 
 

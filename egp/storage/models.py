@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Computed,
     DateTime,
@@ -280,3 +281,21 @@ GENETIC_CODES = GeneticCodeRow.__table__
 ARCHIVE = ArchiveRow.__table__
 PROBLEM_STATS = ProblemStatsRow.__table__
 PGC_STATS = PgcStatsRow.__table__
+
+
+class FitnessResultRow(Base):
+    """A fitness executor's score of a GC on a problem (remote fitness); the epoch's barrier counts these."""
+
+    __tablename__ = "fitness_results"
+
+    problem: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    fitness: Mapped[float] = mapped_column(Double)
+    solved: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    job: Mapped[str | None] = mapped_column(String(64))
+    worker: Mapped[str | None] = mapped_column(String(255))
+    evaluated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+FITNESS_RESULTS = FitnessResultRow.__table__

@@ -1,0 +1,1 @@
+"""Distributed evolution jobs: the job spec, the jobs table, and the epoch logic the worker tasks call."""

@@ -1,0 +1,578 @@
+"""One job's evolution as database-driven steps: start (initial populations) and island epochs.
+
+Every step reads what it needs from the Gene Pool and writes its results in one `record_epoch` transaction
+together with the ledger row (job, island, epoch), so a worker can die at any point and a re-run (redelivery,
+duplicate, watchdog, `egp job resume`) either changes nothing or does exactly the work that was lost:
+
+- the initial population of island i is recorded as epoch -1 (its GCs, first scores and members);
+- epoch e of island i loads the island's members, their sub-GCs and the pGC statistics, evolves
+  `epoch_generations` generations with the RNG seeded from (job seed, island, e), and records epoch e;
+- only one process runs an island at a time (a Postgres advisory lock held for the epoch); a task that
+  finds its epoch already in the ledger does nothing and dispatches nothing, so duplicate chains die out;
+- the island's progress is merged into the jobs row under its row lock, keyed by epoch, and the job
+  finishes when an island solves it (or reaches the target) or every island spent its budget.
+
+The functions here return what should be dispatched next; the Celery tasks in `workers/` send it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from egp.config import FitnessMode, Settings
+from egp.engine.evaluation import Score
+from egp.engine.evolution import Engine, Island, epoch_rng
+from egp.engine.gene_pool import EpochRecord, ProblemStats
+from egp.genetic_code.codons import codon_registry
+from egp.genetic_code.gc import GeneticCode
+from egp.jobs.spec import JobError, JobSpec
+from egp.jobs.store import JobInfo, JobStatus, JobStore
+from egp.problems.base import Problem
+from egp.problems.registry import get_problem
+from egp.storage.sql_pool import SQLGenePool, check_schema
+
+logger = logging.getLogger(__name__)
+
+# An epoch that keeps killing its worker is given up after this many starts (a poison epoch cannot loop).
+MAX_EPOCH_ATTEMPTS = 4
+# Progress history entries kept in the jobs row (one per island epoch).
+HISTORY_LIMIT = 2000
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+RemoteScorer = Callable[[Engine, list[GeneticCode], int, int], dict[bytes, Score]]
+
+
+@dataclass
+class StepResult:
+    """What a step did and which epochs (island, epoch) the caller must dispatch next."""
+
+    action: str
+    dispatch: list[tuple[int, int]] = field(default_factory=list)
+    progress: dict[str, Any] = field(default_factory=dict)
+
+
+@functools.cache
+def gene_pool(url: str) -> SQLGenePool:
+    """This process's Gene Pool on `url` (checked to be at schema head once)."""
+    check_schema(url)
+    return SQLGenePool(url)
+
+
+def reset_process_state() -> None:
+    """Forget per-process Gene Pools (call after fork, with egp.db.dispose_engines)."""
+    gene_pool.cache_clear()
+
+
+def island_lock_key(job: str, island: int) -> int:
+    """The advisory-lock key that makes one process at a time run an island of a job."""
+    return zlib.crc32(f"egp:island:{job}:{island}".encode())
+
+
+@contextmanager
+def island_lock(pool: SQLGenePool, job: str, island: int) -> Iterator[bool]:
+    """Try to take the island's lock for the duration of the block (always granted on SQLite)."""
+    if not pool.postgres:
+        yield True
+        return
+    key = island_lock_key(job, island)
+    with pool.engine.connect() as connection:
+        got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one())
+        connection.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                connection.commit()
+
+
+def _problem(spec: JobSpec) -> Problem:
+    try:
+        return get_problem(spec.problem)
+    except Exception as error:
+        raise JobError(f"job problem {spec.problem!r} cannot be loaded here: {error}") from error
+
+
+def stamp_provenance(pool: SQLGenePool, job: str, island: int, epoch: int, worker: str) -> None:
+    """Record the worker that made the GCs of (job, island, epoch); the other columns came with the epoch."""
+    with pool.transaction() as connection:
+        connection.execute(
+            text(
+                "UPDATE genetic_codes SET worker = :worker"
+                " WHERE job = :job AND island = :island AND epoch = :epoch AND worker IS NULL"
+            ),
+            {"worker": worker[:255], "job": job, "island": island, "epoch": epoch},
+        )
+
+
+def _record(pool: SQLGenePool, record: EpochRecord, worker: str) -> bool:
+    """record_epoch, then the worker provenance of the GCs it stored."""
+    written = pool.record_epoch(record)
+    if written and record.job is not None:
+        stamp_provenance(pool, record.job, record.island, record.epoch, worker)
+    return written
+
+
+# ---------------------------------------------------------------------------------------------- start
+
+
+def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer | None = None) -> StepResult:
+    """Create and record every island's initial population (epoch -1) and return the epoch-0 dispatches."""
+    url = settings.gene_pool_url
+    store = JobStore(url)
+    info = store.get(job_id)
+    if info.status.final:
+        return StepResult("skipped")
+    store.set_status(job_id, JobStatus.RUNNING, only_from=(JobStatus.QUEUED,))
+    pool = gene_pool(url)
+    spec = info.spec
+    problem = _problem(spec)
+    recorded = store.recorded_epochs(job_id)
+    missing = [i for i in range(spec.islands) if i not in recorded]
+    if missing:
+        engine = Engine(problem, spec.evolution_config(settings), pool, job=job_id)
+        if remote is not None:
+            engine.evaluator = _PrefetchedEvaluator(engine.evaluator)  # type: ignore[assignment]
+        for island in missing:
+            before = engine.evaluations
+            if remote is not None:
+                members = _remote_initial(engine, island, remote)
+            else:
+                members = engine.initial_population(island)
+            record = EpochRecord(problem=engine.problem_id, job=job_id, island=island, epoch=-1)
+            for signature in members:
+                gc = engine.gc(signature)
+                if signature not in engine.persisted:
+                    engine._persist(record, gc)
+                    record.problem_stats[signature] = ProblemStats(
+                        fitness_total=engine.fitness(signature),
+                        fitness_count=1,
+                        survivability=engine.survivability[signature],
+                    )
+            record.members = list(members)
+            _record(pool, record, worker)
+            _merge_progress(store, job_id, island, -1, engine, members, engine.evaluations - before, 0, False)
+    recorded = store.recorded_epochs(job_id)
+    return StepResult("started", [(i, e + 1) for i, e in sorted(recorded.items()) if e == -1])
+
+
+def _remote_initial(engine: Engine, island: int, remote: RemoteScorer) -> list[bytes]:
+    """initial_population with every new member scored by the executor pool in one fan-out."""
+    evaluator = engine.evaluator
+    assert isinstance(evaluator, _PrefetchedEvaluator)
+    evaluator.deferred = True
+    try:
+        members = engine.initial_population(island)
+    finally:
+        evaluator.deferred = False
+    pending = [engine.gc(s) for s in members if s in evaluator.placeholder]
+    scores = remote(engine, pending, island, -1)
+    for gc in pending:
+        score = scores[gc.signature]
+        engine.scores[gc.signature] = score
+        engine.survivability[gc.signature] = score.fitness
+        evaluator.placeholder.discard(gc.signature)
+        if score.solved and engine.solved_by is None:
+            engine.solved_by = gc
+    return members
+
+
+class _PrefetchedEvaluator:
+    """Stands in for the CaseEvaluator in remote mode: answers from scores the executors produced."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.ready: dict[bytes, Score] = {}
+        self.deferred = False
+        self.placeholder: set[bytes] = set()
+        self.hit_rate = 0.0
+
+    def score(self, gc: GeneticCode) -> Score:
+        """The executor's score of `gc`; while deferred, a placeholder to be replaced after the fan-out."""
+        found = self.ready.get(gc.signature)
+        if found is not None:
+            return found
+        if self.deferred:
+            self.placeholder.add(gc.signature)
+            return Score(0.0, False, "pending")
+        raise JobError(f"GC {gc.signature.hex()} has no remote score")
+
+
+# ---------------------------------------------------------------------------------------------- epochs
+
+
+def _attempt(store: JobStore, job_id: str, island: int, epoch: int) -> int:
+    """Count one more start of (island, epoch) in the jobs row; returns the count."""
+    with store.engine.begin() as connection:
+        info = store.locked(connection, job_id)
+        progress = info.progress
+        attempts = dict(progress.get("attempts") or {})
+        last = attempts.get(str(island)) or {}
+        count = int(last.get("count", 0)) + 1 if last.get("epoch") == epoch else 1
+        attempts[str(island)] = {"epoch": epoch, "count": count}
+        progress["attempts"] = attempts
+        store.write(connection, job_id, info.status, progress)
+    return count
+
+
+def run_epoch(
+    settings: Settings,
+    job_id: str,
+    island: int,
+    epoch: int,
+    worker: str,
+    report: ProgressCallback | None = None,
+    remote: RemoteScorer | None = None,
+) -> StepResult:
+    """Evolve one island for one epoch and record it; the next epoch, if any, is returned to dispatch."""
+    url = settings.gene_pool_url
+    store = JobStore(url)
+    info = store.get(job_id)
+    if info.status != JobStatus.RUNNING:
+        return StepResult(f"job {info.status}")
+    pool = gene_pool(url)
+    with island_lock(pool, job_id, island) as got:
+        if not got:
+            return StepResult("busy")  # another process runs this island now
+        if pool.epoch_recorded(job_id, island, epoch):
+            return StepResult("recorded")  # a duplicate: whoever recorded it dispatched the next epoch
+        if not pool.epoch_recorded(job_id, island, epoch - 1):
+            return StepResult("out of order")
+        if _attempt(store, job_id, island, epoch) > MAX_EPOCH_ATTEMPTS:
+            _fail(store, job_id, f"island {island} epoch {epoch} failed {MAX_EPOCH_ATTEMPTS} times")
+            return StepResult("failed")
+        return _evolve(settings, store, pool, info, island, epoch, worker, report, remote)
+
+
+def fail_job(url: str, job_id: str, reason: str) -> None:
+    """Mark a job failed with `reason` (unless it already ended)."""
+    _fail(JobStore(url), job_id, reason)
+
+
+def _fail(store: JobStore, job_id: str, reason: str) -> None:
+    with store.engine.begin() as connection:
+        info = store.locked(connection, job_id)
+        if info.status.final:
+            return
+        progress = info.progress | {"reason": reason}
+        store.write(connection, job_id, JobStatus.FAILED, progress)
+
+
+def _load_pgc_chains(engine: Engine) -> None:
+    """Load the pGCs that made each pooled pGC (Δ credit rolls up that chain), as a long-lived engine has."""
+    wanted = [s for layer in engine.pgc_pool for s in layer]
+    seen: set[bytes] = set()
+    while wanted:
+        engine._load_closure(wanted)
+        following: list[bytes] = []
+        for signature in wanted:
+            if signature in seen:
+                continue
+            seen.add(signature)
+            gc = engine.store.get(signature)
+            if gc is not None and gc.pgc is not None and gc.pgc not in seen:
+                following.append(gc.pgc)
+        wanted = following
+
+
+def _restore(engine: Engine, pool: SQLGenePool, job_id: str, island: int, remote: bool) -> list[bytes]:
+    """Load the island's members (and migrants from the previous island) with their scores into `engine`."""
+    _load_pgc_chains(engine)
+    members = pool.members(job_id, island)
+    config = engine.config
+    if config.islands > 1 and config.migrants > 0:
+        source = pool.members(job_id, (island - 1) % config.islands)
+        arrivals = [s for s in source[: config.migrants] if s not in dict.fromkeys(members)]
+    else:
+        arrivals = []
+    wanted = [*members, *arrivals]
+    if not engine._load_closure(wanted):
+        raise JobError(f"job {job_id} island {island}: members are missing from the Gene Pool")
+    stats = pool.problem_stats(engine.problem_id, wanted)
+    known = fitness_results(pool, engine.problem_id, wanted) if remote else {}
+    for signature in wanted:
+        gc = engine.gc(signature)
+        score = known.get(signature) if remote else engine.evaluator.score(gc)
+        if score is None:
+            value = stats[signature].fitness if signature in stats else 0.0
+            score = Score(value, False, None)
+        engine.scores[signature] = score
+        stored = stats.get(signature)
+        engine.survivability[signature] = stored.survivability if stored is not None else score.fitness
+    if arrivals:
+        members = members[: len(members) - len(arrivals)] + arrivals
+    return members
+
+
+def _evolve(
+    settings: Settings,
+    store: JobStore,
+    pool: SQLGenePool,
+    info: JobInfo,
+    island: int,
+    epoch: int,
+    worker: str,
+    report: ProgressCallback | None,
+    remote: RemoteScorer | None,
+) -> StepResult:
+    spec = info.spec
+    job_id = info.id
+    problem = _problem(spec)
+    progress = info.progress
+    spent = int(progress.get("evaluations", 0))
+    remaining = None if spec.max_evaluations is None else max(1, spec.max_evaluations - spent)
+    config = spec.evolution_config(settings, max_evaluations=remaining)
+    engine = Engine(problem, config, pool, job=job_id)
+    if remote is not None:
+        engine.evaluator = _PrefetchedEvaluator(engine.evaluator)  # type: ignore[assignment]
+    members = _restore(engine, pool, job_id, island, remote is not None)
+    state = Island(island, members)
+    engine._survivors(state, [])
+    state.record = EpochRecord(problem=engine.problem_id, job=job_id, island=island, epoch=epoch)
+    rng = epoch_rng(spec.seed, island, epoch)
+    epoch_generations = config.epoch_generations
+    first = epoch * epoch_generations
+    count = min(epoch_generations, spec.generations - first)
+    if count <= 0:  # the budget was spent by the previous epoch, whose progress merge was lost: merge now
+        return _merge_progress(store, job_id, island, epoch - 1, engine, state.members, 0, first, True)
+    engine.evaluations = 0
+    done_generations = first
+    deadline = None
+    if spec.wall_seconds is not None and info.created is not None:
+        deadline = info.created.timestamp() + spec.wall_seconds
+    for step in range(count):
+        if step and (store.get(job_id).status != JobStatus.RUNNING or (deadline and time.time() >= deadline)):
+            break
+        if remote is not None:
+            remote_generation(engine, state, rng, remote, epoch)
+        else:
+            engine.generation(state, rng)
+        done_generations = first + step + 1
+        if report is not None:
+            report(_meta(engine, state, island, epoch, done_generations, spent))
+        if engine._stop_now():
+            break
+    engine.flush(state)  # record_epoch: GCs, statistic deltas, members and the ledger row in one transaction
+    stamp_provenance(pool, job_id, island, epoch, worker)
+    budget_spent = done_generations >= spec.generations
+    return _merge_progress(
+        store,
+        job_id,
+        island,
+        epoch,
+        engine,
+        state.members,
+        engine.evaluations,
+        done_generations,
+        budget_spent,
+    )
+
+
+def _meta(
+    engine: Engine, island: Island, index: int, epoch: int, generation: int, spent: int
+) -> dict[str, Any]:
+    best = engine.best_signature()
+    fitness = [engine.fitness(s) for s in island.members]
+    return {
+        "island": index,
+        "epoch": epoch,
+        "generation": generation,
+        "best_fitness": engine.fitness(best) if best is not None else None,
+        "mean_fitness": sum(fitness) / len(fitness) if fitness else None,
+        "evaluations": spent + engine.evaluations,
+    }
+
+
+def _merge_progress(
+    store: JobStore,
+    job_id: str,
+    island: int,
+    epoch: int,
+    engine: Engine,
+    members: list[bytes],
+    evaluations: int,
+    generation: int,
+    budget_spent: bool,
+) -> StepResult:
+    """Merge one island epoch into the jobs row (once per epoch) and decide what comes next."""
+    best = engine.best_signature()
+    assert best is not None
+    score = engine.scores[best]
+    fitness = [engine.fitness(s) for s in members]
+    spec: JobSpec
+    with store.engine.begin() as connection:
+        info = store.locked(connection, job_id)
+        spec = info.spec
+        progress = info.progress
+        islands: dict[str, Any] = dict(progress.get("islands") or {})
+        entry = dict(islands.get(str(island)) or {"epoch": -2, "evaluations": 0})
+        fresh = int(entry["epoch"]) < epoch
+        if fresh:
+            entry = {
+                "epoch": epoch,
+                "generation": generation,
+                "evaluations": int(entry["evaluations"]) + evaluations,
+                "best": score.fitness,
+                "best_signature": best.hex(),
+                "mean": sum(fitness) / len(fitness) if fitness else 0.0,
+                "solved": bool(score.solved),
+                "done": budget_spent,
+                "updated": datetime.now(UTC).isoformat(),
+            }
+            islands[str(island)] = entry
+            history = list(progress.get("history") or [])
+            history.append(
+                {k: entry[k] for k in ("epoch", "generation", "evaluations", "best", "mean")}
+                | {"island": island}
+            )
+            progress["history"] = history[-HISTORY_LIMIT:]
+            progress["islands"] = islands
+            progress["evaluations"] = sum(int(v["evaluations"]) for v in islands.values())
+            progress["generation"] = max(int(v.get("generation", 0)) for v in islands.values())
+            if score.fitness > float(progress.get("best", -1.0)) or (
+                score.fitness == progress.get("best") and score.solved and not progress.get("solved")
+            ):
+                progress["best"] = score.fitness
+                progress["best_signature"] = best.hex()
+                progress["solved"] = bool(score.solved)
+        status = info.status
+        reason = _finished(spec, progress, info, islands)
+        if status == JobStatus.RUNNING and reason is not None:
+            status = JobStatus.FINISHED
+            progress["reason"] = reason
+        if fresh or status != info.status:
+            store.write(connection, job_id, status, progress)
+    dispatch: list[tuple[int, int]] = []
+    if status == JobStatus.RUNNING and fresh and not entry.get("done"):
+        dispatch.append((island, epoch + 1))
+    return StepResult("recorded" if fresh else "duplicate", dispatch, progress)
+
+
+def _finished(spec: JobSpec, progress: dict[str, Any], info: JobInfo, islands: dict[str, Any]) -> str | None:
+    """Why the job is finished now, or None."""
+    best = float(progress.get("best", 0.0))
+    if spec.target is None and progress.get("solved"):
+        return "solved"
+    if spec.target is not None and best >= spec.target:
+        return "target"
+    if spec.max_evaluations is not None and int(progress.get("evaluations", 0)) >= spec.max_evaluations:
+        return "evaluations"
+    if (
+        spec.wall_seconds is not None
+        and info.created is not None
+        and (datetime.now(UTC) - info.created).total_seconds() >= spec.wall_seconds
+    ):
+        return "wall_seconds"
+    if len(islands) == spec.islands and all(v.get("done") for v in islands.values()):
+        return "generations"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- remote
+
+
+def remote_generation(engine: Engine, island: Island, rng: Any, remote: RemoteScorer, epoch: int) -> None:
+    """One generation in remote-fitness mode: breed every child, score the new ones in one fan-out, integrate.
+
+    Unlike Engine.generation, parents' pGCs are chosen from the statistics at the start of the generation
+    (the children of one generation are scored together, so their Δ can only be credited afterwards).
+    """
+    record = island.record
+    assert record is not None
+    config = engine.config
+    members = island.members
+    weights = [max(engine.survivability[s], 1e-9) ** config.selection_pressure for s in members]
+    donors = [engine.gc(s) for s in members]
+    bred: list[tuple[bytes, GeneticCode, GeneticCode | None]] = []
+    started = time.perf_counter()
+    for parent_sig in rng.choices(members, weights, k=config.population):
+        parent = engine.gc(parent_sig)
+        pgc = engine.select_pgc(parent, 0, rng)
+        child, _ = engine._run_pgc(pgc, parent, rng, donors)
+        bred.append((parent_sig, pgc, child))
+    engine.timing["breed"] += time.perf_counter() - started
+    evaluator = engine.evaluator
+    assert isinstance(evaluator, _PrefetchedEvaluator)
+    new = {c.signature: c for _, _, c in bred if c is not None and c.signature not in engine.scores}
+    if new:
+        evaluator.ready.update(remote(engine, list(new.values()), island.index, epoch))
+    children: list[bytes] = []
+    for parent_sig, pgc, child in bred:
+        if engine._stop_now():
+            break
+        engine.offspring += 1
+        parent_fitness = engine.fitness(parent_sig)
+        if child is None:
+            engine.stillborn += 1
+            delta = -1.0
+        else:
+            score = engine._score(child)
+            delta = score.fitness - parent_fitness
+            engine._child_statistics(record, engine.gc(parent_sig), child, score, delta, pgc)
+            children.append(child.signature)
+        parent_delta = engine._problem_delta(record, parent_sig)
+        parent_delta.evolvability_total += max(delta, 0.0)
+        parent_delta.evolvability_count += 1
+        engine._use_pgc(record, pgc, 0, delta, rng)
+    engine._survivors(island, children)
+
+
+def fitness_results(pool: SQLGenePool, problem: bytes, signatures: list[bytes]) -> dict[bytes, Score]:
+    """Executor scores of `signatures` on `problem` found in the fitness_results table."""
+    from egp.jobs.fitness import read_results
+
+    return read_results(pool, problem, signatures)
+
+
+def closure_for(engine: Engine, gcs: list[GeneticCode]) -> list[GeneticCode]:
+    """`gcs` and every sub-GC of theirs that is not a shipped codon, sub-GCs first."""
+    registry = codon_registry()
+    seen: dict[bytes, GeneticCode] = {}
+
+    def visit(gc: GeneticCode) -> None:
+        stack = [gc]
+        order: list[GeneticCode] = []
+        while stack:
+            node = stack.pop()
+            if node.signature in seen or registry.get(node.signature) is node:
+                continue
+            seen[node.signature] = node
+            order.append(node)
+            for sub in (node.gca, node.gcb):
+                if sub is not None and sub not in seen:
+                    stack.append(engine.gc(sub))
+
+    for gc in gcs:
+        visit(gc)
+    return sorted(seen.values(), key=lambda g: (g.code_depth, g.signature))
+
+
+def mode_of(spec: JobSpec) -> FitnessMode:
+    """The job's fitness mode."""
+    return spec.fitness_mode or FitnessMode.LOCAL
+
+
+__all__ = [
+    "MAX_EPOCH_ATTEMPTS",
+    "StepResult",
+    "closure_for",
+    "fail_job",
+    "gene_pool",
+    "island_lock",
+    "mode_of",
+    "remote_generation",
+    "reset_process_state",
+    "run_epoch",
+    "stamp_provenance",
+    "start_job",
+]
