@@ -28,7 +28,7 @@ class JobSpec(BaseModel):
     population: int = Field(default=100, ge=1, description="GCs per island.")
     generations: int = Field(default=500, ge=1, description="Generation budget per island.")
     islands: int = Field(
-        default=1, ge=1, description="Islands, each evolved by its own chain of epoch tasks."
+        default=2, ge=1, description="Islands, each evolved by its own chain of epoch tasks."
     )
     seed: int = Field(default=0, description="Random seed: the same seed gives the same epochs.")
     target: float | None = Field(
