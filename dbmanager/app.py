@@ -16,7 +16,8 @@ from egp.celery_config import Queue, health_task_name, make_app
 from egp.config import get_settings
 from egp.errors import EGPError
 from egp.health import process_report
-from egp.storage.sync import archive, prepare_database, promote, pull, stalled_jobs
+from egp.jobs.recovery import redispatch_stalled
+from egp.storage.sync import archive, prepare_database, promote, pull
 
 app = make_app("egp.dbmanager", Queue.DBMANAGER)
 logger = logging.getLogger(__name__)
@@ -91,5 +92,5 @@ def archive_task() -> dict[str, Any]:
 
 @app.task(name="dbmanager.watchdog")
 def watchdog_task() -> list[dict[str, Any]]:
-    """List running jobs whose epoch ledger has not advanced within their lease."""
-    return stalled_jobs(get_settings().gene_pool_url)
+    """Re-dispatch running jobs whose epoch ledger has not advanced within their lease (and lost starts)."""
+    return redispatch_stalled(get_settings().gene_pool_url, lambda name, args: app.send_task(name, args=args))

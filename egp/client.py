@@ -101,7 +101,7 @@ class Job:
         """One entry per recorded island epoch: island, epoch, generation, evaluations, best, mean."""
         return list(self.info().progress.get("history") or [])
 
-    def resume(self) -> list[tuple[int, int]]:
+    def resume(self) -> list[Any]:
         """Re-dispatch whatever the job needs next (after a crash); returns the (island, epoch) sent."""
         return self.client.resume(self.id)
 
@@ -159,18 +159,16 @@ class Client:
         """The newest jobs first."""
         return self.store.list(limit)
 
-    def resume(self, job_id: str) -> list[tuple[int, int]]:
+    def resume(self, job_id: str) -> list[Any]:
         """Send what a job needs next: its start task, or the next epoch of every unfinished island."""
-        from egp.jobs.recovery import next_epochs
+        from egp.jobs.recovery import redispatch
 
         info = self.store.find(job_id)
-        plan = next_epochs(self.store, info)
-        if plan is None:
-            self.app.send_task(START_TASK, args=[info.id], retry=True)
+        if info.status.final:
             return []
-        for island, epoch in plan:
-            self.app.send_task(EPOCH_TASK, args=[info.id, island, epoch], retry=True)
-        return plan
+        return redispatch(
+            self.store, info, lambda name, args: self.app.send_task(name, args=args, retry=True)
+        )
 
     def close(self) -> None:
         """Release the broker connection."""

@@ -143,10 +143,8 @@ def resume_command(job: JobId, as_json: AsJson = False) -> None:
     sent = client.resume(handle.id)
     if as_json:
         typer.echo(json.dumps({"id": handle.id, "dispatched": sent, "status": str(handle.status())}))
+    elif not sent:
+        typer.echo(f"{handle.id}: {handle.status()}, nothing to resume")
     else:
-        shown = ", ".join(f"island {i} epoch {e}" for i, e in sent) or "start"
-        typer.echo(
-            f"{handle.id}: sent {shown}"
-            if handle.status() in (JobStatus.QUEUED, JobStatus.RUNNING)
-            else f"{handle.id}: {handle.status()}, nothing to resume"
-        )
+        shown = ", ".join("start" if s == "start" else f"island {s[0]} epoch {s[1]}" for s in sent)
+        typer.echo(f"{handle.id}: sent {shown}")

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
 from egp.jobs.store import JobInfo, JobStatus, JobStore
+
+START_TASK = "evolution.start"
+EPOCH_TASK = "evolution.epoch"
 
 
 def next_epochs(store: JobStore, info: JobInfo) -> list[tuple[int, int]] | None:
@@ -26,4 +33,40 @@ def next_epochs(store: JobStore, info: JobInfo) -> list[tuple[int, int]] | None:
     return plan
 
 
-__all__ = ["next_epochs"]
+def redispatch(store: JobStore, info: JobInfo, send: Callable[[str, list[Any]], Any]) -> list[Any]:
+    """Send what the job needs next through `send(task_name, args)`; returns the (island, epoch) sent."""
+    plan = next_epochs(store, info)
+    if plan is None:
+        send(START_TASK, [info.id])
+        sent: list[Any] = ["start"]
+    else:
+        for island, epoch in plan:
+            send(EPOCH_TASK, [info.id, island, epoch])
+        sent = [list(p) for p in plan]
+    store.touch(info.id)  # the lease starts again: no second re-dispatch while this one runs
+    return sent
+
+
+def redispatch_stalled(
+    url: str, send: Callable[[str, list[Any]], Any], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The watchdog: re-dispatch running jobs whose ledger stalled past their lease, and lost starts.
+
+    Epochs and starts are idempotent, so re-sending one that is in fact still queued or running is harmless.
+    """
+    from egp.storage.sync import stalled_jobs
+
+    store = JobStore(url)
+    moment = now or datetime.now(UTC)
+    stalled = stalled_jobs(url, moment)
+    for info in store.list(limit=1000):
+        updated = info.updated
+        if info.status == JobStatus.QUEUED and updated and (moment - updated).total_seconds() > info.lease_s:
+            stalled.append({"job": info.id, "last_epoch": None, "lease_s": info.lease_s})
+    for entry in stalled:
+        info = store.get(entry["job"])
+        entry["dispatched"] = redispatch(store, info, send)
+    return stalled
+
+
+__all__ = ["EPOCH_TASK", "START_TASK", "next_epochs", "redispatch", "redispatch_stalled"]
