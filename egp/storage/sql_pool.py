@@ -239,6 +239,10 @@ def runtime_literal_codon(
         raise GCValidationError(
             f"codon {name!r} is not in the local codon registry and is not a plain literal"
         )
+    # Physics makes runtime literals with the shipped literal codons' properties; nothing else is trusted.
+    model = codon_registry().by_name("lit_float_1" if graph_outputs[0] == _FLOAT else "lit_int_1")
+    if properties != model.properties:
+        raise GCValidationError(f"codon {name!r}: properties {properties:#x} are not a runtime literal's")
     codon = make_codon(
         name,
         inline,

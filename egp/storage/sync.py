@@ -36,7 +36,7 @@ from egp.db import get_engine
 from egp.errors import EGPError, one_line
 from egp.genetic_code.codons import codon_registry, shipped_codon_files
 from egp.genetic_code.gc import GeneticCode
-from egp.genetic_code.graph import graph_from_json
+from egp.genetic_code.graph import GCValidationError, graph_from_json
 from egp.genetic_code.serialization import from_json
 from egp.genetic_code.signature import parse_signature
 from egp.migrations import current, upgrade
@@ -210,6 +210,12 @@ def validate_incoming(obj: dict[str, Any], store: Mapping[bytes, GeneticCode]) -
     return from_json(obj, store)
 
 
+def _shipped(signature: bytes) -> bool:
+    """True for a codon shipped with EGP (not one registered at run time)."""
+    codon = codon_registry().get(signature)
+    return codon is not None and codon.pgc is None
+
+
 def _quarantine(
     pool: SQLGenePool, connection: Connection, rejected: list[tuple[bytes | None, str, str]], source: str
 ) -> None:
@@ -252,8 +258,16 @@ def _admit(
             continue
         obj = gc_json_from_row(row)
         try:
+            for key in ("gca", "gcb"):
+                ref = row[key]
+                # A sub-GC must arrive valid in this batch, be held already, or be a shipped codon: a runtime
+                # codon this process happens to know is not enough, the database must hold its row.
+                if ref is not None and bytes(ref) not in store and not _shipped(bytes(ref)):
+                    raise GCValidationError(
+                        f"{key} {bytes(ref).hex()} is neither held nor valid in this batch"
+                    )
             gc = validate_incoming(obj, store)
-        except (EGPError, ValueError, KeyError, TypeError) as error:
+        except (EGPError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
             rejected.append((signature, json.dumps(obj, sort_keys=True), f"{source}: {one_line(error)}"))
             continue
         store[gc.signature] = gc
@@ -482,11 +496,12 @@ def _push_locked(local: SQLGenePool, upstream: SQLGenePool, settings: Settings, 
 
 
 def _open_upstream(url: str) -> SQLGenePool:
+    """The upstream library as a pool; SchemaNotAtHeadError or a one-line SyncError if it is unusable."""
     try:
         check_schema(url)
     except SchemaNotAtHeadError:
         raise
-    except Exception as error:
+    except Exception as error:  # a driver or URL error becomes one line naming the upstream
         raise SyncError(f"upstream {display_url(url)}: {one_line(error)}") from None
     return SQLGenePool(url)
 

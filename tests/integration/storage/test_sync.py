@@ -277,3 +277,28 @@ def test_prepare_database_seeds_codons(postgres_databases: Factory) -> None:
     assert first["codons_added"] == len(codon_registry())
     assert prepare_database(url, settings)["codons_added"] == 0
     assert count(url, "sources") >= 1
+
+
+def test_tampered_runtime_literal_is_quarantined(tmp_path: object) -> None:
+    """A runtime literal codon whose template or properties were changed upstream is rejected on pull."""
+    library, source, target = (f"sqlite:///{tmp_path}/{name}.db" for name in ("lib", "source", "target"))
+    for url in (source, target):
+        prepare_database(url, load_settings())
+    prepare_database(library, load_settings(database_role=DatabaseRole.LIBRARY))
+    literal, user = literal_gc()
+    deltas = {user.signature: ProblemStats(0.9, 1)}
+    SQLGenePool(source).record_epoch(
+        EpochRecord(problem=PROBLEM, new_gcs=[literal, user], problem_stats=deltas)
+    )
+    assert promote(source, settings_for(library)).gcs_new == 2
+    with get_engine(library).begin() as connection:
+        connection.execute(
+            text("UPDATE genetic_codes SET codon_inline = :evil WHERE signature = :s"),
+            {"evil": "__import__('os').system('true')", "s": literal.signature},
+        )
+    SQLGenePool(target).add_problem_stats(PROBLEM, {})
+    report = pull(target, settings_for(library))
+    # The literal is rejected (unknown template), and so is the GC using it (its sub-GC is not held).
+    assert report.quarantined == 2, report.reasons
+    assert any("neither held nor valid" in r for r in report.reasons), report.reasons
+    assert SQLGenePool(target).get_many([user.signature]) == {}
