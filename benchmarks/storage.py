@@ -227,7 +227,7 @@ def selection(url: str, sizes: list[int], calls: int, window: int) -> list[dict[
 
 
 def full_selection(url: str, gcs: list[GeneticCode], calls: int, window: int) -> dict[str, Any]:
-    """select_weighted and match_interface returning GeneticCode objects, each call on a cold cache."""
+    """select_weighted and match_interface returning GeneticCode objects, on a cold and a warm GC cache."""
     SQLGenePool(url).record_epoch(epoch_of(gcs))
 
     def select(seed: int) -> object:
@@ -236,9 +236,11 @@ def full_selection(url: str, gcs: list[GeneticCode], calls: int, window: int) ->
     def match(seed: int) -> object:
         return SQLGenePool(url).match_interface([FLOAT, FLOAT], [FLOAT], 16, seed)
 
+    warm = SQLGenePool(url, selection_window=window)  # an engine keeps its pool: GCs come from its cache
     result = {
         "gcs": len(gcs),
         "select_50_parents_cold": latencies(select, calls),
+        "select_50_parents_warm": latencies(lambda s: warm.select_weighted(PROBLEM, 50, s), calls),
         "match_16_cold": latencies(match, calls),
     }
     truncate(url)
