@@ -11,6 +11,7 @@ columns.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,8 @@ class Score:
     fitness: float
     solved: bool
     reason: str | None = None
+    # A digest of the outputs on every case: GCs with equal behaviour are neutral variants of each other.
+    behaviour: bytes = b""
 
 
 class CaseEvaluator:
@@ -112,7 +115,7 @@ class CaseEvaluator:
         except Exception as error:  # a GC may fail at run time; that is a failed evaluation, not a crash
             return Score(0.0, False, f"{type(error).__name__}: {error}")
         assessment, reason = safe_assess(self.problem, columns)
-        return Score(assessment.fitness, assessment.solved, reason)
+        return Score(assessment.fitness, assessment.solved, reason, behaviour_digest(columns))
 
     def _evaluate(self, gc: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
         key = (gc.signature, in_ids)
@@ -171,6 +174,18 @@ class CaseEvaluator:
                 )
             out.append(self._store(self._column(value, type_uid)))
         return tuple(out)
+
+
+def behaviour_digest(columns: Sequence[Any]) -> bytes:
+    """A short, process-independent digest of output columns (arrays by bytes, other values by repr)."""
+    digest = hashlib.blake2b(digest_size=12)
+    for column in columns:
+        if isinstance(column, np.ndarray):
+            digest.update(column.dtype.str.encode() + column.tobytes())
+        else:
+            digest.update(repr(column).encode())
+        digest.update(b"\0")
+    return digest.digest()
 
 
 def _seq(column: Any) -> Sequence[Any]:

@@ -437,9 +437,8 @@ class Engine:
         registry = codon_registry()
         while stack:
             node = stack.pop()
-            if node.signature in self.persisted or (
-                node.codon is not None and registry.get(node.signature) is node
-            ):
+            # Shipped codons are in every database already; literals made at run time must be stored.
+            if node.signature in self.persisted or registry.is_shipped(node.signature):
                 continue
             self.persisted.add(node.signature)
             pending.append(node)
@@ -568,11 +567,11 @@ class Engine:
         )
 
     def _distinct_first(self, ordered: list[bytes]) -> list[bytes]:
-        seen: set[float] = set()
+        seen: set[bytes] = set()
         distinct: list[bytes] = []
         repeats: list[bytes] = []
         for signature in ordered:
-            value = self.scores[signature].fitness
+            value = self.scores[signature].behaviour
             (repeats if value in seen else distinct).append(signature)
             seen.add(value)
         return distinct + repeats

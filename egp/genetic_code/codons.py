@@ -142,6 +142,11 @@ class CodonRegistry:
             raise CodonDefinitionError("only codons can be registered")
         self._by_signature.setdefault(gc.signature, gc)
 
+    def is_shipped(self, signature: bytes) -> bool:
+        """True for a codon from the shipped files (not a literal made at run time)."""
+        gc = self._by_signature.get(signature)
+        return gc is not None and gc.codon is not None and self._by_name.get(gc.codon.name) is gc
+
     def __contains__(self, signature: object) -> bool:
         """True when `signature` is a registered codon."""
         return signature in self._by_signature
