@@ -13,8 +13,9 @@ from typing import Any
 from celery import Task
 from celery.signals import worker_init, worker_process_init
 from kombu.exceptions import OperationalError as BrokerError
+from psycopg import OperationalError as PsycopgOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from egp.celery_config import Queue, health_task_name, make_app
 from egp.config import get_settings
@@ -64,7 +65,14 @@ def health(self: Task[[], dict[str, Any]]) -> dict[str, Any]:
 @app.task(
     name=FITNESS_TASK,
     bind=True,
-    autoretry_for=(OperationalError, RedisConnectionError, BrokerError, ConnectionError),
+    autoretry_for=(
+        OperationalError,
+        InterfaceError,
+        PsycopgOperationalError,
+        RedisConnectionError,
+        BrokerError,
+        ConnectionError,
+    ),
     retry_backoff=1,
     retry_backoff_max=60,
     max_retries=20,

@@ -15,15 +15,16 @@ from typing import Any
 from celery import Task
 from celery.signals import worker_init, worker_process_init
 from kombu.exceptions import OperationalError as BrokerError
+from psycopg import OperationalError as PsycopgOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from egp.celery_config import Queue, health_task_name, make_app
 from egp.config import FitnessMode, get_settings
 from egp.errors import EGPError, one_line
 from egp.health import process_report
 from egp.jobs.compat import check_codon_registry
-from egp.jobs.epoch import StepResult, fail_job, reset_process_state, run_epoch, start_job
+from egp.jobs.epoch import StepResult, fail_job, gene_pool, reset_process_state, run_epoch, start_job
 from egp.jobs.fitness import FITNESS_TASK, RemoteFitness
 from egp.jobs.store import JobStore
 
@@ -33,7 +34,14 @@ logger = logging.getLogger(__name__)
 EPOCH_TASK = "evolution.epoch"
 START_TASK = "evolution.start"
 # Errors of a lost connection: retried with backoff (1, 2, 4 … 60 s), never a user's mistake.
-CONNECTION_ERRORS = (OperationalError, RedisConnectionError, BrokerError, ConnectionError)
+CONNECTION_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    PsycopgOperationalError,
+    RedisConnectionError,
+    BrokerError,
+    ConnectionError,
+)
 
 
 def _check_registry(sender: Any = None, **_: object) -> None:
@@ -83,7 +91,10 @@ def _remote(job_id: str) -> RemoteFitness | None:
     spec = JobStore(settings.gene_pool_url).get(job_id).spec
     if spec.fitness_mode != FitnessMode.REMOTE:
         return None
-    return RemoteFitness(settings, job_id, spec.problem, lambda args: app.send_task(FITNESS_TASK, args=args))
+    pool = gene_pool(settings.gene_pool_url)
+    return RemoteFitness(
+        settings, job_id, spec.problem, lambda args: app.send_task(FITNESS_TASK, args=args), pool
+    )
 
 
 @app.task(name=health_task_name(Queue.EVOLUTION), bind=True)
@@ -127,8 +138,13 @@ def epoch(
     """
 
     def report(meta: dict[str, Any]) -> None:
-        if self.request.id:
+        """Progress for Flower; best effort, the jobs row is the record."""
+        if not self.request.id:
+            return
+        try:
             self.update_state(state="PROGRESS", meta=meta | {"job": job_id})
+        except Exception as error:  # a result backend outage must not cost the epoch
+            logger.warning("progress not reported: %s", one_line(error))
 
     with failing_job(job_id):
         step = run_epoch(get_settings(), job_id, island, epoch, worker_name(self), report, _remote(job_id))

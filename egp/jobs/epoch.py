@@ -21,13 +21,13 @@ import functools
 import logging
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from egp.config import FitnessMode, Settings
 from egp.engine.evaluation import Score
@@ -61,11 +61,39 @@ class StepResult:
     progress: dict[str, Any] = field(default_factory=dict)
 
 
+class WorkerGenePool(SQLGenePool):
+    """The SQL Gene Pool that also records which worker made the GCs an epoch stores (same transaction)."""
+
+    worker: str | None = None
+
+    def _put(
+        self,
+        connection: Connection,
+        gcs: Iterable[GeneticCode],
+        job: str | None = None,
+        island: int | None = None,
+        epoch: int | None = None,
+    ) -> int:
+        batch = list(gcs)
+        added = super()._put(connection, batch, job, island, epoch)
+        if job is not None and self.worker is not None and batch:
+            signatures = sorted({gc.signature for gc in batch})
+            condition, params = self._in("signature", signatures)
+            connection.execute(
+                text(
+                    f"UPDATE genetic_codes SET worker = :worker WHERE {condition}"
+                    " AND job = :job AND island = :island AND epoch = :epoch AND worker IS NULL"
+                ),
+                params | {"worker": self.worker[:255], "job": job, "island": island, "epoch": epoch},
+            )
+        return added
+
+
 @functools.cache
-def gene_pool(url: str) -> SQLGenePool:
+def gene_pool(url: str) -> WorkerGenePool:
     """This process's Gene Pool on `url` (checked to be at schema head once)."""
     check_schema(url)
-    return SQLGenePool(url)
+    return WorkerGenePool(url)
 
 
 def reset_process_state() -> None:
@@ -79,7 +107,7 @@ def island_lock_key(job: str, island: int) -> int:
 
 
 @contextmanager
-def island_lock(pool: SQLGenePool, job: str, island: int) -> Iterator[bool]:
+def island_lock(pool: WorkerGenePool, job: str, island: int) -> Iterator[bool]:
     """Try to take the island's lock for the duration of the block (always granted on SQLite)."""
     if not pool.postgres:
         yield True
@@ -103,24 +131,10 @@ def _problem(spec: JobSpec) -> Problem:
         raise JobError(f"job problem {spec.problem!r} cannot be loaded here: {error}") from error
 
 
-def stamp_provenance(pool: SQLGenePool, job: str, island: int, epoch: int, worker: str) -> None:
-    """Record the worker that made the GCs of (job, island, epoch); the other columns came with the epoch."""
-    with pool.transaction() as connection:
-        connection.execute(
-            text(
-                "UPDATE genetic_codes SET worker = :worker"
-                " WHERE job = :job AND island = :island AND epoch = :epoch AND worker IS NULL"
-            ),
-            {"worker": worker[:255], "job": job, "island": island, "epoch": epoch},
-        )
-
-
-def _record(pool: SQLGenePool, record: EpochRecord, worker: str) -> bool:
-    """record_epoch, then the worker provenance of the GCs it stored."""
-    written = pool.record_epoch(record)
-    if written and record.job is not None:
-        stamp_provenance(pool, record.job, record.island, record.epoch, worker)
-    return written
+def _record(pool: WorkerGenePool, record: EpochRecord, worker: str) -> bool:
+    """record_epoch, with the worker's name on the GCs it stores."""
+    pool.worker = worker
+    return pool.record_epoch(record)
 
 
 # ---------------------------------------------------------------------------------------------- start
@@ -135,6 +149,7 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
         return StepResult("skipped")
     store.set_status(job_id, JobStatus.RUNNING, only_from=(JobStatus.QUEUED,))
     pool = gene_pool(url)
+    pool.worker = worker
     spec = info.spec
     problem = _problem(spec)
     recorded = store.recorded_epochs(job_id)
@@ -241,6 +256,7 @@ def run_epoch(
     if info.status != JobStatus.RUNNING:
         return StepResult(f"job {info.status}")
     pool = gene_pool(url)
+    pool.worker = worker
     with island_lock(pool, job_id, island) as got:
         if not got:
             return StepResult("busy")  # another process runs this island now
@@ -285,7 +301,7 @@ def _load_pgc_chains(engine: Engine) -> None:
         wanted = following
 
 
-def _restore(engine: Engine, pool: SQLGenePool, job_id: str, island: int, remote: bool) -> list[bytes]:
+def _restore(engine: Engine, pool: WorkerGenePool, job_id: str, island: int, remote: bool) -> list[bytes]:
     """Load the island's members (and migrants from the previous island) with their scores into `engine`."""
     _load_pgc_chains(engine)
     members = pool.members(job_id, island)
@@ -317,7 +333,7 @@ def _restore(engine: Engine, pool: SQLGenePool, job_id: str, island: int, remote
 def _evolve(
     settings: Settings,
     store: JobStore,
-    pool: SQLGenePool,
+    pool: WorkerGenePool,
     info: JobInfo,
     island: int,
     epoch: int,
@@ -363,7 +379,6 @@ def _evolve(
         if engine._stop_now():
             break
     engine.flush(state)  # record_epoch: GCs, statistic deltas, members and the ledger row in one transaction
-    stamp_provenance(pool, job_id, island, epoch, worker)
     budget_spent = done_generations >= spec.generations
     return _merge_progress(
         store,
@@ -527,7 +542,7 @@ def remote_generation(engine: Engine, island: Island, rng: Any, remote: RemoteSc
     engine._survivors(island, children)
 
 
-def fitness_results(pool: SQLGenePool, problem: bytes, signatures: list[bytes]) -> dict[bytes, Score]:
+def fitness_results(pool: WorkerGenePool, problem: bytes, signatures: list[bytes]) -> dict[bytes, Score]:
     """Executor scores of `signatures` on `problem` found in the fitness_results table."""
     from egp.jobs.fitness import read_results
 
@@ -565,6 +580,7 @@ def mode_of(spec: JobSpec) -> FitnessMode:
 __all__ = [
     "MAX_EPOCH_ATTEMPTS",
     "StepResult",
+    "WorkerGenePool",
     "closure_for",
     "fail_job",
     "gene_pool",
@@ -573,6 +589,5 @@ __all__ = [
     "remote_generation",
     "reset_process_state",
     "run_epoch",
-    "stamp_provenance",
     "start_job",
 ]

@@ -1,0 +1,46 @@
+"""Problems whose fitness function misbehaves for some programs: for the executor's time and memory limits."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from egp.problems.base import Assessment
+from egp.problems.regression import KozaQuartic
+
+
+def _unlucky(outputs: Sequence[Any], every: int) -> bool:
+    """A deterministic pick of about one program in `every` by its outputs."""
+    column = np.asarray(outputs[0], dtype=np.float64)
+    return zlib.crc32(column.tobytes()) % every == 0
+
+
+class SleepyQuartic(KozaQuartic):
+    """Koza quartic whose fitness function sleeps forever for about one program in five."""
+
+    name = "sleepy-quartic"
+
+    def assess(self, outputs: Sequence[Any]) -> Assessment:
+        """Sleep forever on unlucky programs, else score as koza-quartic."""
+        if _unlucky(outputs, 5):
+            while True:
+                time.sleep(1)
+        return super().assess(outputs)
+
+
+class HungryQuartic(KozaQuartic):
+    """Koza quartic whose fitness function allocates without bound for about one program in five."""
+
+    name = "hungry-quartic"
+
+    def assess(self, outputs: Sequence[Any]) -> Assessment:
+        """Allocate until memory runs out on unlucky programs, else score as koza-quartic."""
+        if _unlucky(outputs, 5):
+            hoard = []
+            while True:
+                hoard.append(bytearray(50_000_000))
+        return super().assess(outputs)
