@@ -277,7 +277,10 @@ def fail_job(url: str, job_id: str, reason: str) -> None:
 
 def _fail(store: JobStore, job_id: str, reason: str) -> None:
     with store.engine.begin() as connection:
-        info = store.locked(connection, job_id)
+        try:
+            info = store.locked(connection, job_id)
+        except JobError:  # not a job of this Gene Pool: nothing to mark
+            return
         if info.status.final:
             return
         progress = info.progress | {"reason": reason}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
+import tempfile
 import subprocess
 import sys
 import time
@@ -27,6 +29,11 @@ REDIS_URL = os.environ.get("EGP_TEST_DISTRIBUTED_REDIS_URL", "redis://127.0.0.1:
 CELERY = str(Path(sys.executable).parent / "celery")
 REPO_ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
+# The test problems (poison_problems) load by `module:attribute` here and in the worker processes.
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+LOCK_FILE = Path(tempfile.gettempdir()) / "egp-distributed-tests.lock"
 
 # The same entry points and arguments as the compose services (hosts on 127.0.0.1).
 COMMANDS = {
@@ -132,7 +139,13 @@ class Cluster:
 def make_cluster(
     create_postgres_database: Callable[[], str], tmp_path: Path
 ) -> Iterator[Callable[..., Cluster]]:
-    """A factory of clusters, each on a new Gene Pool at head; every process is stopped at the end."""
+    """A factory of clusters, each on a new Gene Pool at head; every process is stopped at the end.
+
+    The clusters share one Redis database, so test runs on this machine take turns (a file lock): a worker
+    of another run would otherwise take this run's tasks.
+    """
+    lock = LOCK_FILE.open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     redis.Redis.from_url(REDIS_URL).flushdb()
     clusters: list[Cluster] = []
 
@@ -151,3 +164,5 @@ def make_cluster(
         cluster.stop_all()
     reset_process_state()
     dispose_engines()
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    lock.close()

@@ -1,0 +1,198 @@
+"""Faults on a running job: a killed worker process, dropped Postgres connections, a restarted Redis, and
+fitness functions that hang or allocate without bound."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from egp.client import Job
+from egp.jobs.store import JobStatus
+
+from .conftest import Cluster
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# A job that takes several epochs and is not solved early, so a fault lands mid-job.
+LONG_JOB: dict[str, Any] = {"population": 100, "generations": 80, "islands": 1, "seed": 5, "migrants": 0}
+
+
+def wait_for_epoch(cluster: Cluster, job: Job, epoch: int, deadline_s: float = 120.0) -> None:
+    """Wait until island 0 of the job recorded `epoch`."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        rows = cluster.query("SELECT max(epoch) FROM epochs WHERE job = :j", j=job.id)
+        if rows[0][0] is not None and rows[0][0] >= epoch:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"epoch {epoch} not recorded: {cluster.log('worker')}")
+
+
+def outcome(cluster: Cluster) -> dict[str, Any]:
+    """Everything a run wrote that must not depend on faults: GCs, statistics, members, ledger."""
+    return {
+        "gcs": cluster.query("SELECT signature, island, epoch FROM genetic_codes ORDER BY signature"),
+        "stats": cluster.query(
+            "SELECT signature, problem, fitness_total, fitness_count, evolvability_total, evolvability_count,"
+            " survivability, descendants FROM gc_problem_stats ORDER BY signature, problem"
+        ),
+        "pgc": cluster.query(
+            "SELECT signature, layer, fitness_total, fitness_count, evolvability_total, evolvability_count"
+            " FROM pgc_stats ORDER BY signature, layer"
+        ),
+        "members": cluster.query("SELECT island, signature, position FROM population_members ORDER BY 1, 3"),
+        "ledger": cluster.query("SELECT island, epoch FROM epochs ORDER BY 1, 2"),
+    }
+
+
+def run_long_job(cluster: Cluster, fault: Callable[[Job], None] | None = None) -> dict[str, Any]:
+    """Run LONG_JOB on a one-process worker, applying `fault` mid-job; returns its outcome."""
+    cluster.start("worker", "worker", "-c", "1")
+    cluster.wait_ready("worker", 1)
+    job = cluster.client().submit("even-parity-5", **LONG_JOB)
+    if fault is not None:
+        fault(job)
+    assert job.wait(timeout=240) == JobStatus.FINISHED, cluster.log("worker")
+    assert job.info().progress["reason"] == "generations"
+    cluster.stop_all()  # the next cluster shares the broker: no worker of this one may take its tasks
+    return outcome(cluster)
+
+
+def test_kill_9_of_a_worker_mid_epoch_changes_nothing(make_cluster: Callable[..., Cluster]) -> None:
+    """The killed epoch is redelivered and re-run; GCs and every statistic equal an undisturbed run's."""
+    undisturbed = run_long_job(make_cluster())
+    cluster = make_cluster()
+    killed: list[int] = []
+
+    def kill_mid_epoch(job: Job) -> None:
+        wait_for_epoch(cluster, job, 1)
+        time.sleep(0.3)  # well inside epoch 2
+        for pid in cluster.children("worker"):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    disturbed = run_long_job(cluster, kill_mid_epoch)
+    assert killed
+    assert "WorkerLostError" in cluster.log("worker") or "exited" in cluster.log("worker")
+    assert len(disturbed["gcs"]) == len(undisturbed["gcs"])
+    for key in undisturbed:
+        assert disturbed[key] == undisturbed[key], key
+
+
+def test_postgres_connections_dropped_mid_epoch(make_cluster: Callable[..., Cluster]) -> None:
+    """Terminating every backend of the Gene Pool mid-job: the tasks retry and the job finishes unchanged."""
+    undisturbed = run_long_job(make_cluster())
+    cluster = make_cluster()
+    database = cluster.url.rsplit("/", 1)[1]
+
+    def terminate_backends(job: Job) -> None:
+        wait_for_epoch(cluster, job, 0)
+        for _ in range(3):
+            with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+                connection.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (database,),
+                )
+            time.sleep(0.7)
+
+    disturbed = run_long_job(cluster, terminate_backends)
+    for key in undisturbed:
+        assert disturbed[key] == undisturbed[key], key
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def private_redis() -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Start (and restart) a throwaway redis-server without persistence on a free port."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    servers: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        """Start the server on the fixture's port and wait until it answers."""
+        server = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        servers.append(server)
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        server.port = port  # type: ignore[attr-defined]
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()
+        server.wait()
+
+
+@pytest.mark.slow
+def test_redis_restarted_mid_job_the_watchdog_redispatches(
+    make_cluster: Callable[..., Cluster], private_redis: Callable[[], subprocess.Popen[bytes]]
+) -> None:
+    """Redis dies with the queued epochs; after it restarts the DB manager's watchdog re-sends them."""
+    server = private_redis()
+    broker = f"redis://127.0.0.1:{server.port}/0"  # type: ignore[attr-defined]
+    cluster = make_cluster(broker, EGP_WATCHDOG_INTERVAL_S="2")
+    cluster.start("worker", "worker", "-c", "1")
+    cluster.start("dbmanager", "dbmanager")
+    cluster.start("beat", "beat")
+    cluster.wait_ready("worker", 1)
+    cluster.wait_ready("dbmanager", 1)
+    job = cluster.client().submit("even-parity-5", **(LONG_JOB | {"lease_s": 6}))
+    wait_for_epoch(cluster, job, 0)
+    server.kill()
+    server.wait()
+    time.sleep(1.5)
+    private_redis()
+    assert job.wait(timeout=180) == JobStatus.FINISHED, cluster.log("worker") + cluster.log("dbmanager")
+    assert job.info().progress["reason"] == "generations"
+
+
+def test_hanging_and_hungry_fitness_functions_score_zero(make_cluster: Callable[..., Cluster]) -> None:
+    """Remote fitness: a GC whose fitness hangs or allocates without bound scores 0 with the reason; the
+    executor process survives and the jobs finish."""
+    cluster = make_cluster(EGP_FITNESS_TIME_LIMIT_S="0.5", EGP_EXECUTOR_MEMORY_LIMIT_MB="700")
+    cluster.start("worker", "worker", "-c", "1")
+    cluster.start("executor", "executor", "-c", "1")
+    cluster.wait_ready("worker", 1)
+    cluster.wait_ready("executor", 1)
+    executor_pids = cluster.children("executor")
+    client = cluster.client()
+    settings = {
+        "population": 20,
+        "generations": 4,
+        "islands": 1,
+        "fitness_mode": "remote",
+        "epoch_generations": 2,
+    }
+    jobs = [
+        client.submit(f"poison_problems:{name}", **settings) for name in ("SleepyQuartic", "HungryQuartic")
+    ]
+    for job in jobs:
+        assert job.wait(timeout=180) == JobStatus.FINISHED, cluster.log("worker") + cluster.log("executor")
+    reasons = [r[0] for r in cluster.query("SELECT reason FROM fitness_results WHERE reason IS NOT NULL")]
+    assert any(r.startswith("timeout") for r in reasons), reasons
+    assert any("MemoryError" in r for r in reasons), reasons
+    zero = cluster.query("SELECT max(fitness) FROM fitness_results WHERE reason IS NOT NULL")
+    assert zero[0][0] == 0.0
+    assert cluster.children("executor") == executor_pids  # the same pool process did all of it
