@@ -1,11 +1,12 @@
 """Code generation and execution speed: EGP (vectorised and scalar) against DEAP's `gp.compile`, one run.
 
-`python -m benchmarks codegen --json` builds N random programs of 5–40 codons over `+ - * protected-/` and one
-float input (the same prefix trees for both systems), and evaluates each on the 20 Koza points (x in [-1, 1)):
-EGP once vectorised (one pass over a numpy array of all 20 points) and once in scalar mode (compiled, called per
-point); DEAP compiles each tree with `gp.compile` and calls it per point. Every program is new to the executor,
-so preparation (flattening, compiling) is included in the figures. Repetitions are interleaved so that the
-three contenders share the machine's noise; medians are reported, with the ratios to DEAP.
+`python -m benchmarks codegen --json` builds N random programs of 5-40 codons over `+ - * protected-/` and
+one float input (the same prefix trees for both systems), and evaluates each on the 20 Koza points (x in
+[-1, 1)): EGP once vectorised (one pass over a numpy array of all 20 points) and once in scalar mode
+(compiled, called per point); DEAP compiles each tree with `gp.compile` and calls it per point. Every
+program is new to the executor, so preparation (flattening, compiling) is included in the figures.
+Repetitions are interleaved so that the three contenders share the machine's noise; medians are reported,
+with the ratios to DEAP.
 """
 
 from __future__ import annotations
@@ -38,15 +39,21 @@ def _expression(prefix: list[str], position: int = 0) -> tuple[Expr, int]:
     return Expr(codon_registry().by_name(_CODON_OF[name]), (left, right)), position
 
 
-def build_programs(n: int, min_codons: int, max_codons: int, seed: int) -> tuple[list[GeneticCode], dict[bytes, GeneticCode]]:
+def build_programs(
+    n: int, min_codons: int, max_codons: int, seed: int
+) -> tuple[list[GeneticCode], dict[bytes, GeneticCode]]:
     """EGP GCs for the same random trees DEAP uses, and the store holding them and their sub-GCs."""
     store: dict[bytes, GeneticCode] = {}
     assembler = Assembler(store, [TYPES.uid("float")])
-    programs = [assembler.assemble(_expression(tree)[0]) for tree in random_trees(n, min_codons, max_codons, seed)]
+    programs = [
+        assembler.assemble(_expression(tree)[0]) for tree in random_trees(n, min_codons, max_codons, seed)
+    ]
     return programs, store
 
 
-def _time_vectorised(programs: list[GeneticCode], store: dict[bytes, GeneticCode], points: np.ndarray) -> tuple[float, Executor]:
+def _time_vectorised(
+    programs: list[GeneticCode], store: dict[bytes, GeneticCode], points: np.ndarray
+) -> tuple[float, Executor]:
     executor = Executor(store)
     start = time.perf_counter()
     for gc in programs:
@@ -54,7 +61,9 @@ def _time_vectorised(programs: list[GeneticCode], store: dict[bytes, GeneticCode
     return time.perf_counter() - start, executor
 
 
-def _time_scalar(programs: list[GeneticCode], store: dict[bytes, GeneticCode], points: list[float]) -> tuple[float, Executor]:
+def _time_scalar(
+    programs: list[GeneticCode], store: dict[bytes, GeneticCode], points: list[float]
+) -> tuple[float, Executor]:
     executor = Executor(store)
     start = time.perf_counter()
     for gc in programs:
@@ -64,7 +73,9 @@ def _time_scalar(programs: list[GeneticCode], store: dict[bytes, GeneticCode], p
     return time.perf_counter() - start, executor
 
 
-def _check_agreement(programs: list[GeneticCode], store: dict[bytes, GeneticCode], points: list[float]) -> int:
+def _check_agreement(
+    programs: list[GeneticCode], store: dict[bytes, GeneticCode], points: list[float]
+) -> int:
     """Count programs whose vectorised and scalar results differ (they must not)."""
     executor = Executor(store)
     array = np.array(points)
@@ -102,7 +113,9 @@ def main(argv: list[str]) -> dict[str, Any]:
         vectorised.append(seconds)
         seconds, executor = _time_scalar(programs, store, points)
         scalar.append(seconds)
-        deap.append(deap_codegen(args.n, args.min_codons, args.max_codons, args.seed, repetitions=1)["seconds"])
+        deap.append(
+            deap_codegen(args.n, args.min_codons, args.max_codons, args.seed, repetitions=1)["seconds"]
+        )
     n = len(programs)
     vec_rate = n / statistics.median(vectorised)
     scalar_rate = n / statistics.median(scalar)

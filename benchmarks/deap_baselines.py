@@ -269,8 +269,7 @@ def _koza_setup(constants: bool) -> SearchSetup:
     _limit_height(toolbox)
     settings = {
         "source": "DEAP examples/gp/symbreg.py",
-        "function_set": ["add", "sub", "mul", "pdiv"]
-        + (["erc randint(-1, 1)"] if constants else []),
+        "function_set": ["add", "sub", "mul", "pdiv"] + (["erc randint(-1, 1)"] if constants else []),
         "terminals": ["x"] + (["ephemeral randint(-1, 1)"] if constants else []),
         "fitness": "minimise MSE on 20 points (DEAP's); solved = all 20 errors <= 0.01",
         "init": "genHalfAndHalf(1, 2)",

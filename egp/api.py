@@ -27,7 +27,7 @@ def open_pool(url: str | None) -> GenePool:
 def evolve(
     problem: str | Problem,
     *,
-    population: int = 100,
+    population: int = 200,
     generations: int = 500,
     seed: int = 0,
     islands: int = 1,

@@ -20,7 +20,7 @@ def evolve_command(
     problem: Annotated[
         str, typer.Argument(help="A problem name (see `egp problems list`) or module:attribute.")
     ],
-    population: Annotated[int, typer.Option(help="GCs per island.")] = 100,
+    population: Annotated[int, typer.Option(help="GCs per island.")] = 200,
     generations: Annotated[int, typer.Option(help="Generation budget.")] = 500,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same result.")] = 0,
     islands: Annotated[int, typer.Option(help="Number of islands (migration at epoch boundaries).")] = 1,
@@ -43,7 +43,8 @@ def evolve_command(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn(
-            "gen {task.completed:.0f}/{task.total:.0f}  best {task.fields[best]:.4f}  evals {task.fields[evals]}"
+            "gen {task.completed:.0f}/{task.total:.0f}  best {task.fields[best]:.4f}"
+            "  evals {task.fields[evals]}"
         ),
         TimeElapsedColumn(),
         console=console,
@@ -75,7 +76,8 @@ def evolve_command(
     out = Console()
     state = "[green]solved[/green]" if result.solved else "[yellow]not solved[/yellow]"
     out.print(
-        f"{result.problem}: {state}, best fitness {result.best_fitness:.6f} after {result.evaluations} evaluations,"
+        f"{result.problem}: {state}, best fitness {result.best_fitness:.6f}"
+        f" after {result.evaluations} evaluations,"
         f" {result.generations} generations, {result.seconds:.1f} s"
     )
     out.print(f"best GC {result.best_signature}")

@@ -2,13 +2,14 @@
 
 One generation of an island: pick parents weighted by survivability; for each, pick a pGC with the 4/2/1
 category rule (the master selector z0) and run it on the parent; the offspring is stabilised by the physics
-or is stillborn. Offspring already scored on the problem are not scored again (signature lookup); the others
-are scored on the problem's cases, computing only their new sub-GCs. Then Δ = child − parent fitness updates
-the parent's evolvability and the pGC's layer-0 fitness ((Δ/2 + 0.5) as a running mean) and evolvability
-(max(Δ, 0)); Δ rolls up the chain of pGCs that made the pGC. After every N uses at layer d a pGC is itself
-mutated by a layer-(d+1) pGC. Survivors are the fittest by survivability of parents and offspring; the rest are
-retired (they stay in the Gene Pool). Islands exchange migrants at epoch boundaries, where each island's writes
-go to the Gene Pool in one `record_epoch`.
+or is stillborn. Offspring already scored on the problem are not scored again (signature lookup); the
+others are scored on the problem's cases, computing only their new sub-GCs. Then Δ = child − parent
+fitness updates the parent's evolvability and the pGC's layer-0 fitness ((Δ/2 + 0.5) as a running mean)
+and evolvability (max(Δ, 0)); Δ rolls up the chain of pGCs that made the pGC. After every N uses at layer
+d a pGC is itself mutated by a layer-(d+1) pGC. Survivors are the island's elite plus the fittest offspring
+by survivability, one per behaviour first; the rest are retired (they stay in the Gene Pool). Islands
+exchange migrants at epoch boundaries, where each island's writes go to the Gene Pool in one
+`record_epoch`.
 
 Everything random flows from `random.Random` instances seeded from (seed, island, epoch), and no iteration
 depends on hash order, so the same seed, settings and code give the same best GC.
@@ -48,7 +49,7 @@ class EvolutionError(EGPError):
 class EvolutionConfig:
     """How an evolution run works; defaults solve the shipped problems on a laptop."""
 
-    population: int = 100
+    population: int = 200
     generations: int = 200
     islands: int = 1
     seed: int = 0
@@ -61,7 +62,7 @@ class EvolutionConfig:
     epoch_generations: int = 10
     migrants: int = 2
     max_codons: int = 64
-    initial_max_codons: int = 6
+    initial_max_codons: int = 16
     selection_pressure: float = 8.0
     elitism: float = 0.1
     stagnation: int = 20
@@ -240,7 +241,7 @@ class Engine:
                 )
 
     def _load_closure(self, signatures: Sequence[bytes]) -> bool:
-        """Copy GCs and all their sub-GCs from the Gene Pool into the working store; False if any is missing."""
+        """Copy GCs and their sub-GCs from the Gene Pool into the working store (False if one is missing)."""
         registry = codon_registry()
         wanted = [s for s in signatures if s not in self.store and registry.get(s) is None]
         while wanted:
@@ -259,7 +260,7 @@ class Engine:
         return True
 
     def initial_population(self, island: int) -> list[bytes]:
-        """BEST GCs already scored on this problem, then SPONTANEOUS assembly for the rest (underflow: NEXT)."""
+        """BEST GCs already scored on this problem, then SPONTANEOUS assembly (underflow NEXT)."""
         size = self.config.population
         members: list[bytes] = []
         best = self.pool.best(self.problem_id, size * self.config.islands)
@@ -272,9 +273,9 @@ class Engine:
         attempts = 0
         while len(members) < size and attempts < size * 20:
             attempts += 1
-            gc = self._spontaneous(rng, assembler)
-            if gc is not None and gc.signature not in members:
-                members.append(gc.signature)
+            spontaneous = self._spontaneous(rng, assembler)
+            if spontaneous is not None and spontaneous.signature not in members:
+                members.append(spontaneous.signature)
         if not members:
             raise EvolutionError(f"cannot assemble any GC for {self.problem.name} from its codons")
         for signature in members:
@@ -293,7 +294,7 @@ class Engine:
         except (ValueError, EGPError):
             return None
 
-    # -- scoring and statistics --------------------------------------------------------------------------------
+    # -- scoring and statistics ------------------------------------------------------------------------------
     def _score(self, gc: GeneticCode) -> Score:
         cached = self.scores.get(gc.signature)
         if cached is not None:
@@ -330,29 +331,40 @@ class Engine:
     def _problem_delta(self, record: EpochRecord, signature: bytes) -> ProblemStats:
         return record.problem_stats.setdefault(signature, ProblemStats())
 
-    # -- pGC selection and meta-evolution ----------------------------------------------------------------------
+    # -- pGC selection and meta-evolution --------------------------------------------------------------------
     def select_pgc(self, target: GeneticCode, layer: int, rng: random.Random) -> GeneticCode:
-        """The master selector z0: a category by weight 4/2/1 (effective, fitness > 0.5, rest), then a pGC."""
+        """The master selector z0: a category by weight 4/2/1 (effective, fitness > 0.5, rest), then a pGC.
+
+        Within a category, pGCs above 0.5 are weighted by (fitness − 0.5), the rest by their fitness and
+        effective ones by their fitness (domain spec §4.4). Runs once per offspring: kept to plain loops.
+        """
         pool = self.pgc_pool[layer]
-        stats = self.pgc_stats[layer]
-        in_pool = dict.fromkeys(pool)
-        effective = [s for s in self.effective.get(target.signature, ()) if s in in_pool]
-        positive: list[tuple[bytes, float]] = []
-        negative: list[tuple[bytes, float]] = []
+        get = self.pgc_stats[layer].get
+        positive: list[bytes] = []
+        positive_w: list[float] = []
+        negative: list[bytes] = []
+        negative_w: list[float] = []
+        fitness_of: dict[bytes, float] = {}
         for signature in pool:
-            value = stats[signature].fitness if signature in stats else 0.5
+            stats = get(signature)
+            value = (
+                stats.fitness_total / stats.fitness_count
+                if stats is not None and stats.fitness_count
+                else 0.5
+            )
+            fitness_of[signature] = value
             if value > 0.5:
-                positive.append((signature, value - 0.5))
+                positive.append(signature)
+                positive_w.append(value - 0.5)
             else:
-                negative.append((signature, max(value, 1e-6)))
-        categories = [
-            [(s, max(stats[s].fitness if s in stats else 0.5, 1e-6)) for s in effective],
-            positive,
-            negative,
-        ]
-        weights = [w if c else 0.0 for w, c in zip(CATEGORY_WEIGHTS, categories, strict=True)]
-        chosen = rng.choices(categories, weights)[0]
-        signature = rng.choices([s for s, _ in chosen], [w for _, w in chosen])[0]
+                negative.append(signature)
+                negative_w.append(value if value > 1e-6 else 1e-6)
+        effective = [s for s in self.effective.get(target.signature, ()) if s in fitness_of]
+        effective_w = [max(fitness_of[s], 1e-6) for s in effective]
+        categories = ((effective, effective_w), (positive, positive_w), (negative, negative_w))
+        weights = [w if c[0] else 0.0 for w, c in zip(CATEGORY_WEIGHTS, categories, strict=True)]
+        members, member_weights = rng.choices(categories, weights)[0]
+        signature = rng.choices(members, member_weights)[0]
         return self.executor._lookup(signature)
 
     def _run_pgc(
@@ -407,7 +419,7 @@ class Engine:
         """Mutate a pGC with a layer-(d+1) pGC; the child inherits 0.75× its parent's layer statistics."""
         mutator = self.select_pgc(pgc, layer + 1, rng)
         donors = [self.executor._lookup(s) for s in self.pgc_pool[layer]]
-        child, new = self._run_pgc(mutator, pgc, rng, donors)
+        child, _new = self._run_pgc(mutator, pgc, rng, donors)
         if child is None or not child.is_pgc or child.signature in dict.fromkeys(self.pgc_pool[layer]):
             if child is None:
                 self._pgc_delta(record, layer + 1, mutator.signature, -1.0)
@@ -429,7 +441,7 @@ class Engine:
             weakest = min(evolved, key=lambda s: (self.pgc_stats[layer][s].fitness, s))
             pool.remove(weakest)
 
-    # -- persistence ---------------------------------------------------------------------------------------------
+    # -- persistence -----------------------------------------------------------------------------------------
     def _persist(self, record: EpochRecord, gc: GeneticCode) -> None:
         """Queue `gc` and any of its sub-GCs not yet written for this epoch's record (sub-GCs first)."""
         pending: list[GeneticCode] = []
@@ -447,7 +459,7 @@ class Engine:
                     stack.append(self.executor._lookup(sub))
         record.new_gcs.extend(reversed(pending))
 
-    # -- one generation ------------------------------------------------------------------------------------------
+    # -- one generation --------------------------------------------------------------------------------------
     def generation(self, island: Island, rng: random.Random) -> None:
         """Breed one generation on `island` and keep the survivors."""
         record = island.record
@@ -543,14 +555,15 @@ class Engine:
             self._problem_delta(record, parent_sig).descendants += 1
         if delta > 0:
             # The pGCs that improved this lineage, most recent first; a child that did not improve on its
-            # parent starts without any, so one lucky pGC cannot take over every lineage that descends from it.
+            # parent starts without any, so one lucky pGC cannot take over every lineage descending from it.
             self.effective[signature] = (pgc.signature, *self.effective.get(parent_sig, ())[:1])
 
     def _survivors(self, island: Island, children: list[bytes]) -> None:
         """Keep the island's elite, then the fittest offspring by survivability, one per behaviour first.
 
         Only `elitism` of the places go to parents: truncating parents and offspring together lets one lineage
-        take the whole island within a few generations. Offspring that differ only in lineage or dead code score
+        take the whole island within a few generations. Offspring that differ only in lineage or dead code
+        score
         exactly alike; a second GC with an already-kept fitness value ranks after every distinct one (ties:
         fitness, size, signature). Retired GCs stay in the Gene Pool.
         """
@@ -576,7 +589,7 @@ class Engine:
             seen.add(value)
         return distinct + repeats
 
-    # -- termination --------------------------------------------------------------------------------------------
+    # -- termination -----------------------------------------------------------------------------------------
     def _stop_now(self) -> bool:
         if self.solved_by is not None and self.config.target is None:
             return True

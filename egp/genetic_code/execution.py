@@ -317,7 +317,10 @@ class Executor:
             if gc.graph.graph_type is standard:
                 return [values[i] for i in plan[PLAN_O]]
             condition = values[plan[PLAN_F][0]]
-            return [select(condition, values[o], values[p]) for o, p in zip(plan[PLAN_O], plan[PLAN_P], strict=True)]
+            return [
+                select(condition, values[o], values[p])
+                for o, p in zip(plan[PLAN_O], plan[PLAN_P], strict=True)
+            ]
 
         return walk
 

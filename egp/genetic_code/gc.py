@@ -77,7 +77,7 @@ class GeneticCode:
     @property
     def outputs(self) -> tuple[int, ...]:
         """Output type UIDs (row O)."""
-        return self.graph.dest_types[Row.O]
+        return self.graph.out_types
 
     @property
     def is_codon(self) -> bool:
@@ -269,14 +269,27 @@ def sizes_from(
     graph_type: CGraphType, gca: GeneticCode | None, gcb: GeneticCode | None, generation_floor: int = 0
 ) -> tuple[int, int, int, int]:
     """code_depth, num_codes, num_codons, generation of an ordinary GC from its sub-GCs."""
-    subs = [g for g in (gca, gcb) if g is not None]
-    if not subs:
+    if gca is None and gcb is None:
         return 1, 1, 0, max(1, generation_floor)
-    depth = max(g.code_depth for g in subs) + 1
-    codes = sum(g.num_codes for g in subs) + 1
-    codons = sum(g.num_codons for g in subs)
-    generation = max(max(g.generation for g in subs) + 1, generation_floor)
-    return depth, codes, codons, generation
+    if gca is None or gcb is None:
+        only = gca if gca is not None else gcb
+        assert only is not None
+        generation = only.generation + 1
+        return (
+            only.code_depth + 1,
+            only.num_codes + 1,
+            only.num_codons,
+            generation if generation > generation_floor else generation_floor,
+        )
+    # Both present (the common case): explicit comparisons, this runs for every node an offspring rebuilds.
+    depth = (gca.code_depth if gca.code_depth > gcb.code_depth else gcb.code_depth) + 1
+    generation = (gca.generation if gca.generation > gcb.generation else gcb.generation) + 1
+    return (
+        depth,
+        gca.num_codes + gcb.num_codes + 1,
+        gca.num_codons + gcb.num_codons,
+        generation if generation > generation_floor else generation_floor,
+    )
 
 
 def build_gc(
@@ -320,6 +333,46 @@ def build_gc(
         num_codons=codons,
         generation=generation,
         created=created if created is not None else datetime.now(UTC),
+    )
+
+
+def rebuild_gc(
+    parent: GeneticCode,
+    gca: GeneticCode | None,
+    gcb: GeneticCode | None,
+    *,
+    ancestora: bytes | None,
+    pgc: bytes | None,
+    creator: UUID,
+) -> GeneticCode:
+    """`parent` with new sub-GCs of *exactly* the old sub-GCs' interfaces: the graph is reused as it is.
+
+    The fast path of mutation, which rebuilds every node from a changed node up to the root: the caller
+    guarantees the interfaces are unchanged, so no graph is built or checked again.
+    """
+    graph = parent.graph
+    a_props = gca.properties if gca is not None else (gcb.properties if gcb is not None else 0)
+    properties = merge_properties(graph.graph_type, a_props, gcb.properties if gcb is not None else None)
+    properties = properties | IS_PGC if parent.properties & IS_PGC else properties & ~IS_PGC
+    depth, codes, codons, generation = sizes_from(graph.graph_type, gca, gcb)
+    a_sig = gca.signature if gca is not None else None
+    b_sig = gcb.signature if gcb is not None else None
+    signature = compute_signature(ancestora, None, a_sig, b_sig, pgc, creator, graph.canonical_json())
+    return GeneticCode(
+        signature,
+        graph,
+        a_sig,
+        b_sig,
+        ancestora,
+        None,
+        pgc,
+        creator,
+        properties,
+        depth,
+        codes,
+        codons,
+        generation,
+        datetime.now(UTC),
     )
 
 

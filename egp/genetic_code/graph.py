@@ -40,6 +40,10 @@ class Row(StrEnum):
     O = "O"  # noqa: E741
     P = "P"
 
+    # Enum's own __hash__ is a Python function; rows key dicts on every hot path, so hash them as the strings
+    # they equal (consistent with equality: Row.A == "A").
+    __hash__ = str.__hash__
+
 
 SOURCE_ROWS: tuple[Row, ...] = (Row.I, Row.A, Row.B)
 DESTINATION_ROWS: tuple[Row, ...] = (Row.F, Row.A, Row.B, Row.O, Row.P)
@@ -99,11 +103,12 @@ class ConnectionGraph:
     # the concatenation I ++ As ++ Bs. A plain tuple, precomputed once: evaluation walks it millions of times
     # and enum-keyed dict lookups would cost more than the arithmetic.
     plan: tuple[tuple[int, ...], ...] = field(default=(), repr=False)
+    out_types: tuple[int, ...] = field(default=(), repr=False)  # row O's types, read on every hot path
 
     @property
     def outputs(self) -> tuple[int, ...]:
         """Types of the GC's outputs (row O)."""
-        return self.dest_types[Row.O]
+        return self.out_types
 
     def source_row_types(self, row: Row) -> tuple[int, ...]:
         """Types of the source endpoints of `row` (I, A or B)."""
@@ -203,7 +208,14 @@ def make_graph(
     s_types = {row: tuple(source_types[row]) for row in (Row.A, Row.B) if row in source_types}
     text = canonical_json_text(inputs, d_types, d_conns, s_types)
     graph = ConnectionGraph(
-        graph_type, tuple(inputs), d_types, d_conns, s_types, text, _plan(len(inputs), d_conns, s_types)
+        graph_type,
+        tuple(inputs),
+        d_types,
+        d_conns,
+        s_types,
+        text,
+        _plan(len(inputs), d_conns, s_types),
+        d_types.get(Row.O, ()),
     )
     if validate:
         check_graph(graph_type, graph.inputs, d_types, d_conns, s_types, require_stable=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from egp.genetic_code.codons import codon_registry
-from egp.genetic_code.gc import EmbryonicGC, GeneticCode, build_gc, make_codon
+from egp.genetic_code.gc import EmbryonicGC, GeneticCode, build_gc, make_codon, rebuild_gc
 from egp.genetic_code.graph import Connection, Row
 from egp.genetic_code.properties import LITERAL, CGraphType
 from egp.genetic_code.types import TYPES, is_compatible
@@ -86,8 +86,8 @@ def replace_at(path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCod
         gca = child if row is Row.A else (_child(parent, Row.A, ctx) if parent.gca else None)
         gcb = child if row is Row.B else (_child(parent, Row.B, ctx) if parent.gcb else None)
         if child.inputs == old.inputs and child.outputs == old.outputs:
-            rebuilt = build_gc(
-                parent.graph, gca, gcb, ancestora=parent.signature, pgc=ctx.pgc, creator=ctx.creator
+            rebuilt = rebuild_gc(
+                parent, gca, gcb, ancestora=parent.signature, pgc=ctx.pgc, creator=ctx.creator
             )
             child = ctx.keep(rebuilt)
             continue
