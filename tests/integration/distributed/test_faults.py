@@ -158,7 +158,8 @@ def test_redis_restarted_mid_job_the_watchdog_redispatches(
     cluster.start("beat", "beat")
     cluster.wait_ready("worker", 1)
     cluster.wait_ready("dbmanager", 1)
-    job = cluster.client().submit("even-parity-5", **(LONG_JOB | {"lease_s": 6}))
+    # Two islands on one process: one island's next epoch always waits in Redis, and dies with it.
+    job = cluster.client().submit("even-parity-5", **(LONG_JOB | {"islands": 2, "lease_s": 6}))
     wait_for_epoch(cluster, job, 0)
     server.kill()
     server.wait()
@@ -166,6 +167,7 @@ def test_redis_restarted_mid_job_the_watchdog_redispatches(
     private_redis()
     assert job.wait(timeout=180) == JobStatus.FINISHED, cluster.log("worker") + cluster.log("dbmanager")
     assert job.info().progress["reason"] == "generations"
+    assert "'dispatched': [[" in (cluster.log_dir / "dbmanager.log").read_text()
 
 
 def test_hanging_and_hungry_fitness_functions_score_zero(make_cluster: Callable[..., Cluster]) -> None:
