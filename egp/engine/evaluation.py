@@ -43,6 +43,8 @@ class Score:
     reason: str | None = None
     # A digest of the outputs on every case: GCs with equal behaviour are neutral variants of each other.
     behaviour: bytes = b""
+    # Each test case's share of the fitness, when the problem defines it (niche survivability uses it).
+    cases: Any = None
 
 
 class CaseEvaluator:
@@ -115,7 +117,13 @@ class CaseEvaluator:
         except Exception as error:  # a GC may fail at run time; that is a failed evaluation, not a crash
             return Score(0.0, False, f"{type(error).__name__}: {error}")
         assessment, reason = safe_assess(self.problem, columns)
-        return Score(assessment.fitness, assessment.solved, reason, behaviour_digest(columns))
+        cases = None
+        if reason is None:
+            try:
+                cases = self.problem.case_scores(columns)
+            except Exception:  # a broken per-case score only disables niching for this GC
+                cases = None
+        return Score(assessment.fitness, assessment.solved, reason, behaviour_digest(columns), cases)
 
     def _evaluate(self, gc: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
         key = (gc.signature, in_ids)

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from uuid import UUID
 
+import numpy as np
+
 from egp.engine.evaluation import CaseEvaluator, Score
 from egp.engine.gene_pool import EpochRecord, GenePool, MemoryGenePool, PgcStats, ProblemStats
 from egp.errors import EGPError
@@ -66,6 +68,7 @@ class EvolutionConfig:
     selection_pressure: float = 8.0
     elitism: float = 0.1
     stagnation: int = 20
+    survivability: str | None = None  # "fitness" or "niche"; None: the problem's own preference
     reseed: float = 0.5
     pgc_pool_limit: int = 64
     creator: UUID = ANONYMOUS_CREATOR
@@ -95,6 +98,8 @@ class EvolutionConfig:
             raise EvolutionError(f"wall_seconds must be positive, got {self.wall_seconds}")
         if self.migrants < 0 or self.migrants >= self.population:
             raise EvolutionError(f"migrants must be in [0, population), got {self.migrants}")
+        if self.survivability not in (None, "fitness", "niche"):
+            raise EvolutionError(f"survivability must be 'fitness' or 'niche', got {self.survivability!r}")
         if self.selection_pressure < 0:
             raise EvolutionError(f"selection_pressure must be >= 0, got {self.selection_pressure}")
 
@@ -204,6 +209,7 @@ class Engine:
         self.functions = [c for c in self.solution_codons if c.inputs]
         self.pgc_codons = [c for c in registry if c.is_pgc]
         self.scores: dict[bytes, Score] = {}
+        self.niche = (config.survivability or problem.survivability) == "niche"
         self.survivability: dict[bytes, float] = {}
         self.evolvability: dict[bytes, tuple[float, int]] = {}
         self.effective: dict[bytes, tuple[bytes, ...]] = {}
@@ -466,7 +472,8 @@ class Engine:
         assert record is not None
         config = self.config
         members = island.members
-        weights = [max(self.survivability[s], 1e-9) ** config.selection_pressure for s in members]
+        top = max(self.survivability[s] for s in members) or 1.0
+        weights = [max(self.survivability[s] / top, 1e-9) ** config.selection_pressure for s in members]
         donors = [self.gc(s) for s in members]
         children: list[bytes] = []
         for parent_sig in rng.choices(members, weights, k=config.population):
@@ -563,15 +570,36 @@ class Engine:
 
         Only `elitism` of the places go to parents: truncating parents and offspring together lets one lineage
         take the whole island within a few generations. Offspring that differ only in lineage or dead code
-        score
-        exactly alike; a second GC with an already-kept fitness value ranks after every distinct one (ties:
-        fitness, size, signature). Retired GCs stay in the Gene Pool.
+        behave exactly alike; a second GC with an already-kept behaviour ranks after every distinct one (ties:
+        fitness, size, signature). Retired GCs stay in the Gene Pool. With niche survivability the island's
+        survivabilities are recomputed first, over the members and the offspring together.
         """
+        if self.niche:
+            self._niche_survivability([*island.members, *children])
         ranked = self._rank(island.members)
         elite = ranked[: max(1, round(self.config.elitism * self.config.population))]
         fresh = self._rank([s for s in dict.fromkeys(children) if s not in dict.fromkeys(elite)])
         rest = [s for s in ranked if s not in dict.fromkeys(elite)]
         island.members = self._distinct_first([*elite, *fresh, *rest])[: self.config.population]
+
+    def _niche_survivability(self, signatures: Sequence[bytes]) -> None:
+        """Niche competition (domain spec §4.6): a test group's reward is shared among the GCs scoring in it.
+
+        Every test case is its own group; a GC's survivability is the sum over groups of its score there,
+        divided by the number of competitors scoring there, so solving a case few others solve is worth more than
+        solving a crowded one. Efficiency η is 1: time efficiency would make selection depend on the machine's
+        timing noise (and break determinism), and the size term of the spec (Z_thr/Z) was too strong a
+        parsimony pressure for the problems that need it most.
+        """
+        unique = list(dict.fromkeys(signatures))
+        cases = [self.scores[s].cases for s in unique]
+        if any(c is None for c in cases):
+            return
+        matrix = np.vstack(cases)
+        competitors = np.count_nonzero(matrix > 0, axis=0)
+        shared = matrix / np.maximum(competitors, 1)
+        for signature, value in zip(unique, shared.sum(axis=1).tolist(), strict=True):
+            self.survivability[signature] = value
 
     def _rank(self, signatures: Sequence[bytes]) -> list[bytes]:
         return sorted(

@@ -76,6 +76,14 @@ class Problem(ABC):
     def make_cases(self) -> FitnessCases:
         """Build the fitness cases (called once; use `cases()` to read them)."""
 
+    #: How the engine ranks GCs by default: "fitness", or "niche" (test groups share their reward; see
+    #: `case_scores`), which keeps GCs that solve rare cases alive on deceptive problems.
+    survivability: str = "fitness"
+
+    def case_scores(self, outputs: Sequence[Any]) -> npt.NDArray[np.float64] | None:
+        """Each test case's contribution to the fitness (summing to it), or None if not defined."""
+        return None
+
     @abstractmethod
     def assess(self, outputs: Sequence[Any]) -> Assessment:
         """Score the output columns (outputs[k] = output k over all cases, or a scalar for a constant)."""

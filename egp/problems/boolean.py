@@ -48,6 +48,15 @@ class TruthTableProblem(Problem):
         target.setflags(write=False)
         return FitnessCases(inputs=columns, count=2**self.width, targets=(target,))
 
+    survivability = "niche"
+
+    def case_scores(self, outputs: Sequence[Any]) -> npt.NDArray[np.float64]:
+        """1/rows for each row the output gets right, 0 elsewhere (each row is its own test group)."""
+        cases = self.cases()
+        correct = bool_column(outputs[0], cases.count) == cases.targets[0]
+        scores: npt.NDArray[np.float64] = correct.astype(np.float64) / cases.count
+        return scores
+
     def assess(self, outputs: Sequence[Any]) -> Assessment:
         """Score the fraction of rows where the output equals the target."""
         cases = self.cases()
