@@ -586,10 +586,9 @@ class Engine:
         """Niche competition (domain spec §4.6): a test group's reward is shared among the GCs scoring in it.
 
         Every test case is its own group; a GC's survivability is the sum over groups of its score there,
-        divided by the number of competitors scoring there, so solving a case few others solve is worth more than
-        solving a crowded one. Efficiency η is 1: time efficiency would make selection depend on the machine's
-        timing noise (and break determinism), and the size term of the spec (Z_thr/Z) was too strong a
-        parsimony pressure for the problems that need it most.
+        divided by the number of competitors scoring there, so solving a case few others solve is worth more
+        than solving a crowded one. Efficiency η is 1 for now: time efficiency would make selection depend on
+        the machine's timing noise (and break determinism); the spec's size term is not applied yet.
         """
         unique = list(dict.fromkeys(signatures))
         cases = [self.scores[s].cases for s in unique]
