@@ -17,10 +17,8 @@ def open_pool(url: str | None) -> GenePool:
     target = url if url is not None else get_settings().gene_pool_url
     if target.startswith("memory://"):
         return MemoryGenePool()
-    try:
-        from egp.storage.sql_pool import open_gene_pool
-    except ImportError:  # the SQL Gene Pool is not part of this build yet: keep results in memory
-        return MemoryGenePool()
+    from egp.storage.sql_pool import open_gene_pool
+
     return open_gene_pool(target)
 
 
