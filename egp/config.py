@@ -126,9 +126,9 @@ class Settings(BaseSettings):
         default=50, gt=0, description="GCs per fitness.evaluate_batch task in remote fitness mode."
     )
     fitness_batch_timeout_s: float = Field(
-        default=120.0,
+        default=20.0,
         gt=0,
-        description="Seconds an epoch waits for a fitness batch's scores before sending it again.",
+        description="Seconds without a new score before an epoch re-sends the fitness batches still missing.",
     )
     executor_memory_limit_mb: int = Field(
         default=1024, gt=0, description="Memory limit of a fitness executor child process, in MiB."

@@ -223,13 +223,17 @@ class RemoteFitness:
             for batch in batches(pending, size):
                 self.send([self.problem_name, self.job, [s.hex() for s in batch]])
                 self.batches_sent += 1
+            # Wait while scores keep arriving; a batch silent for `timeout` seconds is sent again.
             deadline = time.monotonic() + timeout
             pause = 0.005
             while pending and time.monotonic() < deadline:
                 time.sleep(pause)
                 pause = min(pause * 1.5, 0.2)
-                found.update(read_results(pool, problem, pending))
-                pending = [s for s in pending if s not in found]
+                arrived = read_results(pool, problem, pending)
+                if arrived:
+                    found.update(arrived)
+                    pending = [s for s in pending if s not in found]
+                    deadline = time.monotonic() + timeout
             if not pending:
                 return found
             logger.warning("%d GCs of job %s have no score after send %d", len(pending), self.job, sends)
