@@ -351,7 +351,7 @@ def lock_key(name: str) -> int:
 class SQLGenePool:
     """The Gene Pool in a Postgres or SQLite database (schema at head), implementing the GenePool protocol."""
 
-    def __init__(self, url: str, *, selection_window: int = 1024, cache_size: int = 200_000) -> None:
+    def __init__(self, url: str, *, selection_window: int = 1024, cache_size: int = 20_000) -> None:
         """A Gene Pool on `url`; `selection_window` bounds selection reads; `cache_size` GCs are cached."""
         self.url = normalise_database_url(url)
         self.engine: Engine = get_engine(self.url)
@@ -359,6 +359,8 @@ class SQLGenePool:
         self.selection_window = selection_window
         self._cache: OrderedDict[bytes, GeneticCode] = OrderedDict()
         self._cache_size = cache_size
+        # Provenance written with every GC this pool stores (the worker's name), if set.
+        self.worker: str | None = None
         self._cache_lock = threading.Lock()
         self._oid_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         self._stage_source: dict[str, str] = {}
@@ -537,7 +539,8 @@ class SQLGenePool:
         if not unique:
             return 0
         signatures = sorted(unique)
-        rows = [gc_row(unique[s], self.postgres, job, island, epoch) for s in signatures]
+        worker = self.worker[:255] if self.worker else None
+        rows = [gc_row(unique[s], self.postgres, job, island, epoch, worker) for s in signatures]
         added = self._write(
             connection,
             "genetic_codes",

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 
 from egp.config import DatabaseRole
 from egp.engine.gene_pool import EpochRecord, GenePool, MemoryGenePool, PgcStats, ProblemStats
@@ -176,6 +177,15 @@ def test_record_epoch_is_idempotent_with_a_ledger(pool: GenePool) -> None:
     if isinstance(pool, SQLGenePool):
         assert pool.members("job-1", 2) == [sig]
         assert pool.epoch_recorded("job-1", 2, 1)
+        pool.worker = "worker-7@host"
+        extra = make_gcs(2, seed=9)
+        pool.record_epoch(EpochRecord(problem=PROBLEM, new_gcs=extra, job="job-1", island=3, epoch=5))
+        with pool.engine.connect() as connection:
+            provenance = connection.execute(
+                text("SELECT job, island, epoch, worker FROM genetic_codes WHERE signature = :s"),
+                {"s": extra[-1].signature},
+            ).one()
+        assert tuple(provenance) == ("job-1", 3, 5, "worker-7@host")
 
 
 def test_open_gene_pool(tmp_path: pytest.TempPathFactory, module_postgres: str) -> None:
