@@ -1,0 +1,205 @@
+"""Distributed evolution against the in-process engine on this machine: `python -m benchmarks distributed`.
+
+(a) the in-process engine, 2 processes with one island each (memory Gene Pool), on koza-quartic and on a
+    CPU-heavy problem (multiplexer-6 by default);
+(b) the same work as one job of 2 islands through Celery + Redis + Postgres on a worker with 2 processes,
+    local fitness;
+(c) remote fitness: 1 worker process + an executor with 2 processes;
+(d) the CPU-heavy job on 1 vs 2 worker processes.
+
+Figures: evaluations per second (wall time from submission to the job's end, including the start task,
+every epoch's database transaction and the polling client), tasks per second, (b)/(a) and the (d) speed-up.
+Each configuration runs on a fresh Postgres database; Redis database 15 is flushed before each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+CELERY = str(Path(sys.executable).parent / "celery")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _in_process_island(problem: str, population: int, generations: int, seed: int) -> int:
+    """One island of the in-process engine; returns its evaluations."""
+    from egp.engine.evolution import EvolutionConfig, evolve_problem
+    from egp.engine.gene_pool import MemoryGenePool
+    from egp.problems.registry import get_problem
+
+    config = EvolutionConfig(population=population, generations=generations, islands=1, seed=seed)
+    return evolve_problem(get_problem(problem), config, MemoryGenePool()).evaluations
+
+
+def in_process(problem: str, population: int, generations: int, seed: int) -> dict[str, Any]:
+    """(a): two processes, one island each, at the same time."""
+    context = multiprocessing.get_context("spawn")
+    started = time.perf_counter()
+    with context.Pool(2) as pool:
+        evaluations = pool.starmap(
+            _in_process_island, [(problem, population, generations, seed + k) for k in range(2)]
+        )
+    seconds = time.perf_counter() - started
+    return {
+        "evaluations": sum(evaluations),
+        "seconds": round(seconds, 3),
+        "evals_per_s": sum(evaluations) / seconds,
+    }
+
+
+class Stack:
+    """A fresh Gene Pool and real celery processes for one measurement."""
+
+    def __init__(self) -> None:
+        self.name = f"egp_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{self.name}"')
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.name}"
+        from egp.migrations import upgrade
+
+        upgrade(self.url)
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        self.env = os.environ | {
+            "EGP_GENE_POOL_URL": self.url,
+            "EGP_BROKER_URL": REDIS_URL,
+            "EGP_RESULT_BACKEND": REDIS_URL,
+        }
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.logs: list[Path] = []
+
+    def start(self, app: str, queue: str, concurrency: int) -> None:
+        """Start `celery -A app worker -Q queue -c concurrency` and wait until it is ready."""
+        log = Path(f"/tmp/{self.name}-{queue}.log")
+        command = [CELERY, "-A", app, "worker", "-Q", queue, "-c", str(concurrency)]
+        command += [
+            "-n",
+            f"{queue}-{self.name}@bench",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "warning",
+        ]
+        process = subprocess.Popen(
+            command,
+            env=self.env,
+            cwd=ROOT,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        self.logs.append(log)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            children = subprocess.run(
+                ["pgrep", "-P", str(process.pid)], capture_output=True, text=True
+            ).stdout
+            if len(children.split()) >= concurrency:
+                time.sleep(1.0)  # the consumer connects after forking
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{app} did not start: {log.read_text()[-2000:]}")
+
+    def run(self, problem: str, **spec: Any) -> dict[str, Any]:
+        """Submit one job and time it to its end."""
+        from egp.client import Client
+        from egp.config import load_settings
+
+        client = Client(load_settings(gene_pool_url=self.url, broker_url=REDIS_URL, result_backend=REDIS_URL))
+        started = time.perf_counter()
+        job = client.submit(problem, **spec)
+        job.wait(timeout=1800, poll_s=0.1)
+        seconds = time.perf_counter() - started
+        info = job.info()
+        evaluations = int(info.progress.get("evaluations", 0))
+        epochs = len(info.progress.get("history") or [])
+        with psycopg.connect(self.url.replace("+psycopg", "")) as connection:
+            batches = connection.execute("SELECT count(*) FROM fitness_results").fetchone()
+        client.close()
+        tasks = 1 + epochs  # start + one epoch task per recorded island epoch
+        result = {
+            "status": str(info.status),
+            "reason": info.progress.get("reason"),
+            "best": info.progress.get("best"),
+            "evaluations": evaluations,
+            "seconds": round(seconds, 3),
+            "evals_per_s": evaluations / seconds,
+            "epoch_tasks": epochs,
+            "tasks_per_s": tasks / seconds,
+        }
+        if spec.get("fitness_mode") == "remote":
+            result["remote_scores"] = int(batches[0]) if batches else 0
+        return result
+
+    def close(self) -> None:
+        """Stop the processes and drop the database."""
+        for process in self.processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        from egp.db import dispose_engines
+
+        dispose_engines()
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def through_celery(problem: str, workers: int, executors: int, **spec: Any) -> dict[str, Any]:
+    """One job on `workers` evolution processes (and `executors` fitness processes when remote)."""
+    stack = Stack()
+    try:
+        stack.start("workers.app", "evolution", workers)
+        if executors:
+            stack.start("executors.app", "fitness", executors)
+        return stack.run(problem, **spec)
+    finally:
+        stack.close()
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    """Run (a)-(d) and return every figure with the ratios."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks distributed")
+    parser.add_argument("--population", type=int, default=100)
+    parser.add_argument("--generations", type=int, default=100)
+    parser.add_argument("--heavy", default="multiplexer-6", help="the CPU-heavy problem")
+    parser.add_argument("--heavy-generations", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args(argv)
+    common = {"population": args.population, "seed": args.seed, "islands": 2, "epoch_generations": 20}
+    result: dict[str, Any] = {"machine_cpus": os.cpu_count(), "population": args.population}
+    runs: dict[str, Any] = {}
+    for problem, generations in (("koza-quartic", args.generations), (args.heavy, args.heavy_generations)):
+        spec = common | {"generations": generations}
+        a = in_process(problem, args.population, generations, args.seed)
+        b = through_celery(problem, 2, 0, **spec)
+        runs[problem] = {
+            "a_in_process_2": a,
+            "b_celery_2_workers": b,
+            "b_over_a": b["evals_per_s"] / a["evals_per_s"],
+        }
+    heavy = common | {"generations": args.heavy_generations}
+    c = through_celery(args.heavy, 1, 2, **heavy, fitness_mode="remote")
+    d1 = through_celery(args.heavy, 1, 0, **heavy)
+    d2 = runs[args.heavy]["b_celery_2_workers"]
+    result["runs"] = runs
+    result["c_remote_1_worker_2_executors"] = c
+    result["d_1_worker"] = d1
+    result["d_speedup_2_over_1"] = d2["evals_per_s"] / d1["evals_per_s"]
+    result["goals"] = {"b_over_a_min": 0.8, "d_speedup_min": 1.7}
+    return result
