@@ -1,10 +1,12 @@
 """The SQL Gene Pool: the engine's GenePool on Postgres (psycopg 3) or SQLite, with bulk write paths.
 
-Writes are bulk and additive. On Postgres rows go by COPY into a per-connection temporary staging table and
-then one `INSERT … SELECT … ORDER BY key ON CONFLICT` into the real table; on SQLite by `executemany` of the
-same upsert. Statistics are deltas added inside the statement (`total = total + excluded.total`), never read
-and written back from Python, and every batch is sorted by its key so concurrent writers lock rows in the
-same order and cannot deadlock.
+Writes are bulk and additive. On Postgres a batch first goes by one binary COPY straight into its table (the
+fastest path, right whenever every row is new). A duplicate key aborts that attempt early (rows are sorted
+and sent in chunks) under a savepoint; then the rows already stored are looked up, the new ones COPYed and
+the stored ones merged through a per-connection staging table and one `INSERT … SELECT … ORDER BY key
+ON CONFLICT …`. SQLite uses one `executemany` of the same upsert. Statistics are deltas added inside the
+statement (`total = total + excluded.total`), never read and written back from Python, and every batch is
+sorted by its key so concurrent writers lock rows in the same order and cannot deadlock.
 
 Reads rebuild exact `GeneticCode` objects: the graph is parsed and validated from its canonical JSON and the
 signature recomputed and compared, so a corrupted row is an error, never a silently different GC. GCs are
