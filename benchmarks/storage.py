@@ -180,7 +180,7 @@ def synthesise(url: str, size: int) -> None:
         )
         connection.execute(
             "INSERT INTO gc_problem_stats (signature, problem, fitness_total, fitness_count, survivability)"
-            " SELECT sha256(int8send(i)), %(problem)s, random(), 1, random()"
+            " SELECT sha256(int8send(i)), %(problem)s, random(), 1, round(random()::numeric, 2)::float8"
             " FROM generate_series(1, %(size)s) AS i",
             {"problem": PROBLEM, "size": size},
         )
@@ -229,6 +229,8 @@ def selection(url: str, sizes: list[int], calls: int, window: int) -> list[dict[
 def full_selection(url: str, gcs: list[GeneticCode], calls: int, window: int) -> dict[str, Any]:
     """select_weighted and match_interface returning GeneticCode objects, on a cold and a warm GC cache."""
     SQLGenePool(url).record_epoch(epoch_of(gcs))
+    with psycopg.connect(libpq(url), autocommit=True) as connection:
+        connection.execute("ANALYZE gc_problem_stats")  # what autovacuum does soon after a bulk load
 
     def select(seed: int) -> object:
         return SQLGenePool(url, selection_window=window).select_weighted(PROBLEM, 50, seed)

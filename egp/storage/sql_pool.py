@@ -831,7 +831,7 @@ class SQLGenePool:
         # MemoryGenePool draws: identical picks whenever the window holds every scored GC.
         query = (
             "SELECT signature, survivability FROM (SELECT signature, survivability FROM gc_problem_stats"
-            " WHERE problem = {p} ORDER BY survivability DESC, signature LIMIT {w}) AS top"
+            " WHERE problem = {p} ORDER BY survivability DESC, signature DESC LIMIT {w}) AS top"
             " ORDER BY signature"
         )
         if self.postgres:
@@ -870,7 +870,7 @@ class SQLGenePool:
                 text(
                     "SELECT s.signature, s.survivability FROM gc_problem_stats s"
                     " JOIN genetic_codes g ON g.signature = s.signature WHERE s.problem = :problem"
-                    " ORDER BY s.survivability DESC, s.signature LIMIT :window"
+                    " ORDER BY s.survivability DESC, s.signature DESC LIMIT :window"
                 ),
                 {"problem": problem, "window": self.selection_window},
             ).all()
