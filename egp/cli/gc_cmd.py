@@ -1,8 +1,9 @@
 """`egp gc`: inspect one genetic code, by signature or from a JSON file.
 
-A signature is looked up in the stores of `GC_STORES`, in order: for now only the codon registry. The Gene
-Pool (the storage issue) adds itself by appending a factory that returns a read-only mapping
-(signature → GeneticCode) over the pool; everything else here works on any such mapping.
+A signature is looked up in the stores of `GC_STORES`, in order: the codon registry, then the Gene Pool
+(`egp.cli.pool_cmd` appends a factory that returns a read-only mapping, signature → GeneticCode, over the
+pool); everything else here works on any such mapping. What a store knows about a GC beyond its definition
+(the Gene Pool: its lineage and statistics) comes from the providers of `GC_HISTORIES`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 from rich.console import Console
@@ -83,8 +84,22 @@ class _RegistryStore(Mapping[bytes, GeneticCode]):
 
 StoreFactory = Callable[[], Mapping[bytes, GeneticCode]]
 
-# Where `egp gc show SIGNATURE` looks, in order. The Gene Pool lookup will be appended here.
+# Where `egp gc show SIGNATURE` looks, in order. The Gene Pool lookup is appended by egp.cli.pool_cmd.
 GC_STORES: list[StoreFactory] = [_RegistryStore]
+
+
+class GCHistory(NamedTuple):
+    """What a store knows about a GC beyond its definition: JSON keys to add and the lines that show them."""
+
+    fields: dict[str, Any]
+    lines: list[str]
+
+
+# Providers of a GC's history for `egp gc show SIGNATURE` (the Gene Pool's lineage and statistics, appended by
+# egp.cli.pool_cmd); None when the provider has nothing to read from.
+GC_HISTORIES: list[Callable[[GeneticCode], GCHistory | None]] = []
+# The keys `egp gc show SIGNATURE --json` always has: null when no provider (no Gene Pool) filled them.
+HISTORY_KEYS: tuple[str, ...] = ("lineage", "statistics")
 
 
 class _StoreChain(Mapping[bytes, GeneticCode]):
@@ -192,15 +207,21 @@ def describe(gc: GeneticCode, store: Mapping[bytes, GeneticCode]) -> dict[str, A
     }
 
 
-def _resolve(target: str) -> tuple[GeneticCode, Mapping[bytes, GeneticCode]]:
-    """The GC named by a signature or held in a JSON file, and a store holding its sub-GCs."""
+def _resolve(target: str) -> tuple[GeneticCode, Mapping[bytes, GeneticCode], bool]:
+    """The GC named by a signature or held in a JSON file, a store holding its sub-GCs, and True when it
+    was looked up by signature (so the stores' histories apply)."""
     path = Path(target)
     if path.is_file():
-        return load_gc_file(path)
+        return (*load_gc_file(path), False)
     if target.endswith(".json") or "/" in target:
         raise GCInputError(f"no such file: {target}")
     store = lookup_store()
-    return find_gc(parse_signature_argument(target), store), store
+    return find_gc(parse_signature_argument(target), store), store, True
+
+
+def histories(gc: GeneticCode) -> list[GCHistory]:
+    """What every provider of GC_HISTORIES knows about `gc`."""
+    return [h for h in (provider(gc) for provider in GC_HISTORIES) if h is not None]
 
 
 @gc_app.command("show")
@@ -211,9 +232,15 @@ def show_command(
     ],
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Show a GC's interface, graph type, sizes, properties, canonical graph JSON and generated Python."""
-    gc, store = _resolve(target)
+    """Show a GC's interface, graph type, sizes, properties, canonical graph JSON and generated Python;
+    for a signature also its lineage and statistics from the Gene Pool (ancestors, the pGC that made it,
+    statistics per problem and per pGC layer)."""
+    gc, store, by_signature = _resolve(target)
     info = describe(gc, store)
+    found = histories(gc) if by_signature else []
+    info.update(dict.fromkeys(HISTORY_KEYS))
+    for history in found:
+        info.update(history.fields)
     if json_output:
         typer.echo(json.dumps(info, indent=2))
         return
@@ -241,6 +268,9 @@ def show_command(
     names = [name for name, _ in _FLAG_BITS if flags[name]]
     add_row("properties", f"{gc.properties:#x} {flags['gc_type']} {' '.join(names)}")
     console.print(table)
+    for history in found:
+        for line in history.lines:
+            console.print(line, markup=False)
     console.print("graph:", style="bold")
     console.print(gc.graph.canonical_json(), markup=False)
     console.print("source:", style="bold")

@@ -1,11 +1,11 @@
 """`egp pool`: what the Gene Pool holds (counts per table, size on disk, top problems) and one GC's record.
 
-This module also adds the Gene Pool to the stores `egp gc show SIGNATURE` looks in (after the codon registry).
+This module also adds the Gene Pool to the stores `egp gc show SIGNATURE` looks in (after the codon registry),
+and the GC's lineage and statistics (gc_history, the same record `egp pool gc` shows) to what it reports.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
@@ -13,9 +13,11 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import text
 
-from egp.cli import app
+from egp.cli import app, gc_cmd
+from egp.cli.gc_cmd import GCHistory
 from egp.config import display_url, get_settings
 from egp.db import reported_errors, sqlite_file
+from egp.engine.gene_pool import PgcStats, ProblemStats
 from egp.errors import EGPError
 from egp.genetic_code.gc import GeneticCode
 from egp.storage.sql_pool import SQLGenePool, check_schema
@@ -105,47 +107,67 @@ def stats_command(
         )
 
 
+def _held(found: Mapping[bytes, tuple[GeneticCode, bool]], ref: bytes) -> dict[str, Any]:
+    return {"signature": ref.hex(), "stored": ref in found, "archived": ref in found and found[ref][1]}
+
+
+def gc_history(pool: SQLGenePool, gc: GeneticCode) -> dict[str, Any]:
+    """A GC's lineage (ancestors, the pGC that made it, sub-GCs; archived ones too) and its statistics per
+    problem and per pGC layer, as the pool holds them: what `egp pool gc` and `egp gc show` report."""
+    refs = {k: getattr(gc, k) for k in ("ancestora", "ancestorb", "pgc", "gca", "gcb")}
+    known = lookup_with_archive(pool.url, [r for r in refs.values() if r is not None])
+    lineage = {key: None if ref is None else _held(known, ref) for key, ref in refs.items()}
+    problems: list[dict[str, Any]] = []
+    layers: list[dict[str, Any]] = []
+    with pool.engine.connect() as connection:
+        for r in connection.execute(
+            text(
+                "SELECT s.problem, p.name, s.fitness_total, s.fitness_count, s.evolvability_total,"
+                " s.evolvability_count, s.survivability, s.descendants"
+                " FROM gc_problem_stats s LEFT JOIN problems p ON p.identity = s.problem"
+                " WHERE s.signature = :s ORDER BY s.problem"
+            ),
+            {"s": gc.signature},
+        ):
+            stats = ProblemStats(float(r[2]), int(r[3]), float(r[4]), int(r[5]), float(r[6]), int(r[7]))
+            problems.append(
+                {
+                    "problem": bytes(r[0]).hex(),
+                    "name": r[1],
+                    "fitness": stats.fitness,
+                    "evaluations": stats.fitness_count,
+                    "evolvability": stats.evolvability,
+                    "evolvability_count": stats.evolvability_count,
+                    "survivability": stats.survivability,
+                    "descendants": stats.descendants,
+                }
+            )
+        for r in connection.execute(
+            text(
+                "SELECT layer, fitness_total, fitness_count, evolvability_total, evolvability_count"
+                " FROM pgc_stats WHERE signature = :s ORDER BY layer"
+            ),
+            {"s": gc.signature},
+        ):
+            pgc = PgcStats(float(r[1]), int(r[2]), float(r[3]), int(r[4]))
+            layers.append(
+                {
+                    "layer": int(r[0]),
+                    "fitness": pgc.fitness,
+                    "uses": pgc.fitness_count,
+                    "evolvability": pgc.evolvability,
+                    "evolvability_count": pgc.evolvability_count,
+                }
+            )
+    return {"lineage": lineage, "statistics": problems, "pgc_layers": layers}
+
+
 def gc_record(pool: SQLGenePool, signature: bytes) -> dict[str, Any]:
-    """A GC's lineage (ancestors, pGC, sub-GCs; archived ones too) and statistics per problem and layer."""
+    """A stored (or archived) GC's identity, lineage and statistics per problem and layer."""
     found = lookup_with_archive(pool.url, [signature])
     if signature not in found:
         raise EGPError(f"no GC with signature {signature.hex()} in the Gene Pool or its archive")
     gc, archived = found[signature]
-    refs = {k: getattr(gc, k) for k in ("ancestora", "ancestorb", "pgc", "gca", "gcb")}
-    known = lookup_with_archive(pool.url, [r for r in refs.values() if r is not None])
-    lineage = {
-        key: None
-        if ref is None
-        else {"signature": ref.hex(), "stored": ref in known, "archived": ref in known and known[ref][1]}
-        for key, ref in refs.items()
-    }
-    with pool.engine.connect() as connection:
-        stats = [
-            {
-                "problem": bytes(r[0]).hex(),
-                "fitness": float(r[1]),
-                "evaluations": int(r[2]),
-                "evolvability_count": int(r[3]),
-                "survivability": float(r[4]),
-                "descendants": int(r[5]),
-            }
-            for r in connection.execute(
-                text(
-                    "SELECT problem, fitness, fitness_count, evolvability_count, survivability, descendants"
-                    " FROM gc_problem_stats WHERE signature = :s ORDER BY problem"
-                ),
-                {"s": signature},
-            )
-        ]
-        layers = [
-            {"layer": int(r[0]), "fitness": float(r[1]), "uses": int(r[2])}
-            for r in connection.execute(
-                text(
-                    "SELECT layer, fitness, fitness_count FROM pgc_stats WHERE signature = :s ORDER BY layer"
-                ),
-                {"s": signature},
-            )
-        ]
     return {
         "signature": signature.hex(),
         "name": gc.name,
@@ -153,10 +175,30 @@ def gc_record(pool: SQLGenePool, signature: bytes) -> dict[str, Any]:
         "generation": gc.generation,
         "created": gc.created.isoformat(),
         "creator": str(gc.creator),
-        "lineage": lineage,
-        "statistics": stats,
-        "pgc_layers": layers,
+        **gc_history(pool, gc),
     }
+
+
+def history_lines(record: Mapping[str, Any]) -> list[str]:
+    """The human lines of a record's lineage and statistics (gc_history's keys), for both commands."""
+    lines = []
+    for key_name, ref in record["lineage"].items():
+        if ref is not None:
+            where = "archived" if ref["archived"] else ("stored" if ref["stored"] else "not held here")
+            lines.append(f"  {key_name:<10}{ref['signature']}  ({where})")
+    for row in record["statistics"]:
+        lines.append(
+            f"  problem {row['name'] or row['problem'][:16]}: fitness {row['fitness']:.4g}"
+            f" over {row['evaluations']} evaluations, evolvability {row['evolvability']:.4g}"
+            f" over {row['evolvability_count']}, survivability {row['survivability']:.3g},"
+            f" descendants {row['descendants']}"
+        )
+    for row in record["pgc_layers"]:
+        lines.append(
+            f"  pGC layer {row['layer']}: fitness {row['fitness']:.4g} over {row['uses']} uses,"
+            f" evolvability {row['evolvability']:.4g} over {row['evolvability_count']}"
+        )
+    return lines
 
 
 @pool_app.command("gc")
@@ -179,18 +221,8 @@ def gc_command(
         f"GC {record['name']}  generation {record['generation']}"
         + ("  (archived)" if record["archived"] else "")
     )
-    for key_name, ref in record["lineage"].items():
-        if ref is not None:
-            where = "archived" if ref["archived"] else ("stored" if ref["stored"] else "not held here")
-            typer.echo(f"  {key_name:<10}{ref['signature']}  ({where})")
-    for row in record["statistics"]:
-        typer.echo(
-            f"  problem {row['problem'][:16]}: fitness {row['fitness']:.4g}"
-            f" over {row['evaluations']} evaluations,"
-            f" survivability {row['survivability']:.3g}, descendants {row['descendants']}"
-        )
-    for row in record["pgc_layers"]:
-        typer.echo(f"  pGC layer {row['layer']}: fitness {row['fitness']:.4g} over {row['uses']} uses")
+    for line in history_lines(record):
+        typer.echo(line)
 
 
 class PoolStore(Mapping[bytes, GeneticCode]):
@@ -212,10 +244,26 @@ class PoolStore(Mapping[bytes, GeneticCode]):
 
     def __getitem__(self, signature: bytes) -> GeneticCode:
         pool = self._open()
-        gc = pool.get_many([signature]).get(signature) if pool is not None else None
+        if pool is None:
+            raise KeyError(signature)
+        gc = pool.get_many([signature]).get(signature)
+        if gc is None:  # an archived GC (or sub-GC) stays readable
+            held = lookup_with_archive(pool.url, [signature]).get(signature)
+            gc = held[0] if held is not None else None
         if gc is None:
             raise KeyError(signature)
         return gc
+
+    def history(self, gc: GeneticCode) -> GCHistory | None:
+        """`egp gc show`'s lineage and statistics of `gc` from the pool; None when there is no pool."""
+        pool = self._open()
+        if pool is None:
+            return None
+        with reported_errors(pool.url):
+            held = lookup_with_archive(pool.url, [gc.signature]).get(gc.signature)
+            record = {"archived": held is not None and held[1], **gc_history(pool, gc)}
+        heading = "Gene Pool" + (" (archived)" if record["archived"] else "") + f": {display_url(pool.url)}"
+        return GCHistory(record, [heading, *history_lines(record)])
 
     def __iter__(self) -> Iterator[bytes]:
         pool = self._open()
@@ -230,10 +278,15 @@ class PoolStore(Mapping[bytes, GeneticCode]):
         return 0 if pool is None else pool.counts()["genetic_codes"]
 
 
-# `egp gc show SIGNATURE` looks in the stores of gc_cmd.GC_STORES in order; the Gene Pool comes after the
-# codon registry (gc_cmd documents this extension point).
-if importlib.util.find_spec("egp.cli.gc_cmd") is not None:
-    from egp.cli import gc_cmd
+def pool_history(gc: GeneticCode) -> GCHistory | None:
+    """The configured Gene Pool's lineage and statistics of `gc` (gc_cmd.GC_HISTORIES provider)."""
+    return PoolStore().history(gc)
 
-    if PoolStore not in gc_cmd.GC_STORES:
-        gc_cmd.GC_STORES.append(PoolStore)
+
+# `egp gc show SIGNATURE` looks in the stores of gc_cmd.GC_STORES in order; the Gene Pool comes after the
+# codon registry, and adds the GC's lineage and statistics through gc_cmd.GC_HISTORIES (gc_cmd documents
+# these extension points).
+if PoolStore not in gc_cmd.GC_STORES:
+    gc_cmd.GC_STORES.append(PoolStore)
+if pool_history not in gc_cmd.GC_HISTORIES:
+    gc_cmd.GC_HISTORIES.append(pool_history)

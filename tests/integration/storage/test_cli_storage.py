@@ -99,3 +99,115 @@ def test_prepare_refuses_an_old_schema_without_auto_upgrade(tmp_path: Path) -> N
     with pytest.raises(SchemaNotAtHeadError, match="egp db upgrade"):
         prepare_database(url, load_settings(dbmanager_auto_upgrade=False))
     assert prepare_database(url, load_settings())["upgraded"] and current(url).at_head
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_gc_show_reads_lineage_and_statistics_from_the_pool(
+    backend: str, postgres_databases: Callable[[DatabaseRole], str], sqlite_url: str, tmp_path: Path
+) -> None:
+    """`egp gc show SIGNATURE` reports what `egp pool gc` does: ancestors (an archived one too), the pGC that
+    made the GC, statistics per problem with their counts and the pGC's layer statistics."""
+    from sqlalchemy import text
+
+    from egp.engine.gene_pool import PgcStats
+    from egp.genetic_code.codons import codon_registry
+    from egp.genetic_code.gc import build_gc
+    from egp.storage.sql_pool import GC_COLUMNS
+
+    url = postgres_databases(DatabaseRole.POOL) if backend == "postgres" else sqlite_url
+    gcs = make_gcs(4, seed=47)
+    parent = gcs[-1]
+    by_signature = {c.signature: c for c in codon_registry()} | {g.signature: g for g in gcs}
+    maker = codon_registry().by_name("pgc_stack")
+    assert parent.gca is not None and parent.gcb is not None
+    child = build_gc(
+        parent.graph,
+        by_signature[parent.gca],
+        by_signature[parent.gcb],
+        ancestora=parent.signature,
+        pgc=maker.signature,
+    )
+    pool = SQLGenePool(url)
+    pool.put_many([maker])
+    pool.record_epoch(
+        EpochRecord(
+            problem=PROBLEM,
+            new_gcs=[*gcs, child],
+            problem_stats={child.signature: ProblemStats(1.5, 2, 0.5, 1, 0.25, 3)},
+            pgc_stats={(maker.signature, 1): PgcStats(1.5, 3, 0.5, 2)},
+        )
+    )
+    names = ", ".join(GC_COLUMNS)
+    with pool.transaction() as connection:
+        connection.execute(
+            text("UPDATE problems SET name = 'cli-problem' WHERE identity = :p"), {"p": PROBLEM}
+        )
+        # The parent retires to the archive: the child's lineage stays readable.
+        connection.execute(
+            text(
+                f"INSERT INTO archive ({names}, retired) SELECT {names}, :now FROM genetic_codes"
+                " WHERE signature = :s"
+            ),
+            {"s": parent.signature, "now": pool.now()},
+        )
+        connection.execute(text("DELETE FROM genetic_codes WHERE signature = :s"), {"s": parent.signature})
+    env = {"EGP_GENE_POOL_URL": url}
+
+    shown = egp(env, "gc", "show", child.signature.hex(), "--json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    info = json.loads(shown.stdout)
+    assert {"signature", "graph", "source", "gca", "gcb", "generation"} <= set(info)
+    recorded = egp(env, "pool", "gc", child.signature.hex(), "--json", cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stderr
+    record = json.loads(recorded.stdout)
+    # One computation behind both commands.
+    assert info["lineage"] == record["lineage"] and info["statistics"] == record["statistics"]
+    assert info["pgc_layers"] == record["pgc_layers"] == []
+    lineage = info["lineage"]
+    assert lineage["ancestora"] == {"signature": parent.signature.hex(), "stored": True, "archived": True}
+    assert lineage["ancestorb"] is None
+    assert lineage["pgc"] == {"signature": maker.signature.hex(), "stored": True, "archived": False}
+    assert lineage["gca"]["signature"] == parent.gca.hex() and lineage["gca"]["stored"]
+    assert info["statistics"] == [
+        {
+            "problem": PROBLEM.hex(),
+            "name": "cli-problem",
+            "fitness": 0.75,
+            "evaluations": 2,
+            "evolvability": 0.5,
+            "evolvability_count": 1,
+            "survivability": 0.25,
+            "descendants": 3,
+        }
+    ]
+    # The pGC's own record carries its layer statistics.
+    made_by = json.loads(egp(env, "gc", "show", maker.signature.hex(), "--json", cwd=tmp_path).stdout)
+    assert made_by["pgc_layers"] == [
+        {"layer": 1, "fitness": 0.5, "uses": 3, "evolvability": 0.25, "evolvability_count": 2}
+    ]
+    assert made_by["statistics"] == []
+    # An archived GC is still shown, and says so.
+    retired = json.loads(egp(env, "gc", "show", parent.signature.hex(), "--json", cwd=tmp_path).stdout)
+    assert retired["archived"] is True and retired["lineage"]["gca"]["stored"]
+
+    plain = egp(env, "gc", "show", child.signature.hex(), cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert f"ancestora {parent.signature.hex()}  (archived)" in plain.stdout
+    assert f"pgc       {maker.signature.hex()}  (stored)" in plain.stdout
+    assert "problem cli-problem: fitness 0.75 over 2 evaluations, evolvability 0.5 over 1" in plain.stdout
+    assert "survivability 0.25, descendants 3" in plain.stdout
+    layers = egp(env, "gc", "show", maker.signature.hex(), cwd=tmp_path).stdout
+    assert "pGC layer 1: fitness 0.5 over 3 uses, evolvability 0.25 over 2" in layers
+
+
+def test_gc_show_without_a_pool_has_null_lineage(tmp_path: Path) -> None:
+    """No Gene Pool file: a codon is still shown, with `lineage` and `statistics` null."""
+    from egp.genetic_code.codons import codon_registry
+
+    add = codon_registry().by_name("float_add")
+    env = {"EGP_GENE_POOL_URL": f"sqlite:///{tmp_path / 'absent.db'}"}
+    shown = egp(env, "gc", "show", add.signature.hex(), "--json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    info = json.loads(shown.stdout)
+    assert info["lineage"] is None and info["statistics"] is None
+    assert not (tmp_path / "absent.db").exists()
