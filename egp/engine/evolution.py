@@ -64,6 +64,7 @@ class EvolutionConfig:
     epoch_generations: int = 10
     migrants: int = 2
     max_codons: int = 64
+    max_pgc_codons: int = 4
     initial_max_codons: int = 16
     selection_pressure: float = 8.0
     elitism: float = 0.1
@@ -374,7 +375,12 @@ class Engine:
         return self.executor._lookup(signature)
 
     def _run_pgc(
-        self, pgc: GeneticCode, target: GeneticCode, rng: random.Random, donors: Sequence[GeneticCode]
+        self,
+        pgc: GeneticCode,
+        target: GeneticCode,
+        rng: random.Random,
+        donors: Sequence[GeneticCode],
+        max_codons: int | None = None,
     ) -> tuple[GeneticCode | None, list[GeneticCode]]:
         """Execute a pGC on a target; returns the stabilised offspring (None if stillborn) and new GCs."""
         ctx = PhysicsContext(
@@ -385,7 +391,7 @@ class Engine:
             creator=self.config.creator,
             pgc=pgc.signature,
             donors=lambda _t: donors,
-            max_codons=self.config.max_codons,
+            max_codons=max_codons if max_codons is not None else self.config.max_codons,
         )
         token = CURRENT.set(ctx)
         try:
@@ -425,7 +431,9 @@ class Engine:
         """Mutate a pGC with a layer-(d+1) pGC; the child inherits 0.75× its parent's layer statistics."""
         mutator = self.select_pgc(pgc, layer + 1, rng)
         donors = [self.executor._lookup(s) for s in self.pgc_pool[layer]]
-        child, _new = self._run_pgc(mutator, pgc, rng, donors)
+        # pGCs stay small: every codon of a pGC is a mutation run on each use, so a long chain costs as much
+        # as that many offspring and mostly breaks what the first link made.
+        child, _new = self._run_pgc(mutator, pgc, rng, donors, self.config.max_pgc_codons)
         if child is None or not child.is_pgc or child.signature in dict.fromkeys(self.pgc_pool[layer]):
             if child is None:
                 self._pgc_delta(record, layer + 1, mutator.signature, -1.0)
