@@ -24,7 +24,15 @@ from egp.config import FitnessMode, get_settings
 from egp.errors import EGPError, one_line
 from egp.health import process_report
 from egp.jobs.compat import check_codon_registry
-from egp.jobs.epoch import StepResult, fail_job, gene_pool, reset_process_state, run_epoch, start_job
+from egp.jobs.epoch import (
+    StepResult,
+    fail_job,
+    gene_pool,
+    mark_dispatched,
+    reset_process_state,
+    run_epoch,
+    start_job,
+)
 from egp.jobs.fitness import FITNESS_TASK, RemoteFitness
 from egp.jobs.store import JobStore
 
@@ -84,6 +92,7 @@ def failing_job(job_id: str) -> Iterator[None]:
 def _dispatch(job_id: str, step: StepResult) -> None:
     for island, epoch in step.dispatch:
         app.send_task(EPOCH_TASK, args=[job_id, island, epoch])
+        mark_dispatched(get_settings().gene_pool_url, job_id, island, epoch)
 
 
 def _remote(job_id: str) -> RemoteFitness | None:

@@ -62,6 +62,10 @@ def submit_command(
             values[key.strip().replace("-", "_")] = json.loads(raw)
         except json.JSONDecodeError:
             values[key.strip().replace("-", "_")] = raw
+    from egp.config import get_settings
+    from egp.jobs.spec import make_spec
+
+    make_spec(problem, get_settings(), **values)  # a bad spec is reported before any connection is made
     client = _client()
     job = client.submit(problem, **values)
     if wait:

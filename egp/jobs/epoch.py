@@ -21,13 +21,14 @@ import functools
 import logging
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from egp.config import FitnessMode, Settings
 from egp.engine.evaluation import Score
@@ -61,39 +62,11 @@ class StepResult:
     progress: dict[str, Any] = field(default_factory=dict)
 
 
-class WorkerGenePool(SQLGenePool):
-    """The SQL Gene Pool that also records which worker made the GCs an epoch stores (same transaction)."""
-
-    worker: str | None = None
-
-    def _put(
-        self,
-        connection: Connection,
-        gcs: Iterable[GeneticCode],
-        job: str | None = None,
-        island: int | None = None,
-        epoch: int | None = None,
-    ) -> int:
-        batch = list(gcs)
-        added = super()._put(connection, batch, job, island, epoch)
-        if job is not None and self.worker is not None and batch:
-            signatures = sorted({gc.signature for gc in batch})
-            condition, params = self._in("signature", signatures)
-            connection.execute(
-                text(
-                    f"UPDATE genetic_codes SET worker = :worker WHERE {condition}"
-                    " AND job = :job AND island = :island AND epoch = :epoch AND worker IS NULL"
-                ),
-                params | {"worker": self.worker[:255], "job": job, "island": island, "epoch": epoch},
-            )
-        return added
-
-
 @functools.cache
-def gene_pool(url: str) -> WorkerGenePool:
-    """This process's Gene Pool on `url` (checked to be at schema head once)."""
+def gene_pool(url: str) -> SQLGenePool:
+    """This process's Gene Pool on `url` (checked to be at schema head once); set `.worker` for provenance."""
     check_schema(url)
-    return WorkerGenePool(url)
+    return SQLGenePool(url)
 
 
 def reset_process_state() -> None:
@@ -107,7 +80,7 @@ def island_lock_key(job: str, island: int) -> int:
 
 
 @contextmanager
-def island_lock(pool: WorkerGenePool, job: str, island: int) -> Iterator[bool]:
+def island_lock(pool: SQLGenePool, job: str, island: int) -> Iterator[bool]:
     """Try to take the island's lock for the duration of the block (always granted on SQLite)."""
     if not pool.postgres:
         yield True
@@ -120,8 +93,11 @@ def island_lock(pool: WorkerGenePool, job: str, island: int) -> Iterator[bool]:
             yield got
         finally:
             if got:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                connection.commit()
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    connection.commit()
+                except DBAPIError:  # the connection died: the server released the lock with it
+                    logger.warning("island lock connection lost; the lock went with it")
 
 
 def _problem(spec: JobSpec) -> Problem:
@@ -131,7 +107,7 @@ def _problem(spec: JobSpec) -> Problem:
         raise JobError(f"job problem {spec.problem!r} cannot be loaded here: {error}") from error
 
 
-def _record(pool: WorkerGenePool, record: EpochRecord, worker: str) -> bool:
+def _record(pool: SQLGenePool, record: EpochRecord, worker: str) -> bool:
     """record_epoch, with the worker's name on the GCs it stores."""
     pool.worker = worker
     return pool.record_epoch(record)
@@ -261,13 +237,37 @@ def run_epoch(
         if not got:
             return StepResult("busy")  # another process runs this island now
         if pool.epoch_recorded(job_id, island, epoch):
-            return StepResult("recorded")  # a duplicate: whoever recorded it dispatched the next epoch
+            info = store.get(job_id)
+            merged = (info.progress.get("islands") or {}).get(str(island)) or {}
+            if int(merged.get("epoch", -2)) >= epoch:
+                if merged.get("done") or int(merged.get("dispatched", -1)) > epoch:
+                    return StepResult("recorded")  # a duplicate: whoever recorded it sent the next epoch
+                # Recorded and merged, but the next epoch was never sent (a retry after a lost connection).
+                return StepResult("resent", [(island, epoch + 1)] if info.status == JobStatus.RUNNING else [])
+            # The run that recorded it died (or lost its connection) before merging progress: finish its job.
+            return _catch_up(settings, store, pool, info, island, epoch, remote is not None)
         if not pool.epoch_recorded(job_id, island, epoch - 1):
             return StepResult("out of order")
         if _attempt(store, job_id, island, epoch) > MAX_EPOCH_ATTEMPTS:
             _fail(store, job_id, f"island {island} epoch {epoch} failed {MAX_EPOCH_ATTEMPTS} times")
             return StepResult("failed")
         return _evolve(settings, store, pool, info, island, epoch, worker, report, remote)
+
+
+def mark_dispatched(url: str, job_id: str, island: int, epoch: int) -> None:
+    """Note in the jobs row that (island, epoch) was sent, so a retried predecessor does not send it again."""
+    store = JobStore(url)
+    with store.engine.begin() as connection:
+        info = store.locked(connection, job_id)
+        progress = info.progress
+        islands = dict(progress.get("islands") or {})
+        entry = dict(islands.get(str(island)) or {"epoch": -2, "evaluations": 0})
+        if int(entry.get("dispatched", -1)) >= epoch:
+            return
+        entry["dispatched"] = epoch
+        islands[str(island)] = entry
+        progress["islands"] = islands
+        store.write(connection, job_id, info.status, progress)
 
 
 def fail_job(url: str, job_id: str, reason: str) -> None:
@@ -304,12 +304,36 @@ def _load_pgc_chains(engine: Engine) -> None:
         wanted = following
 
 
-def _restore(engine: Engine, pool: WorkerGenePool, job_id: str, island: int, remote: bool) -> list[bytes]:
+def _catch_up(
+    settings: Settings,
+    store: JobStore,
+    pool: SQLGenePool,
+    info: JobInfo,
+    island: int,
+    epoch: int,
+    remote: bool,
+) -> StepResult:
+    """Merge the progress of an epoch recorded by a run that died before merging it, and go on from there.
+
+    That epoch's evaluation count is not known any more, so it is not added to the job's total.
+    """
+    spec = info.spec
+    engine = Engine(_problem(spec), spec.evolution_config(settings), pool, job=info.id)
+    members = _restore(engine, pool, info.id, island, remote, migrate=False)
+    generation = min((epoch + 1) * engine.config.epoch_generations, spec.generations)
+    return _merge_progress(
+        store, info.id, island, epoch, engine, members, 0, generation, generation >= spec.generations
+    )
+
+
+def _restore(
+    engine: Engine, pool: SQLGenePool, job_id: str, island: int, remote: bool, migrate: bool = True
+) -> list[bytes]:
     """Load the island's members (and migrants from the previous island) with their scores into `engine`."""
     _load_pgc_chains(engine)
     members = pool.members(job_id, island)
     config = engine.config
-    if config.islands > 1 and config.migrants > 0:
+    if migrate and config.islands > 1 and config.migrants > 0:
         source = pool.members(job_id, (island - 1) % config.islands)
         arrivals = [s for s in source[: config.migrants] if s not in dict.fromkeys(members)]
     else:
@@ -336,7 +360,7 @@ def _restore(engine: Engine, pool: WorkerGenePool, job_id: str, island: int, rem
 def _evolve(
     settings: Settings,
     store: JobStore,
-    pool: WorkerGenePool,
+    pool: SQLGenePool,
     info: JobInfo,
     island: int,
     epoch: int,
@@ -446,6 +470,7 @@ def _merge_progress(
                 "solved": bool(score.solved),
                 "done": budget_spent,
                 "updated": datetime.now(UTC).isoformat(),
+                "dispatched": int(entry.get("dispatched", -1)),
             }
             islands[str(island)] = entry
             history = list(progress.get("history") or [])
@@ -545,7 +570,7 @@ def remote_generation(engine: Engine, island: Island, rng: Any, remote: RemoteSc
     engine._survivors(island, children)
 
 
-def fitness_results(pool: WorkerGenePool, problem: bytes, signatures: list[bytes]) -> dict[bytes, Score]:
+def fitness_results(pool: SQLGenePool, problem: bytes, signatures: list[bytes]) -> dict[bytes, Score]:
     """Executor scores of `signatures` on `problem` found in the fitness_results table."""
     from egp.jobs.fitness import read_results
 
@@ -583,11 +608,11 @@ def mode_of(spec: JobSpec) -> FitnessMode:
 __all__ = [
     "MAX_EPOCH_ATTEMPTS",
     "StepResult",
-    "WorkerGenePool",
     "closure_for",
     "fail_job",
     "gene_pool",
     "island_lock",
+    "mark_dispatched",
     "mode_of",
     "remote_generation",
     "reset_process_state",
