@@ -130,6 +130,14 @@ class Stack:
             batches = connection.execute("SELECT count(*) FROM fitness_results").fetchone()
         client.close()
         tasks = 1 + epochs  # start + one epoch task per recorded island epoch
+        if spec.get("fitness_mode") == "remote":
+            # One fitness.evaluate_batch per batch of new GCs per generation (counted from the executor's log).
+            tasks += sum(
+                line.count("fitness.evaluate_batch") * ("succeeded" in line)
+                for log in self.logs
+                if "fitness" in log.name
+                for line in log.read_text().splitlines()
+            )
         result = {
             "status": str(info.status),
             "reason": info.progress.get("reason"),
