@@ -131,7 +131,7 @@ class Stack:
         client.close()
         tasks = 1 + epochs  # start + one epoch task per recorded island epoch
         if spec.get("fitness_mode") == "remote":
-            # One fitness.evaluate_batch per batch of new GCs per generation (counted from the executor's log).
+            # One fitness.evaluate_batch per batch of new GCs (counted in the executor's log).
             tasks += sum(
                 line.count("fitness.evaluate_batch") * ("succeeded" in line)
                 for log in self.logs
