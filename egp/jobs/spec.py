@@ -45,7 +45,7 @@ class JobSpec(BaseModel):
     )
     migrants: int = Field(default=2, ge=0, description="Members copied from the previous island each epoch.")
     lease_s: int = Field(
-        default=120, ge=5, description="Seconds without a recorded epoch before the watchdog re-dispatches."
+        default=90, ge=5, description="Seconds without a recorded epoch before the watchdog re-dispatches."
     )
 
     def resolved(self, settings: Settings) -> JobSpec:
