@@ -199,6 +199,7 @@ class Executor:
         self._namespace: dict[str, Any] = dict(RUNTIME_NAMES)
         self._formats: dict[bytes, str] = {}
         self._walk = self._make_walker()
+        self._inline = self._make_inliner()
         self.l1 = LRUCache(l1_budget_bytes)
         self._scalar: OrderedDict[bytes, Callable[..., Any]] = OrderedDict()
         self._scalar_limit = max(64, l1_budget_bytes // 4000)
@@ -359,40 +360,76 @@ class Executor:
         if gc.codon is not None:
             if len(gc.outputs) != 1:
                 return None
-            text = codon_format(gc).format(*args)
-            self._formats[gc.signature] = codon_format(gc)
+            fmt = codon_format(gc)
+            self._formats[gc.signature] = fmt
+            text = fmt.format(*args)
             length[0] += len(text)
             return None if length[0] > _MAX_EXPRESSION else [text]
-        plan = gc.graph.plan
+        return self._inline(gc, args, length)
+
+    def _make_inliner(self) -> Callable[[GeneticCode, list[str], list[int]], list[str] | None]:
+        """The recursive expression builder for composite GCs, as a closure over its lookups (hot path).
+
+        `length` counts the characters of every codon expression written: shared values are written out
+        again at each use, so this is what grows when a GC reuses a sub-GC many times.
+        """
         formats = self._formats
-        # Single-output codon children are formatted inline: half of all nodes, and the hot path.
-        fmt = formats.get(gc.gca)  # type: ignore[arg-type]
-        if fmt is not None:
-            values = [*args, fmt.format(*[args[i] for i in plan[PLAN_A]])]
-        else:
-            a_out = self._expressions(self._lookup(gc.gca), [args[i] for i in plan[PLAN_A]], length)  # type: ignore[arg-type]
-            if a_out is None:
-                return None
-            values = args + a_out
-        if gc.gcb is not None:
-            fmt = formats.get(gc.gcb)
+        store_get = self._store_get
+        lookup = self._lookup
+        expressions = self._expressions
+        standard = CGraphType.STANDARD
+
+        def inline(gc: GeneticCode, args: list[str], length: list[int]) -> list[str] | None:
+            graph = gc.graph
+            plan = graph.plan
+            signature = gc.gca
+            fmt = formats.get(signature)  # type: ignore[arg-type]
             if fmt is not None:
-                values.append(fmt.format(*[values[i] for i in plan[PLAN_B]]))
+                text = fmt.format(*[args[i] for i in plan[0]])
+                length[0] += len(text)
+                values = [*args, text]
             else:
-                b_out = self._expressions(self._lookup(gc.gcb), [values[i] for i in plan[PLAN_B]], length)
-                if b_out is None:
+                sub = store_get(signature) or lookup(signature)  # type: ignore[arg-type]
+                sub_args = [args[i] for i in plan[0]]
+                out = (
+                    expressions(sub, sub_args, length)
+                    if sub.codon is not None
+                    else inline(sub, sub_args, length)
+                )
+                if out is None:
                     return None
-                values += b_out
-        if gc.graph.graph_type is CGraphType.STANDARD:
-            outputs = [values[i] for i in plan[PLAN_O]]
-        else:
-            condition = values[plan[PLAN_F][0]]
+                values = args + out
+            signature = gc.gcb
+            if signature is not None:
+                fmt = formats.get(signature)
+                if fmt is not None:
+                    text = fmt.format(*[values[i] for i in plan[1]])
+                    length[0] += len(text)
+                    values.append(text)
+                else:
+                    sub = store_get(signature) or lookup(signature)
+                    sub_args = [values[i] for i in plan[1]]
+                    out = (
+                        expressions(sub, sub_args, length)
+                        if sub.codon is not None
+                        else inline(sub, sub_args, length)
+                    )
+                    if out is None:
+                        return None
+                    values += out
+            if length[0] > _MAX_EXPRESSION:
+                return None
+            if graph.graph_type is standard:
+                return [values[i] for i in plan[2]]
+            condition = values[plan[3][0]]
             outputs = [
                 f"({values[o]} if {condition} else {values[p]})"
-                for o, p in zip(plan[PLAN_O], plan[PLAN_P], strict=True)
+                for o, p in zip(plan[2], plan[4], strict=True)
             ]
-        length[0] += sum(len(text) for text in outputs)
-        return None if length[0] > _MAX_EXPRESSION else outputs
+            length[0] += sum(len(text) for text in outputs)
+            return None if length[0] > _MAX_EXPRESSION else outputs
+
+        return inline
 
     def execute(self, gc: GeneticCode, inputs: Sequence[Any]) -> tuple[Any, ...]:
         """Run `gc` once on one set of inputs (scalars or arrays); always returns a tuple of outputs."""
