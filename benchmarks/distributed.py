@@ -90,7 +90,7 @@ class Stack:
             "--without-gossip",
             "--without-mingle",
             "-l",
-            "warning",
+            "info",
         ]
         process = subprocess.Popen(
             command,
