@@ -56,8 +56,7 @@ def _time_vectorised(
 ) -> tuple[float, Executor]:
     executor = Executor(store)
     start = time.perf_counter()
-    for gc in programs:
-        executor.evaluate(gc, [points])
+    executor.evaluate_many(programs, [points])
     return time.perf_counter() - start, executor
 
 

@@ -301,32 +301,52 @@ class Executor:
 
         def walk(gc: GeneticCode, args: list[Any]) -> list[Any]:
             # Plan rows by position (A=0, B=1, O=2, F=3, P=4; see graph.PLAN_*): constants index faster
-            # than module globals on a path that runs for every node of every program.
+            # than module globals, and one- and two-argument calls are spelled out instead of building an
+            # argument list, on a path that runs for every node of every program.
             graph = gc.graph
             plan = graph.plan
             signature = gc.gca
             fn = fns.get(signature)  # type: ignore[arg-type]
+            row = plan[0]
             if fn is not None:
-                values = [*args, fn(*[args[i] for i in plan[0]])]
+                if len(row) == 2:
+                    values = [*args, fn(args[row[0]], args[row[1]])]
+                elif len(row) == 1:
+                    values = [*args, fn(args[row[0]])]
+                else:
+                    values = [*args, fn(*[args[i] for i in row])]
             else:
                 sub = store_get(signature) or lookup(signature)  # type: ignore[arg-type]
-                sub_args = [args[i] for i in plan[0]]
+                sub_args = [args[i] for i in row]
                 values = args + (call_codon(sub, sub_args) if sub.codon is not None else walk(sub, sub_args))
             signature = gc.gcb
             if signature is not None:
                 fn = fns.get(signature)
+                row = plan[1]
                 if fn is not None:
-                    values.append(fn(*[values[i] for i in plan[1]]))
+                    if len(row) == 2:
+                        values.append(fn(values[row[0]], values[row[1]]))
+                    elif len(row) == 1:
+                        values.append(fn(values[row[0]]))
+                    else:
+                        values.append(fn(*[values[i] for i in row]))
                 else:
                     sub = store_get(signature) or lookup(signature)
-                    sub_args = [values[i] for i in plan[1]]
+                    sub_args = [values[i] for i in row]
                     values += call_codon(sub, sub_args) if sub.codon is not None else walk(sub, sub_args)
             if graph.graph_type is standard:
-                return [values[i] for i in plan[2]]
+                row = plan[2]
+                return [values[row[0]]] if len(row) == 1 else [values[i] for i in row]
             condition = values[plan[3][0]]
             return [select(condition, values[o], values[p]) for o, p in zip(plan[2], plan[4], strict=True)]
 
         return walk
+
+    def evaluate_many(self, gcs: Sequence[GeneticCode], inputs: Sequence[Any]) -> list[list[Any]]:
+        """`evaluate` for a batch of GCs on the same inputs (numpy warnings silenced once for the batch)."""
+        columns = list(inputs)
+        with quiet_numpy():
+            return [self._evaluate(gc, columns) for gc in gcs]
 
     def run_vectorised(self, gc: GeneticCode, inputs: Sequence[Any]) -> tuple[Any, ...]:
         """Run `gc` once over input columns (numpy arrays of all cases); constant outputs may be scalars."""
