@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from egp.config import DatabaseRole, Settings, load_settings
@@ -227,6 +228,35 @@ def test_tampered_rows_are_quarantined(postgres_databases: Factory) -> None:
     )
     assert report.gcs_new == report.gcs_sent - 3
     assert_closed_and_valid(target)
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_archive_keeps_every_sub_gc_of_a_stored_gc(
+    backend: str, postgres_databases: Factory, sqlite_url: str
+) -> None:
+    """Without gca/gcb indexes (revision 0004) the archive still retires exactly the GCs no stored GC uses
+    (as gca or as gcb), then, run by run, the sub-GCs those leave unused: the stored GCs stay closed."""
+    url = postgres_databases(DatabaseRole.POOL) if backend == "postgres" else sqlite_url
+    pool = SQLGenePool(url)
+    gcs = [g for g in make_gcs(8, seed=29, size=6) if g.codon is None]
+    pool.put_many(gcs)
+    later = datetime.now(UTC) + timedelta(days=2)
+    settings = load_settings()
+    stored = {g.signature: g for g in gcs}
+    as_gca = {g.gca for g in gcs} & set(stored)
+    as_gcb = {g.gcb for g in gcs} & set(stored)
+    assert as_gca - as_gcb and as_gcb - as_gca  # GCs used only as gca, and only as gcb, are both kept
+    rounds = 0
+    while stored:
+        used = {s for g in stored.values() for s in (g.gca, g.gcb) if s is not None}
+        cold = set(stored) - used
+        assert archive(url, settings, now=later)["archived"] == len(cold)
+        with get_engine(url).connect() as connection:
+            left = {bytes(r[0]) for r in connection.execute(text("SELECT signature FROM genetic_codes"))}
+        assert left & set(stored) == set(stored) - cold
+        stored = {s: g for s, g in stored.items() if s not in cold}
+        rounds += 1
+    assert rounds > 1  # sub-GCs were kept while a stored GC used them
 
 
 def test_archive_and_watchdog(sqlite_url: str) -> None:
