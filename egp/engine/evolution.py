@@ -649,6 +649,20 @@ class Engine:
             key=lambda s: (-self.scores[s].fitness, self.gc(s).num_codons, s),
         )
 
+    def record_members(self, island: Island) -> None:
+        """Queue the island's members (e.g. its initial population) and their first scores for storage,
+        so every offspring's lineage can be followed back through the Gene Pool."""
+        record = island.record
+        assert record is not None
+        for signature in island.members:
+            if signature in self.persisted or signature in record.problem_stats:
+                continue
+            self._persist(record, self.gc(signature))
+            stats = self._problem_delta(record, signature)
+            stats.fitness_total += self.fitness(signature)
+            stats.fitness_count += 1
+            stats.survivability = self.survivability[signature]
+
     def flush(self, island: Island) -> None:
         """Write the island's epoch record to the Gene Pool."""
         record = island.record
@@ -693,6 +707,8 @@ def evolve_problem(
         rngs = [epoch_rng(config.seed, island.index, epoch) for island in islands]
         for island in islands:
             island.record = EpochRecord(problem=engine.problem_id, job=job, island=island.index, epoch=epoch)
+            if epoch == 0:
+                engine.record_members(island)
         for _ in range(config.epoch_generations):
             engine._generation_evaluations = 0
             engine._generation_stillborn = 0
