@@ -131,7 +131,9 @@ class Settings(BaseSettings):
         description="Seconds without a new score before an epoch re-sends the fitness batches still missing.",
     )
     executor_memory_limit_mb: int = Field(
-        default=1024, gt=0, description="Memory limit of a fitness executor child process, in MiB."
+        default=2048,
+        gt=0,
+        description="Memory limit (address space) of a fitness executor child process, in MiB.",
     )
     visibility_timeout_s: int = Field(
         default=600,

@@ -126,12 +126,20 @@ _runtimes: dict[str, _ProblemRuntime] = {}
 def _runtime(name: str, settings: Settings) -> _ProblemRuntime:
     """A per-process evaluator for the problem (its sub-GC output cache survives between batches)."""
     runtime = _runtimes.get(name)
+    if runtime is not None and len(runtime.store) > _STORE_LIMIT:
+        runtime.store.clear()  # GCs are re-read from the Gene Pool as batches need them
     if runtime is None:
         problem = get_problem(name)
         store: dict[bytes, GeneticCode] = {}
-        evaluator = CaseEvaluator(problem, Executor(store, settings.l1_cache_bytes), settings.l2_cache_bytes)
+        # The process runs under a memory limit (RLIMIT_AS): the output cache gets a quarter of it at most,
+        # or a long job's cache would grow into a MemoryError on every batch.
+        budget = min(settings.l2_cache_bytes, settings.executor_memory_limit_mb * 1024 * 1024 // 4)
+        evaluator = CaseEvaluator(problem, Executor(store, settings.l1_cache_bytes), budget)
         runtime = _runtimes[name] = _ProblemRuntime(problem, store, evaluator)
     return runtime
+
+
+_STORE_LIMIT = 50_000  # GCs kept per problem in an executor process between batches
 
 
 def evaluate_batch(
