@@ -34,7 +34,7 @@ from egp.genetic_code.assembly import Assembler, random_expression
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import ANONYMOUS_CREATOR, GeneticCode
-from egp.genetic_code.types import TYPES, is_compatible
+from egp.genetic_code.types import TYPES
 from egp.physics.context import CURRENT, PhysicsContext, Stillborn
 from egp.problems.base import Problem
 
@@ -695,9 +695,6 @@ def evolve_problem(
     """Run evolution of `problem` until solved (or the target), a budget, the deadline, or cancel."""
     started = time.perf_counter()
     engine = Engine(problem, config, gene_pool, job=job)
-    for codon in engine.solution_codons:
-        if not codon.inputs and not any(is_compatible(codon.outputs[0], t) for t in engine.outputs):
-            continue
     islands = [Island(index, engine.initial_population(index)) for index in range(config.islands)]
     history: list[GenerationRecord] = []
     generation = 0

@@ -246,10 +246,7 @@ def _insert(target: GeneticCode, ctx: PhysicsContext, where: Row) -> GeneticCode
     # Inserting above A or B puts a codon before that sub-GC; above O puts it after sub-GC B.
     sub_path: Path = [*path, (node, row)]
     sub = _lookup(ctx, signature)
-    local = [(sub, Row.A)]  # a one-step path so the helpers act on `sub` alone
-    del local
-    inner_ctx_target = sub
-    new_sub = (inverse_stack if where is not Row.O else stack)(inner_ctx_target, _Pinned(ctx, target))
+    new_sub = (inverse_stack if where is not Row.O else stack)(sub, _Pinned(ctx, target))
     return _finish(target, sub_path, new_sub, ctx)
 
 
