@@ -43,6 +43,10 @@ PGC_INHERITANCE = 0.75  # a new pGC starts at this share of its parent's fitness
 CATEGORY_WEIGHTS = (4.0, 2.0, 1.0)  # effective pGCs, pGCs with fitness > 0.5, the rest
 
 
+# A layer's pGCs for the 4/2/1 choice: fitness by signature, then (> 0.5, weights) and (the rest, weights).
+_PgcCategories = tuple[dict[bytes, float], list[bytes], list[float], list[bytes], list[float]]
+
+
 class EvolutionError(EGPError):
     """A bad evolution setting or a problem the engine cannot work on."""
 
@@ -167,6 +171,15 @@ def epoch_rng(seed: int, island: int, epoch: int) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
+@dataclass(frozen=True)
+class Offspring:
+    """One breeding: the parent's signature, the pGC that mutated it and the child (None if stillborn)."""
+
+    parent: bytes
+    pgc: GeneticCode
+    child: GeneticCode | None
+
+
 @dataclass
 class Island:
     """One island's population: member signatures and their fitness and survivability."""
@@ -218,6 +231,8 @@ class Engine:
             [c.signature for c in self.pgc_codons] for _ in range(config.pgc_layers)
         ]
         self.pgc_stats: list[dict[bytes, PgcStats]] = [{} for _ in range(config.pgc_layers)]
+        # select_pgc's view of each layer's pool, rebuilt after any statistic of that layer changes.
+        self._pgc_categories: list[_PgcCategories | None] = [None] * config.pgc_layers
         self.persisted: set[bytes] = set()
         self.evaluations = 0
         self.offspring = 0
@@ -236,7 +251,7 @@ class Engine:
         """Bring the Gene Pool's best pGCs (and their statistics) into the per-layer pGC pools."""
         for layer in range(self.config.pgc_layers):
             for gc in self.pool.best_pgcs(layer, self.config.pgc_pool_limit):
-                if gc.signature not in self.pgc_pool[layer] and self._load_closure([gc.signature]):
+                if gc.signature not in self.pgc_pool[layer] and self.load_closure([gc.signature]):
                     self.pgc_pool[layer].append(gc.signature)
             stats = self.pool.pgc_stats(layer, self.pgc_pool[layer])
             for signature, value in stats.items():
@@ -247,7 +262,7 @@ class Engine:
                     value.evolvability_count,
                 )
 
-    def _load_closure(self, signatures: Sequence[bytes]) -> bool:
+    def load_closure(self, signatures: Sequence[bytes]) -> bool:
         """Copy GCs and their sub-GCs from the Gene Pool into the working store (False if one is missing)."""
         registry = codon_registry()
         wanted = [s for s in signatures if s not in self.store and registry.get(s) is None]
@@ -273,7 +288,7 @@ class Engine:
         best = self.pool.best(self.problem_id, size * self.config.islands)
         share = best[island :: self.config.islands][: size // 2]
         for gc in share:
-            if gc.inputs == self.inputs and gc.outputs == self.outputs and self._load_closure([gc.signature]):
+            if gc.inputs == self.inputs and gc.outputs == self.outputs and self.load_closure([gc.signature]):
                 members.append(gc.signature)
         rng = epoch_rng(self.config.seed, island, -1)
         assembler = Assembler(self.store, self.inputs, self.config.creator)
@@ -333,6 +348,7 @@ class Engine:
         """Update a pGC's layer statistics with Δ (fitness (Δ/2 + 0.5), evolvability max(Δ, 0))."""
         change = PgcStats(delta / 2 + 0.5, 1, max(delta, 0.0), 1)
         self._pgc_stats(layer, signature).add(change)
+        self._pgc_categories[layer] = None
         record.pgc_stats.setdefault((signature, layer), PgcStats()).add(change)
 
     def _problem_delta(self, record: EpochRecord, signature: bytes) -> ProblemStats:
@@ -345,14 +361,27 @@ class Engine:
         Within a category, pGCs above 0.5 are weighted by (fitness − 0.5), the rest by their fitness and
         effective ones by their fitness (domain spec §4.4). Runs once per offspring: kept to plain loops.
         """
-        pool = self.pgc_pool[layer]
+        cached = self._pgc_categories[layer]
+        if cached is None:
+            cached = self._pgc_categories[layer] = self._categorise_pgcs(layer)
+        fitness_of, positive, positive_w, negative, negative_w = cached
+        effective = [s for s in self.effective.get(target.signature, ()) if s in fitness_of]
+        effective_w = [max(fitness_of[s], 1e-6) for s in effective]
+        categories = ((effective, effective_w), (positive, positive_w), (negative, negative_w))
+        weights = [w if c[0] else 0.0 for w, c in zip(CATEGORY_WEIGHTS, categories, strict=True)]
+        members, member_weights = rng.choices(categories, weights)[0]
+        signature = rng.choices(members, member_weights)[0]
+        return self.executor._lookup(signature)
+
+    def _categorise_pgcs(self, layer: int) -> _PgcCategories:
+        """Each pooled pGC's fitness, and the > 0.5 and the other pGCs with their selection weights."""
         get = self.pgc_stats[layer].get
         positive: list[bytes] = []
         positive_w: list[float] = []
         negative: list[bytes] = []
         negative_w: list[float] = []
         fitness_of: dict[bytes, float] = {}
-        for signature in pool:
+        for signature in self.pgc_pool[layer]:
             stats = get(signature)
             value = (
                 stats.fitness_total / stats.fitness_count
@@ -366,13 +395,7 @@ class Engine:
             else:
                 negative.append(signature)
                 negative_w.append(value if value > 1e-6 else 1e-6)
-        effective = [s for s in self.effective.get(target.signature, ()) if s in fitness_of]
-        effective_w = [max(fitness_of[s], 1e-6) for s in effective]
-        categories = ((effective, effective_w), (positive, positive_w), (negative, negative_w))
-        weights = [w if c[0] else 0.0 for w, c in zip(CATEGORY_WEIGHTS, categories, strict=True)]
-        members, member_weights = rng.choices(categories, weights)[0]
-        signature = rng.choices(members, member_weights)[0]
-        return self.executor._lookup(signature)
+        return fitness_of, positive, positive_w, negative, negative_w
 
     def _run_pgc(
         self,
@@ -438,12 +461,13 @@ class Engine:
             if child is None:
                 self._pgc_delta(record, layer + 1, mutator.signature, -1.0)
             return
-        self._persist(record, child)
+        self.persist(record, child)
         parent = self._pgc_stats(layer, pgc.signature)
         inherited = PgcStats(
             PGC_INHERITANCE * parent.fitness * 2, 2, PGC_INHERITANCE * parent.evolvability * 2, 2
         )
         self.pgc_stats[layer][child.signature] = inherited
+        self._pgc_categories[layer] = None
         record.pgc_stats.setdefault((child.signature, layer), PgcStats()).add(inherited)
         pool = self.pgc_pool[layer]
         pool.append(child.signature)
@@ -456,7 +480,7 @@ class Engine:
             pool.remove(weakest)
 
     # -- persistence -----------------------------------------------------------------------------------------
-    def _persist(self, record: EpochRecord, gc: GeneticCode) -> None:
+    def persist(self, record: EpochRecord, gc: GeneticCode) -> None:
         """Queue `gc` and any of its sub-GCs not yet written for this epoch's record (sub-GCs first)."""
         pending: list[GeneticCode] = []
         stack = [gc]
@@ -475,35 +499,64 @@ class Engine:
 
     # -- one generation --------------------------------------------------------------------------------------
     def generation(self, island: Island, rng: random.Random) -> None:
-        """Breed one generation on `island` and keep the survivors."""
-        record = island.record
-        assert record is not None
+        """Breed one generation on `island`, score the new offspring and keep the survivors."""
+        self.integrate(island, self.breed(island, rng), rng)
+
+    def breed(self, island: Island, rng: random.Random) -> list[Offspring]:
+        """One generation's offspring: parents picked by survivability, each mutated by a pGC (4/2/1 choice).
+
+        Nothing is scored or credited here, so the new offspring can be scored anywhere (in this process or
+        by the fitness executors) before `integrate` takes them in. pGCs are chosen from the statistics at the
+        start of the generation.
+        """
         config = self.config
         members = island.members
         top = max(self.survivability[s] for s in members) or 1.0
         weights = [max(self.survivability[s] / top, 1e-9) ** config.selection_pressure for s in members]
         donors = [self.gc(s) for s in members]
-        children: list[bytes] = []
+        bred: list[Offspring] = []
+        started = time.perf_counter()
         for parent_sig in rng.choices(members, weights, k=config.population):
-            if self._stop_now():
-                break
             parent = self.gc(parent_sig)
-            started = time.perf_counter()
             pgc = self.select_pgc(parent, 0, rng)
             child, _ = self._run_pgc(pgc, parent, rng, donors)
-            self.timing["breed"] += time.perf_counter() - started
+            bred.append(Offspring(parent_sig, pgc, child))
+        self.timing["breed"] += time.perf_counter() - started
+        return bred
+
+    def unscored(self, bred: Sequence[Offspring]) -> list[GeneticCode]:
+        """The distinct offspring in `bred` that have no score on the problem yet (in breeding order)."""
+        new: dict[bytes, GeneticCode] = {}
+        for offspring in bred:
+            child = offspring.child
+            if child is not None and child.signature not in self.scores:
+                new.setdefault(child.signature, child)
+        return list(new.values())
+
+    def integrate(self, island: Island, bred: Sequence[Offspring], rng: random.Random) -> None:
+        """Score the offspring (from the score cache where possible), credit Δ to parents and pGCs (evolving
+        the pGCs that reached N uses), keep the survivors and reseed a stagnant island.
+
+        Stops taking offspring in as soon as the run should stop (solved, target or evaluation budget).
+        """
+        record = island.record
+        assert record is not None
+        children: list[bytes] = []
+        for offspring in bred:
+            if self.stop_now():
+                break
+            parent_sig, pgc, child = offspring.parent, offspring.pgc, offspring.child
             self.offspring += 1
             self._generation_offspring += 1
-            parent_fitness = self.fitness(parent_sig)
             if child is None:
                 self.stillborn += 1
                 self._generation_stillborn += 1
                 delta = -1.0
             else:
                 score = self._score(child)
-                delta = score.fitness - parent_fitness
+                delta = score.fitness - self.fitness(parent_sig)
                 started = time.perf_counter()
-                self._child_statistics(record, parent, child, score, delta, pgc)
+                self._child_statistics(record, self.gc(parent_sig), child, score, delta, pgc)
                 children.append(child.signature)
                 self.timing["bookkeeping"] += time.perf_counter() - started
             started = time.perf_counter()
@@ -512,7 +565,7 @@ class Engine:
             parent_delta.evolvability_count += 1
             self._use_pgc(record, pgc, 0, delta, rng)
             self.timing["bookkeeping"] += time.perf_counter() - started
-        self._survivors(island, children)
+        self.select_survivors(island, children)
         self._check_stagnation(island, rng)
 
     def _check_stagnation(self, island: Island, rng: random.Random) -> None:
@@ -541,7 +594,7 @@ class Engine:
             self._score(gc)
             fresh.append(gc.signature)
             if island.record is not None:
-                self._persist(island.record, gc)
+                self.persist(island.record, gc)
                 stats = self._problem_delta(island.record, gc.signature)
                 stats.fitness_total += self.fitness(gc.signature)
                 stats.fitness_count += 1
@@ -560,7 +613,7 @@ class Engine:
         parent_sig = parent.signature
         first_time = signature not in record.problem_stats and signature not in self.persisted
         if first_time:
-            self._persist(record, child)
+            self.persist(record, child)
             stats = self._problem_delta(record, signature)
             stats.fitness_total += score.fitness
             stats.fitness_count += 1
@@ -573,7 +626,7 @@ class Engine:
             # parent starts without any, so one lucky pGC cannot take over every lineage descending from it.
             self.effective[signature] = (pgc.signature, *self.effective.get(parent_sig, ())[:1])
 
-    def _survivors(self, island: Island, children: list[bytes]) -> None:
+    def select_survivors(self, island: Island, children: Sequence[bytes]) -> None:
         """Keep the island's elite, then the fittest offspring by survivability, one per behaviour first.
 
         Only `elitism` of the places go to parents: truncating parents and offspring together lets one lineage
@@ -625,7 +678,8 @@ class Engine:
         return distinct + repeats
 
     # -- termination -----------------------------------------------------------------------------------------
-    def _stop_now(self) -> bool:
+    def stop_now(self) -> bool:
+        """Whether the run should stop: solved (with no target), the target reached, or the budget spent."""
         if self.solved_by is not None and self.config.target is None:
             return True
         if self.config.target is not None and any(
@@ -657,7 +711,7 @@ class Engine:
         for signature in island.members:
             if signature in self.persisted or signature in record.problem_stats:
                 continue
-            self._persist(record, self.gc(signature))
+            self.persist(record, self.gc(signature))
             stats = self._problem_delta(record, signature)
             stats.fitness_total += self.fitness(signature)
             stats.fitness_count += 1
@@ -676,6 +730,12 @@ class Engine:
         self.pool.record_epoch(record)
         island.record = None
 
+
+    # Old private names, still used by egp/jobs/epoch.py until it moves to the public ones.
+    _survivors = select_survivors
+    _stop_now = stop_now
+    _load_closure = load_closure
+    _persist = persist
 
 def _usable(codon: GeneticCode) -> bool:
     """Codons whose types a problem-level program can use (no GC-typed endpoints)."""
@@ -698,7 +758,7 @@ def evolve_problem(
     islands = [Island(index, engine.initial_population(index)) for index in range(config.islands)]
     history: list[GenerationRecord] = []
     generation = 0
-    stop = engine._stop_now()
+    stop = engine.stop_now()
     epoch = 0
     while not stop and generation < config.generations:
         rngs = [epoch_rng(config.seed, island.index, epoch) for island in islands]
@@ -712,7 +772,7 @@ def evolve_problem(
             engine._generation_offspring = 0
             for island, rng in zip(islands, rngs, strict=True):
                 engine.generation(island, rng)
-                if engine._stop_now():
+                if engine.stop_now():
                     break
             generation += 1
             record = _generation_record(engine, islands, generation)
@@ -720,7 +780,7 @@ def evolve_problem(
             if progress is not None:
                 progress(record)
             stop = (
-                engine._stop_now()
+                engine.stop_now()
                 or generation >= config.generations
                 or (config.wall_seconds is not None and time.perf_counter() - started >= config.wall_seconds)
                 or (cancel is not None and cancel())
@@ -766,7 +826,7 @@ def _migrate(engine: Engine, islands: list[Island]) -> None:
         arrivals = [s for s in emigrants[index - 1] if s not in island.members]
         if arrivals:
             island.members = island.members[: len(island.members) - len(arrivals)] + arrivals
-            engine._survivors(island, [])
+            engine.select_survivors(island, [])
 
 
 def _generation_record(engine: Engine, islands: list[Island], generation: int) -> GenerationRecord:
