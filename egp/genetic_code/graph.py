@@ -202,10 +202,18 @@ def make_graph(
     *,
     validate: bool = True,
 ) -> ConnectionGraph:
-    """Build an immutable graph; with `validate`, check every rule and require stability."""
+    """Build an immutable graph; with `validate`, check every rule and require stability.
+
+    Graphs are interned: evolution builds the same few thousand graphs over and over (every rebuilt node of a
+    mutation path, every spontaneous GC), and a cached one skips the checks, the JSON and the plan.
+    """
     d_types = {row: tuple(dest_types[row]) for row in DESTINATION_ROWS if row in dest_types}
     d_conns = {row: tuple(dest_conns[row]) for row in DESTINATION_ROWS if row in dest_types}
     s_types = {row: tuple(source_types[row]) for row in (Row.A, Row.B) if row in source_types}
+    key = (graph_type, tuple(inputs), tuple(d_types.items()), tuple(d_conns.items()), tuple(s_types.items()))
+    cached = _INTERNED.get(key)
+    if cached is not None:
+        return cached
     text = canonical_json_text(inputs, d_types, d_conns, s_types)
     graph = ConnectionGraph(
         graph_type,
@@ -219,7 +227,14 @@ def make_graph(
     )
     if validate:
         check_graph(graph_type, graph.inputs, d_types, d_conns, s_types, require_stable=True)
+        if len(_INTERNED) >= _INTERN_LIMIT:
+            _INTERNED.clear()  # a crude bound: refilling costs one build per graph still in use
+        _INTERNED[key] = graph  # only validated graphs: a later validating caller may take them as they are
     return graph
+
+
+_INTERN_LIMIT = 200_000
+_INTERNED: dict[tuple[Any, ...], ConnectionGraph] = {}
 
 
 def check_graph(

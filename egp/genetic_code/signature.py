@@ -27,21 +27,28 @@ def compute_signature(
     inline: str | None = None,
 ) -> bytes:
     """The 32-byte signature of a GC from its lineage, sub-GCs, maker, creator, graph and codon template."""
-    hasher = sha256()
-    presence = 0
-    refs = (ancestora, ancestorb, gca, gcb, pgc)
-    for bit, ref in enumerate(refs):
-        if ref is not None:
-            presence |= 1 << bit
-    hasher.update(presence.to_bytes(1, "big"))
-    for ref in refs:
-        if ref is not None:
-            hasher.update(ref)
-    hasher.update(creator.bytes)
-    hasher.update(graph_json.encode())
+    # One join and one hash call: this runs for every node rebuilt by every mutation.
+    presence = (
+        (ancestora is not None)
+        | (ancestorb is not None) << 1
+        | (gca is not None) << 2
+        | (gcb is not None) << 3
+        | (pgc is not None) << 4
+    )
+    parts = [_PRESENCE_BYTES[presence]]
+    parts.extend(ref for ref in (ancestora, ancestorb, gca, gcb, pgc) if ref is not None)
+    creator_bytes = _CREATOR_BYTES.get(creator)
+    if creator_bytes is None:
+        creator_bytes = _CREATOR_BYTES[creator] = creator.bytes
+    parts.append(creator_bytes)
+    parts.append(graph_json.encode())
     if inline:
-        hasher.update(inline.encode())
-    return hasher.digest()
+        parts.append(inline.encode())
+    return sha256(b"".join(parts)).digest()
+
+
+_PRESENCE_BYTES = tuple(bytes([value]) for value in range(32))
+_CREATOR_BYTES: dict[UUID, bytes] = {}
 
 
 def parse_signature(text: str) -> bytes:
