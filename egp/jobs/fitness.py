@@ -5,7 +5,10 @@ checked from their graphs, codons only from the local trusted registry), evaluat
 limit (the process runs under a memory limit, see executors/), and writes the whole batch's results with one
 bulk `INSERT … ON CONFLICT DO NOTHING` into `fitness_results`, keyed by (problem, signature): evaluation is
 deterministic, so a redelivered or duplicated batch writes nothing new. A GC that times out, raises or runs
-out of memory scores 0 with the reason, and the batch goes on.
+out of memory scores 0 with the reason, and the batch goes on. A result carries all of the Score that the
+engine's survivor selection reads, not only the fitness: the behaviour digest (one survivor per behaviour
+first) and the per-case scores (niche survivability). Without them every remote GC looked alike to
+selection, and islands filled with neutral variants of one program and stalled on a local optimum.
 
 The barrier is a count in Postgres: the epoch waits until every GC it sent has a row (polling with a
 deadline), re-sends batches whose results are missing, and after MAX_SENDS gives the still-missing GCs
@@ -24,6 +27,8 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, cast
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -69,21 +74,51 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+# Per-case scores are stored as float64, little-endian, whatever the machine.
+_CASES_DTYPE = np.dtype("<f8")
+
+
+def encode_cases(cases: Any) -> bytes | None:
+    """A Score's per-case scores as stored in fitness_results (None when the problem defines none)."""
+    if cases is None:
+        return None
+    return np.asarray(cases, dtype=_CASES_DTYPE).tobytes()
+
+
+def decode_cases(blob: bytes | None) -> npt.NDArray[np.float64] | None:
+    """The per-case scores stored by `encode_cases`, as a (writable) float64 array."""
+    if blob is None:
+        return None
+    return np.frombuffer(bytes(blob), dtype=_CASES_DTYPE).astype(np.float64)
+
+
 def read_results(pool: SQLGenePool, problem: bytes, signatures: Sequence[bytes]) -> dict[bytes, Score]:
-    """The stored executor scores among `signatures` on `problem`."""
+    """The stored executor scores among `signatures` on `problem` (with behaviour and per-case scores)."""
     found: dict[bytes, Score] = {}
     wanted = sorted(set(signatures))
     table = FITNESS_RESULTS
+    columns = (
+        table.c.signature,
+        table.c.fitness,
+        table.c.solved,
+        table.c.reason,
+        table.c.behaviour,
+        table.c.cases,
+    )
     with pool.engine.connect() as connection:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             rows = connection.execute(
-                select(table.c.signature, table.c.fitness, table.c.solved, table.c.reason).where(
-                    table.c.problem == problem, table.c.signature.in_(chunk)
-                )
+                select(*columns).where(table.c.problem == problem, table.c.signature.in_(chunk))
             )
-            for signature, fitness, solved, reason in rows:
-                found[bytes(signature)] = Score(float(fitness), bool(solved), reason)
+            for signature, fitness, solved, reason, behaviour, cases in rows:
+                found[bytes(signature)] = Score(
+                    float(fitness),
+                    bool(solved),
+                    reason,
+                    bytes(behaviour) if behaviour is not None else b"",
+                    decode_cases(cases),
+                )
     return found
 
 
@@ -104,6 +139,8 @@ def write_results(
             "job": job,
             "worker": worker[:255] if worker else None,
             "evaluated": now,
+            "behaviour": score.behaviour or None,
+            "cases": encode_cases(score.cases),
         }
         for signature, score in sorted(scores.items())
     ]
@@ -255,6 +292,8 @@ __all__ = [
     "MAX_SENDS",
     "FitnessTimeout",
     "RemoteFitness",
+    "decode_cases",
+    "encode_cases",
     "evaluate_batch",
     "read_results",
     "time_limit",

@@ -295,6 +295,11 @@ class FitnessResultRow(Base):
     job: Mapped[str | None] = mapped_column(String(64))
     worker: Mapped[str | None] = mapped_column(String(255))
     evaluated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What the engine's survivor selection needs besides the fitness (revision 0005): the digest of the GC's
+    # outputs (one survivor per behaviour first) and each case's share of the fitness (niche survivability),
+    # float64 little-endian; NULL when the evaluation failed or the problem has no per-case scores.
+    behaviour: Mapped[bytes | None] = mapped_column(LargeBinary)
+    cases: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 FITNESS_RESULTS = FitnessResultRow.__table__
