@@ -240,6 +240,9 @@ class Engine:
         self.score_hits = 0
         self.pgcs_evolved = 0
         self.solved_by: GeneticCode | None = None
+        # Stagnant islands are reseeded with spontaneous GCs scored on the spot; an engine whose scores come
+        # from elsewhere (remote fitness) switches this off.
+        self.can_reseed = True
         self.timing: dict[str, float] = {"breed": 0.0, "evaluate": 0.0, "bookkeeping": 0.0}
         self._generation_evaluations = 0
         self._generation_stillborn = 0
@@ -579,7 +582,7 @@ class Engine:
             island.best, island.stale = best, 0
             return
         island.stale += 1
-        if island.stale < self.config.stagnation or self.config.reseed <= 0:
+        if island.stale < self.config.stagnation or self.config.reseed <= 0 or not self.can_reseed:
             return
         island.stale = 0
         keep = island.members[: max(1, len(island.members) - round(self.config.reseed * len(island.members)))]
@@ -641,7 +644,7 @@ class Engine:
         elite = ranked[: max(1, round(self.config.elitism * self.config.population))]
         fresh = self._rank([s for s in dict.fromkeys(children) if s not in dict.fromkeys(elite)])
         rest = [s for s in ranked if s not in dict.fromkeys(elite)]
-        island.members = self._distinct_first([*elite, *fresh, *rest])[: self.config.population]
+        island.members = self._distinct_first([*elite, *fresh, *rest], fresh)[: self.config.population]
 
     def _niche_survivability(self, signatures: Sequence[bytes]) -> None:
         """Niche competition (domain spec §4.6): a test group's reward is shared among the GCs scoring in it.
@@ -667,15 +670,24 @@ class Engine:
             key=lambda s: (-self.survivability[s], -self.scores[s].fitness, self.gc(s).num_codons, s),
         )
 
-    def _distinct_first(self, ordered: list[bytes]) -> list[bytes]:
-        seen: set[bytes] = set()
-        distinct: list[bytes] = []
-        repeats: list[bytes] = []
+    def _distinct_first(self, ordered: list[bytes], newer: Sequence[bytes] = ()) -> list[bytes]:
+        """`ordered` with one GC per behaviour first (in order of first appearance), the repeats after.
+
+        A behaviour's representative is its first GC in `ordered`, unless one of the `newer` GCs (this
+        generation's offspring) has it: then the first of those. A child that behaves exactly like its parent
+        thus takes the parent's place (neutral drift), so an island can walk across a fitness plateau instead
+        of freezing on the first GC that reached it.
+        """
+        fresh = set(newer)
+        chosen: dict[bytes, bytes] = {}
         for signature in ordered:
             value = self.scores[signature].behaviour
-            (repeats if value in seen else distinct).append(signature)
-            seen.add(value)
-        return distinct + repeats
+            current = chosen.get(value)
+            if current is None or (signature in fresh and current not in fresh):
+                chosen[value] = signature
+        distinct = list(chosen.values())
+        kept = set(distinct)
+        return distinct + [s for s in ordered if s not in kept]
 
     # -- termination -----------------------------------------------------------------------------------------
     def stop_now(self) -> bool:
@@ -730,12 +742,6 @@ class Engine:
         self.pool.record_epoch(record)
         island.record = None
 
-
-    # Old private names, still used by egp/jobs/epoch.py until it moves to the public ones.
-    _survivors = select_survivors
-    _stop_now = stop_now
-    _load_closure = load_closure
-    _persist = persist
 
 def _usable(codon: GeneticCode) -> bool:
     """Codons whose types a problem-level program can use (no GC-typed endpoints)."""

@@ -144,7 +144,7 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
             for signature in members:
                 gc = engine.gc(signature)
                 if signature not in engine.persisted:
-                    engine._persist(record, gc)
+                    engine.persist(record, gc)
                     record.problem_stats[signature] = ProblemStats(
                         fitness_total=engine.fitness(signature),
                         fitness_count=1,
@@ -292,7 +292,7 @@ def _load_pgc_chains(engine: Engine) -> None:
     wanted = [s for layer in engine.pgc_pool for s in layer]
     seen: set[bytes] = set()
     while wanted:
-        engine._load_closure(wanted)
+        engine.load_closure(wanted)
         following: list[bytes] = []
         for signature in wanted:
             if signature in seen:
@@ -339,7 +339,7 @@ def _restore(
     else:
         arrivals = []
     wanted = [*members, *arrivals]
-    if not engine._load_closure(wanted):
+    if not engine.load_closure(wanted):
         raise JobError(f"job {job_id} island {island}: members are missing from the Gene Pool")
     stats = pool.problem_stats(engine.problem_id, wanted)
     known = fitness_results(pool, engine.problem_id, wanted) if remote else {}
@@ -378,9 +378,10 @@ def _evolve(
     engine = Engine(problem, config, pool, job=job_id)
     if remote is not None:
         engine.evaluator = _PrefetchedEvaluator(engine.evaluator)  # type: ignore[assignment]
+        engine.can_reseed = False  # reseeding would score spontaneous GCs here, outside the executor pool
     members = _restore(engine, pool, job_id, island, remote is not None)
     state = Island(island, members)
-    engine._survivors(state, [])
+    engine.select_survivors(state, [])
     state.record = EpochRecord(problem=engine.problem_id, job=job_id, island=island, epoch=epoch)
     rng = epoch_rng(spec.seed, island, epoch)
     epoch_generations = config.epoch_generations
@@ -403,7 +404,7 @@ def _evolve(
         done_generations = first + step + 1
         if report is not None:
             report(_meta(engine, state, island, epoch, done_generations, spent))
-        if engine._stop_now():
+        if engine.stop_now():
             break
     engine.flush(state)  # record_epoch: GCs, statistic deltas, members and the ledger row in one transaction
     budget_spent = done_generations >= spec.generations
@@ -525,49 +526,17 @@ def _finished(spec: JobSpec, progress: dict[str, Any], info: JobInfo, islands: d
 
 
 def remote_generation(engine: Engine, island: Island, rng: Any, remote: RemoteScorer, epoch: int) -> None:
-    """One generation in remote-fitness mode: breed every child, score the new ones in one fan-out, integrate.
+    """One generation in remote-fitness mode: breed, score the new offspring in one fan-out, integrate.
 
-    Unlike Engine.generation, parents' pGCs are chosen from the statistics at the start of the generation
-    (the children of one generation are scored together, so their Δ can only be credited afterwards).
+    The same breed / integrate steps as Engine.generation; only the scoring between them runs elsewhere.
     """
-    record = island.record
-    assert record is not None
-    config = engine.config
-    members = island.members
-    weights = [max(engine.survivability[s], 1e-9) ** config.selection_pressure for s in members]
-    donors = [engine.gc(s) for s in members]
-    bred: list[tuple[bytes, GeneticCode, GeneticCode | None]] = []
-    started = time.perf_counter()
-    for parent_sig in rng.choices(members, weights, k=config.population):
-        parent = engine.gc(parent_sig)
-        pgc = engine.select_pgc(parent, 0, rng)
-        child, _ = engine._run_pgc(pgc, parent, rng, donors)
-        bred.append((parent_sig, pgc, child))
-    engine.timing["breed"] += time.perf_counter() - started
+    bred = engine.breed(island, rng)
     evaluator = engine.evaluator
     assert isinstance(evaluator, _PrefetchedEvaluator)
-    new = {c.signature: c for _, _, c in bred if c is not None and c.signature not in engine.scores}
+    new = engine.unscored(bred)
     if new:
-        evaluator.ready.update(remote(engine, list(new.values()), island.index, epoch))
-    children: list[bytes] = []
-    for parent_sig, pgc, child in bred:
-        if engine._stop_now():
-            break
-        engine.offspring += 1
-        parent_fitness = engine.fitness(parent_sig)
-        if child is None:
-            engine.stillborn += 1
-            delta = -1.0
-        else:
-            score = engine._score(child)
-            delta = score.fitness - parent_fitness
-            engine._child_statistics(record, engine.gc(parent_sig), child, score, delta, pgc)
-            children.append(child.signature)
-        parent_delta = engine._problem_delta(record, parent_sig)
-        parent_delta.evolvability_total += max(delta, 0.0)
-        parent_delta.evolvability_count += 1
-        engine._use_pgc(record, pgc, 0, delta, rng)
-    engine._survivors(island, children)
+        evaluator.ready.update(remote(engine, new, island.index, epoch))
+    engine.integrate(island, bred, rng)
 
 
 def fitness_results(pool: SQLGenePool, problem: bytes, signatures: list[bytes]) -> dict[bytes, Score]:

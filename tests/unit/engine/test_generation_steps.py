@@ -1,0 +1,113 @@
+"""A generation's public steps (breed → score anywhere → integrate) and the survivor rule (one GC per
+behaviour first; an offspring that behaves like its parent takes the parent's place)."""
+
+from __future__ import annotations
+
+import random
+
+from engine_support import engine
+
+from egp.engine.evaluation import Score
+from egp.engine.evolution import Engine, Island, epoch_rng
+from egp.engine.gene_pool import EpochRecord
+from egp.problems import EvenParity3
+
+
+def started(e: Engine) -> Island:
+    """Island 0 with its initial population and an open epoch record."""
+    island = Island(0, e.initial_population(0))
+    island.record = EpochRecord(problem=e.problem_id, island=0, epoch=0)
+    return island
+
+
+def test_breed_neither_scores_nor_credits() -> None:
+    """breed makes population-many offspring and touches no evaluation count or pGC statistic."""
+    e = engine(population=16)
+    island = started(e)
+    evaluations, stats = e.evaluations, [dict(layer) for layer in e.pgc_stats]
+    bred = e.breed(island, epoch_rng(3, 0, 0))
+    assert len(bred) == 16
+    assert e.evaluations == evaluations and e.offspring == 0
+    assert [dict(layer) for layer in e.pgc_stats] == stats
+    assert all(o.parent in island.members for o in bred)
+
+
+def test_unscored_lists_each_new_offspring_once() -> None:
+    """unscored: the distinct live children without a score, in breeding order; scored ones are left out."""
+    e = engine(population=16)
+    island = started(e)
+    bred = e.breed(island, epoch_rng(3, 0, 0))
+    new = e.unscored(bred)
+    children = [o.child.signature for o in bred if o.child is not None]
+    assert [gc.signature for gc in new] == list(dict.fromkeys(children))
+    e._score(new[0])
+    assert new[0] not in e.unscored(bred)
+
+
+def test_integrate_after_breed_is_one_generation() -> None:
+    """Two engines with one seed: generation() and breed()+integrate() leave identical islands and counts."""
+    first, second = engine(population=16), engine(population=16)
+    island_one, island_two = started(first), started(second)
+    first.generation(island_one, epoch_rng(3, 0, 0))
+    rng = epoch_rng(3, 0, 0)
+    second.integrate(island_two, second.breed(island_two, rng), rng)
+    assert island_one.members == island_two.members
+    assert (first.evaluations, first.offspring, first.stillborn) == (
+        second.evaluations,
+        second.offspring,
+        second.stillborn,
+    )
+
+
+def test_integrate_credits_every_offspring() -> None:
+    """Every bred offspring counts once; each live child is scored (or found in the score cache)."""
+    e = engine(population=16)
+    island = started(e)
+    rng = epoch_rng(3, 0, 0)
+    bred = e.breed(island, rng)
+    e.integrate(island, bred, rng)
+    assert e.offspring == len(bred)
+    assert e.stillborn == sum(1 for o in bred if o.child is None)
+    assert all(o.child is None or o.child.signature in e.scores for o in bred)
+
+
+def test_survivors_keep_one_gc_per_behaviour_first() -> None:
+    """Behaviours x, x, y: the second x ranks after y even though it is fitter than y."""
+    e = engine(EvenParity3(), population=3, elitism=0.34, selection_pressure=1.0)
+    island = started(e)
+    a, b, c = island.members[:3]
+    e.scores[a] = Score(0.9, False, None, b"x")
+    e.scores[b] = Score(0.8, False, None, b"x")
+    e.scores[c] = Score(0.2, False, None, b"y")
+    e.niche = False
+    for signature in (a, b, c):
+        e.survivability[signature] = e.scores[signature].fitness
+    island.members = [a, b, c]
+    e.select_survivors(island, [])
+    assert island.members == [a, c, b]
+
+
+def test_an_offspring_with_its_parents_behaviour_takes_its_place() -> None:
+    """Neutral drift: a child behaving exactly like an elite member replaces it; the member is retired."""
+    e = engine(EvenParity3(), population=3, elitism=0.34, selection_pressure=1.0)
+    island = started(e)
+    parent, other, child = island.members[:3]
+    e.niche = False
+    for signature, fitness, behaviour in ((parent, 0.9, b"p"), (other, 0.5, b"o"), (child, 0.9, b"p")):
+        e.scores[signature] = Score(fitness, False, None, behaviour)
+        e.survivability[signature] = fitness
+    island.members = [parent, other]
+    e.select_survivors(island, [child])
+    assert island.members[:2] == [child, other]
+    assert parent not in island.members[:2]
+
+
+def test_breeding_is_reproducible() -> None:
+    """The same RNG state breeds the same offspring signatures."""
+    signatures = []
+    for _ in range(2):
+        e = engine(population=16)
+        island = started(e)
+        bred = e.breed(island, random.Random(5))
+        signatures.append([o.child.signature if o.child else None for o in bred])
+    assert signatures[0] == signatures[1]
