@@ -25,7 +25,7 @@ def open_pool(url: str | None) -> GenePool:
 def evolve(
     problem: str | Problem,
     *,
-    population: int = 200,
+    population: int = EvolutionConfig.population,
     generations: int = 500,
     seed: int = 0,
     islands: int = 1,

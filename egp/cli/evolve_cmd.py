@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 
 from egp.api import evolve
 from egp.cli import app
-from egp.engine.evolution import GenerationRecord
+from egp.engine.evolution import EvolutionConfig, GenerationRecord
 
 
 @app.command("evolve")
@@ -20,7 +20,7 @@ def evolve_command(
     problem: Annotated[
         str, typer.Argument(help="A problem name (see `egp problems list`) or module:attribute.")
     ],
-    population: Annotated[int, typer.Option(help="GCs per island.")] = 200,
+    population: Annotated[int, typer.Option(help="GCs per island.")] = EvolutionConfig.population,
     generations: Annotated[int, typer.Option(help="Generation budget.")] = 500,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same result.")] = 0,
     islands: Annotated[int, typer.Option(help="Number of islands (migration at epoch boundaries).")] = 1,

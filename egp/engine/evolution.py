@@ -55,7 +55,7 @@ class EvolutionError(EGPError):
 class EvolutionConfig:
     """How an evolution run works; defaults solve the shipped problems on a laptop."""
 
-    population: int = 200
+    population: int = 500
     generations: int = 200
     islands: int = 1
     seed: int = 0
@@ -70,8 +70,8 @@ class EvolutionConfig:
     max_codons: int = 64
     max_pgc_codons: int = 4
     initial_max_codons: int = 16
-    selection_pressure: float = 8.0
-    elitism: float = 0.1
+    selection_pressure: float = 16.0
+    elitism: float = 0.5
     stagnation: int = 20
     survivability: str | None = None  # "fitness" or "niche"; None: the problem's own preference
     reseed: float = 0.5
