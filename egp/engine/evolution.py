@@ -41,6 +41,7 @@ from egp.problems.base import Problem
 PARENTAL_PROTECTION = 0.75  # a new child's survivability is at least this share of its parent's
 PGC_INHERITANCE = 0.75  # a new pGC starts at this share of its parent's fitness (Gen II)
 CATEGORY_WEIGHTS = (4.0, 2.0, 1.0)  # effective pGCs, pGCs with fitness > 0.5, the rest
+LITERAL_PERTURBATION = "pgc_perturb_literal"  # the pGC codon that needs literal codons to act on
 
 
 # A layer's pGCs for the 4/2/1 choice: fitness by signature, then (> 0.5, weights) and (the rest, weights).
@@ -75,7 +76,7 @@ class EvolutionConfig:
     stagnation: int = 20
     survivability: str | None = None  # "fitness" or "niche"; None: the problem's own preference
     reseed: float = 0.5
-    pgc_pool_limit: int = 64
+    pgc_pool_limit: int = 20
     creator: UUID = ANONYMOUS_CREATOR
     l1_cache_bytes: int = 1_000_000
     l2_cache_bytes: int = 1_000_000_000
@@ -221,7 +222,11 @@ class Engine:
             self.solution_codons = [c for c in registry if not c.is_pgc and _usable(c)]
         self.literals = [c for c in self.solution_codons if not c.inputs]
         self.functions = [c for c in self.solution_codons if c.inputs]
-        self.pgc_codons = [c for c in registry if c.is_pgc]
+        # A problem without literal codons can never have a literal perturbed: leaving that pGC codon out
+        # keeps every pGC built from it (and its certain stillborns) out of the run.
+        self.pgc_codons = [
+            c for c in registry if c.is_pgc and (self.literals or c.name != LITERAL_PERTURBATION)
+        ]
         self.scores: dict[bytes, Score] = {}
         self.niche = (config.survivability or problem.survivability) == "niche"
         self.survivability: dict[bytes, float] = {}

@@ -50,7 +50,7 @@ def test_one_seed_gives_one_result_in_process() -> None:
     """Two runs with seed 11 (fresh Gene Pools) agree on the best signature and the whole history."""
     first, second = run_summary(11), run_summary(11)
     assert first == second
-    assert len(first["history"]) == 6  # type: ignore[arg-type]
+    assert 1 <= len(first["history"]) <= 6  # type: ignore[arg-type]  # fewer when solved early
 
 
 def test_one_seed_gives_one_result_across_processes() -> None:

@@ -111,3 +111,14 @@ def test_breeding_is_reproducible() -> None:
         bred = e.breed(island, random.Random(5))
         signatures.append([o.child.signature if o.child else None for o in bred])
     assert signatures[0] == signatures[1]
+
+
+def test_literal_perturbation_only_where_there_are_literals() -> None:
+    """Problems without literal codons get no pgc_perturb_literal (it could only make stillborns)."""
+    from egp.problems import Multiplexer6, Nguyen5
+
+    without, with_literals = engine(Multiplexer6()), engine(Nguyen5())
+    assert not without.literals and with_literals.literals
+    assert "pgc_perturb_literal" not in [c.name for c in without.pgc_codons]
+    assert "pgc_perturb_literal" in [c.name for c in with_literals.pgc_codons]
+    assert len(without.pgc_pool[0]) == len(with_literals.pgc_pool[0]) - 1
