@@ -31,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from egp.config import FitnessMode, Settings
-from egp.engine.evaluation import Score
+from egp.engine.evaluation import CaseEvaluator, Score
 from egp.engine.evolution import Engine, Island, epoch_rng
 from egp.engine.gene_pool import EpochRecord, ProblemStats
 from egp.genetic_code.codons import codon_registry
@@ -69,9 +69,26 @@ def gene_pool(url: str) -> SQLGenePool:
     return SQLGenePool(url)
 
 
+# Each problem's CaseEvaluator, kept warm between the epochs this process runs. Its output cache is keyed by
+# content (sub-GC signature and input columns), so reusing it changes no result, only what must be computed:
+# an island's members, re-scored at every epoch start, and their shared sub-GCs are found in it.
+_WARM_EVALUATORS: dict[bytes, CaseEvaluator] = {}
+
+
+def warm_evaluator(engine: Engine) -> None:
+    """Give `engine` this process's evaluator for its problem (the engine's own becomes it the first time)."""
+    warm = _WARM_EVALUATORS.get(engine.problem_id)
+    if warm is None:
+        _WARM_EVALUATORS[engine.problem_id] = engine.evaluator
+        return
+    warm.executor = engine.executor  # sub-GCs are looked up in this engine's store from now on
+    engine.evaluator = warm
+
+
 def reset_process_state() -> None:
-    """Forget per-process Gene Pools (call after fork, with egp.db.dispose_engines)."""
+    """Forget per-process Gene Pools and warm evaluators (call after fork, with egp.db.dispose_engines)."""
     gene_pool.cache_clear()
+    _WARM_EVALUATORS.clear()
 
 
 def island_lock_key(job: str, island: int) -> int:
@@ -379,6 +396,8 @@ def _evolve(
     if remote is not None:
         engine.evaluator = _PrefetchedEvaluator(engine.evaluator)  # type: ignore[assignment]
         engine.can_reseed = False  # reseeding would score spontaneous GCs here, outside the executor pool
+    else:
+        warm_evaluator(engine)
     members = _restore(engine, pool, job_id, island, remote is not None)
     state = Island(island, members)
     engine.select_survivors(state, [])
