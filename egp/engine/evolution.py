@@ -70,7 +70,7 @@ class EvolutionConfig:
     migrants: int = 2
     max_codons: int = 64
     max_pgc_codons: int = 4
-    initial_max_codons: int = 16
+    initial_max_codons: int = 32
     selection_pressure: float = 16.0
     elitism: float = 0.5
     stagnation: int = 20
