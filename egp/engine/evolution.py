@@ -269,6 +269,23 @@ class Engine:
                     value.evolvability_total,
                     value.evolvability_count,
                 )
+        self._load_pgc_chains()
+
+    def _load_pgc_chains(self) -> None:
+        """Load the pGCs that made each pooled pGC: Δ rolls up that chain and may evolve any of them."""
+        wanted = [s for layer in self.pgc_pool for s in layer]
+        seen: set[bytes] = set()
+        while wanted:
+            self.load_closure(wanted)
+            following: list[bytes] = []
+            for signature in wanted:
+                if signature in seen:
+                    continue
+                seen.add(signature)
+                gc = self.store.get(signature)
+                if gc is not None and gc.pgc is not None and gc.pgc not in seen:
+                    following.append(gc.pgc)
+            wanted = following
 
     def load_closure(self, signatures: Sequence[bytes]) -> bool:
         """Copy GCs and their sub-GCs from the Gene Pool into the working store (False if one is missing)."""
@@ -456,6 +473,8 @@ class Engine:
                 self._evolve_pgc(record, self.executor._lookup(signature), depth, rng)
             creator = self.store.get(signature)
             signature = creator.pgc if creator is not None else None
+            if signature is not None and signature not in self.store and not codon_registry().get(signature):
+                break  # the pGC that made this one is not in the Gene Pool (any more): the roll-up ends here
             depth += 1
 
     def _evolve_pgc(self, record: EpochRecord, pgc: GeneticCode, layer: int, rng: random.Random) -> None:

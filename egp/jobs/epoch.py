@@ -304,23 +304,6 @@ def _fail(store: JobStore, job_id: str, reason: str) -> None:
         store.write(connection, job_id, JobStatus.FAILED, progress)
 
 
-def _load_pgc_chains(engine: Engine) -> None:
-    """Load the pGCs that made each pooled pGC (Δ credit rolls up that chain), as a long-lived engine has."""
-    wanted = [s for layer in engine.pgc_pool for s in layer]
-    seen: set[bytes] = set()
-    while wanted:
-        engine.load_closure(wanted)
-        following: list[bytes] = []
-        for signature in wanted:
-            if signature in seen:
-                continue
-            seen.add(signature)
-            gc = engine.store.get(signature)
-            if gc is not None and gc.pgc is not None and gc.pgc not in seen:
-                following.append(gc.pgc)
-        wanted = following
-
-
 def _catch_up(
     settings: Settings,
     store: JobStore,
@@ -347,7 +330,6 @@ def _restore(
     engine: Engine, pool: SQLGenePool, job_id: str, island: int, remote: bool, migrate: bool = True
 ) -> list[bytes]:
     """Load the island's members (and migrants from the previous island) with their scores into `engine`."""
-    _load_pgc_chains(engine)
     members = pool.members(job_id, island)
     config = engine.config
     if migrate and config.islands > 1 and config.migrants > 0:

@@ -15,8 +15,8 @@ import pytest
 from engine_support import codon, composite_pgc, engine, record, square_plus_x
 
 from egp.engine.evaluation import Score
-from egp.engine.evolution import PARENTAL_PROTECTION, PGC_INHERITANCE, Island
-from egp.engine.gene_pool import PgcStats, ProblemStats
+from egp.engine.evolution import PARENTAL_PROTECTION, PGC_INHERITANCE, Engine, Island
+from egp.engine.gene_pool import EpochRecord, PgcStats, ProblemStats
 
 
 def test_pgc_fitness_and_evolvability_are_running_means_of_the_delta() -> None:
@@ -181,3 +181,28 @@ def test_pgc_stats_add() -> None:
         stats.fitness_count,
         stats.evolvability_total,
     )
+
+
+def test_the_roll_up_ends_at_a_maker_the_run_does_not_have() -> None:
+    """A pGC made by a pGC missing from the Gene Pool is credited and evolved; the roll-up stops there."""
+    e = engine(pgc_evolve_every=1)
+    pgc = composite_pgc(e, made_by=bytes(32))
+    rec = record(e)
+    e._use_pgc(rec, pgc, 0, 0.5, random.Random(1))
+    assert (pgc.signature, 0) in rec.pgc_stats
+    assert all(signature != bytes(32) for signature, _layer in rec.pgc_stats)
+
+
+def test_an_engine_loads_the_makers_of_its_pooled_pgcs() -> None:
+    """pGCs taken from the Gene Pool come with the chain of pGCs that made them (Δ rolls up that chain)."""
+    first = engine(pgc_evolve_every=1)
+    maker = composite_pgc(first, None)
+    made = composite_pgc(first, maker.signature, "pgc_wrap", "pgc_rewire")
+    subs = [first.gc(s) for s in (maker.gca, maker.gcb, made.gca, made.gcb) if s is not None]
+    first.pool.put_many([*subs, maker, made])
+    delta = EpochRecord(problem=first.problem_id)
+    delta.pgc_stats[(made.signature, 0)] = PgcStats(0.9, 1, 0.4, 1)
+    first.pool.record_epoch(delta)
+    second = Engine(first.problem, first.config, first.pool)
+    assert made.signature in second.pgc_pool[0]
+    assert maker.signature in second.store
