@@ -118,10 +118,10 @@ class GeneticCodeRow(_GCColumns, Base):
 
     __tablename__ = "genetic_codes"
     __table_args__ = (
+        # The only secondary index: exact interface matching. No gca/gcb index (nothing hot looks GCs up by
+        # sub-GC, revision 0004) and no type-set GIN (no query used it, revision 0006): each costs every
+        # stored GC an index insertion, and a job stores about ten GCs per offspring.
         Index("ix_genetic_codes_interface", "interface_key", "signature"),
-        # One two-column GIN (either column searchable): two separate ones cost the bulk COPY ~15 %. No
-        # gca/gcb index: nothing hot looks GCs up by sub-GC (revision 0004).
-        Index("ix_genetic_codes_types", "input_types", "output_types", postgresql_using="gin"),
     )
 
 

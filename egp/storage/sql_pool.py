@@ -1,10 +1,10 @@
 """The SQL Gene Pool: the engine's GenePool on Postgres (psycopg 3) or SQLite, with bulk write paths.
 
-Writes are bulk and additive. On Postgres a batch first goes by one binary COPY straight into its table (the
-fastest path, right whenever every row is new). A duplicate key aborts that attempt early (rows are sorted
-and sent in chunks) under a savepoint; then the rows already stored are looked up, the new ones COPYed and
-the stored ones merged through a per-connection staging table and one `INSERT … SELECT … ORDER BY key
-ON CONFLICT …`. SQLite uses one `executemany` of the same upsert. Statistics are deltas added inside the
+Writes are bulk and additive. On Postgres the keys of a batch already stored are looked up first (one
+index probe per key, parameters sent binary), the new rows go by one binary COPY straight into the table under
+a savepoint, and the stored ones are merged through a per-connection staging table and one
+`INSERT … SELECT … ORDER BY key ON CONFLICT …` (also the fallback when a concurrent writer stored a row
+between the lookup and the COPY). SQLite uses one `executemany` of the same upsert. Statistics are deltas added inside the
 statement (`total = total + excluded.total`), never read and written back from Python, and every batch is
 sorted by its key so concurrent writers lock rows in the same order and cannot deadlock.
 
@@ -35,6 +35,9 @@ from typing import Any, cast
 from uuid import UUID
 
 import psycopg
+from psycopg import pq
+from psycopg.adapt import Dumper
+from psycopg.types.string import BytesBinaryDumper
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
@@ -127,6 +130,30 @@ _BOOL, _INT, _FLOAT = TYPES.uid("bool"), TYPES.uid("int"), TYPES.uid("float")
 _LITERAL_TYPES: dict[int, type] = {_BOOL: bool, _INT: int, _FLOAT: float}
 _SQLITE_CHUNK = 500  # bound parameters per IN (...) on SQLite
 _COPY_CHUNK = 4096  # rows per COPY statement of an optimistic insert
+
+
+_INT4_OID, _INT4_ARRAY_OID = 23, 1007
+
+
+@functools.lru_cache(maxsize=4096)
+def _int4_array_binary(values: tuple[int, ...]) -> bytes:
+    """Postgres's binary form of a one-dimensional INT4[] without NULLs (cached: type sets repeat)."""
+    if not values:
+        return struct.pack(">iiI", 0, 0, _INT4_OID)
+    cells = [field for value in values for field in (4, value)]
+    return struct.pack(f">iiIii{len(cells)}i", 1, 0, _INT4_OID, len(values), 1, *cells)
+
+
+class _TypeSetDumper(Dumper):
+    """COPY dumper of the INT4[] type-set columns: psycopg's generic list dumper is Python code that costs
+    ~7 µs a value, two values a stored GC; the few distinct type sets are encoded once and reused."""
+
+    format = pq.Format.BINARY
+    oid = _INT4_ARRAY_OID
+
+    def dump(self, obj: Any) -> bytes:
+        """The cached binary encoding of a list of type uids."""
+        return _int4_array_binary(tuple(obj))
 
 
 class StorageError(EGPError):
@@ -424,6 +451,10 @@ class SQLGenePool:
     ) -> None:
         """Binary COPY of `rows` into `table`, whose columns have the types of table `types_of`."""
         oids = self._oids(cursor, types_of, columns)
+        # For this cursor only, looked up by OID in COPY: cached type sets, and psycopg's compiled bytea
+        # dumper instead of the DB-API `Binary` one (Python code) that registering psycopg as a dialect installs.
+        cursor.adapters.register_dumper(None, _TypeSetDumper)
+        cursor.adapters.register_dumper(None, BytesBinaryDumper)
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(oids)
             for row in rows:
@@ -497,17 +528,16 @@ class SQLGenePool:
     ) -> int:
         """Write `rows` (sorted by key): new ones inserted, stored ones merged by `conflict` (or skipped).
 
-        Postgres first tries one straight COPY, the fastest path, which holds when every row is new. A
-        duplicate key aborts it early (rows are sorted, so a batch with many known rows fails at once); then
-        `stored` says which rows exist, the others are COPYed and the stored ones upserted through staging
-        (also the fallback when a concurrent writer wins a race). SQLite uses one executemany upsert.
+        On Postgres `stored` says first which rows exist; the others go by one straight COPY, the fastest
+        path (an optimistic COPY of the whole batch was tried before: in an evolving job most batches hold
+        GCs made again, so it failed and was redone most of the time). If a concurrent writer stores one of
+        them in between, the COPY fails on the duplicate key and they are upserted through staging instead.
+        SQLite uses one executemany upsert.
         """
         if not rows:
             return 0
         if not self.postgres:
             return self._bulk_upsert(connection, table, columns, rows, key, conflict)
-        if self._try_copy(connection, table, columns, rows):
-            return len(rows)
         known = stored(rows)
         fresh = [r for r in rows if r[0] not in known]
         old = [r for r in rows if r[0] in known]
@@ -519,15 +549,30 @@ class SQLGenePool:
             written += self._bulk_upsert(connection, table, columns, old, key, conflict)
         return written
 
-    # ------------------------------------------------------------------ GCs
-
-    def _existing(self, connection: Connection, signatures: Sequence[bytes]) -> set[bytes]:
+    def _present(
+        self, connection: Connection, table: str, signatures: Sequence[bytes], problem: bytes | None = None
+    ) -> set[bytes]:
+        """Which of `signatures` have a row in `table` (for `problem`, when given)."""
+        where = "" if problem is None else "problem = :problem AND "
+        if self.postgres:
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            # Binary parameters: a text bytea[] of thousands of signatures costs psycopg ~20 µs each to escape.
+            with raw.cursor(binary=True) as cursor:
+                cursor.execute(
+                    f"SELECT signature FROM {table} WHERE {where.replace(':problem', '%b')}signature = ANY(%b)",
+                    ([problem] if problem is not None else []) + [list(signatures)],
+                )
+                return {bytes(r[0]) for r in cursor}
         found: set[bytes] = set()
+        extra = {} if problem is None else {"problem": problem}
         for chunk in self._chunks(signatures):
             condition, params = self._in("signature", chunk)
-            rows = connection.execute(text(f"SELECT signature FROM genetic_codes WHERE {condition}"), params)
+            rows = connection.execute(text(f"SELECT signature FROM {table} WHERE {where}{condition}"), params | extra)
             found.update(bytes(r[0]) for r in rows)
         return found
+
+    # ------------------------------------------------------------------ GCs
 
     def _put(
         self,
@@ -550,7 +595,7 @@ class SQLGenePool:
             rows,
             "signature",
             "ON CONFLICT (signature) DO NOTHING",
-            lambda batch: self._existing(connection, [r[0] for r in batch]),
+            lambda batch: self._present(connection, "genetic_codes", [r[0] for r in batch]),
             add_to_stored=False,
         )
         return added
@@ -750,21 +795,6 @@ class SQLGenePool:
             for signature, d in sorted(deltas.items())
         ]
 
-        def scored(batch: Sequence[Sequence[Any]]) -> set[Any]:
-            found: set[bytes] = set()
-            for chunk in self._chunks([r[0] for r in batch]):
-                condition, params = self._in("signature", chunk)
-                found.update(
-                    bytes(r[0])
-                    for r in connection.execute(
-                        text(
-                            f"SELECT signature FROM gc_problem_stats WHERE problem = :problem AND {condition}"
-                        ),
-                        params | {"problem": problem},
-                    )
-                )
-            return found
-
         self._write(
             connection,
             "gc_problem_stats",
@@ -772,7 +802,7 @@ class SQLGenePool:
             rows,
             "signature",
             STATS_CONFLICT,
-            scored,
+            lambda batch: self._present(connection, "gc_problem_stats", [r[0] for r in batch], problem),
             True,
         )
 

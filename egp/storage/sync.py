@@ -242,7 +242,7 @@ def _admit(
 ) -> tuple[list[GeneticCode], list[tuple[bytes | None, str, str]]]:
     """Validate the rows (sub-GCs first) not yet stored in `target`; return the valid GCs and the rejects."""
     signatures = [bytes(r["signature"]) for r in rows]
-    present = target._existing(connection, signatures)
+    present = target._present(connection, "genetic_codes", signatures)
     store: dict[bytes, GeneticCode] = {}
     # Sub-GCs the target already holds (present rows, or referenced from outside the batch) are trusted.
     own = set(signatures)
@@ -410,7 +410,7 @@ def _apply_push(
             report.already_applied = True
             return
         # Only what the upstream lacks is read, sent and validated.
-        present = upstream._existing(connection, signatures)
+        present = upstream._present(connection, "genetic_codes", signatures)
         with local.engine.connect() as local_connection:
             rows = local.rows_by_signature([s for s in signatures if s not in present], local_connection)
         valid, rejected = _admit(upstream, connection, rows, source_name)
