@@ -109,6 +109,9 @@ class CaseEvaluator:
             ids = self._evaluate(gc, self._input_ids)
         return [self._values[i] for i in ids]
 
+    def prefetch(self, gcs: Sequence[GeneticCode]) -> None:
+        """Score `gcs` ahead in one batch where scoring is remote; in this process there is nothing to do."""
+
     def score(self, gc: GeneticCode) -> Score:
         """Assess `gc` on the problem; a GC or fitness function that fails scores 0 with the reason."""
         self.evaluations += 1

@@ -61,6 +61,9 @@ class EvolutionConfig:
     islands: int = 1
     seed: int = 0
     target: float | None = None
+    # False: a solution (with no target) does not end the run; it goes on to a budget (e.g. to measure
+    # throughput over fixed work, or to keep breeding smaller solutions).
+    stop_when_solved: bool = True
     max_evaluations: int | None = None
     wall_seconds: float | None = None
     meta_evolution: bool = True
@@ -172,6 +175,22 @@ def epoch_rng(seed: int, island: int, epoch: int) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
+class ScoreBook(dict[bytes, Score]):
+    """The engine's scores by signature, keeping the highest fitness stored so far.
+
+    stop_now runs after every scored offspring; with a target fitness it needs only that maximum, which a scan
+    of every score would make O(scores) per offspring.
+    """
+
+    top_fitness: float = float("-inf")
+
+    def __setitem__(self, signature: bytes, score: Score) -> None:
+        """Store `score` and raise top_fitness if it is higher."""
+        super().__setitem__(signature, score)
+        if score.fitness > self.top_fitness:
+            self.top_fitness = score.fitness
+
+
 @dataclass(frozen=True)
 class Offspring:
     """One breeding: the parent's signature, the pGC that mutated it and the child (None if stillborn)."""
@@ -202,8 +221,13 @@ class Engine:
         gene_pool: GenePool | None = None,
         *,
         job: str | None = None,
+        evaluator: CaseEvaluator | None = None,
     ) -> None:
-        """An engine for `problem` with `config`, reading from and writing to `gene_pool`."""
+        """An engine for `problem` with `config`, reading from and writing to `gene_pool`.
+
+        `evaluator`, an earlier engine's evaluator for the same problem, keeps its sub-GC output cache warm
+        (content-keyed, so no result changes); it looks sub-GCs up in this engine's store from now on.
+        """
         config.check()
         self.problem = problem
         self.config = config
@@ -212,7 +236,11 @@ class Engine:
         self.problem_id = problem.identity
         self.store: dict[bytes, GeneticCode] = {}
         self.executor = Executor(self.store, config.l1_cache_bytes)
-        self.evaluator = CaseEvaluator(problem, self.executor, config.l2_cache_bytes)
+        if evaluator is not None and evaluator.problem.identity == problem.identity:
+            evaluator.executor = self.executor
+            self.evaluator = evaluator
+        else:
+            self.evaluator = CaseEvaluator(problem, self.executor, config.l2_cache_bytes)
         registry = codon_registry()
         self.inputs = tuple(TYPES.uid(t) for t in problem.inputs)
         self.outputs = tuple(TYPES.uid(t) for t in problem.outputs)
@@ -227,7 +255,7 @@ class Engine:
         self.pgc_codons = [
             c for c in registry if c.is_pgc and (self.literals or c.name != LITERAL_PERTURBATION)
         ]
-        self.scores: dict[bytes, Score] = {}
+        self.scores = ScoreBook()
         self.niche = (config.survivability or problem.survivability) == "niche"
         self.survivability: dict[bytes, float] = {}
         self.evolvability: dict[bytes, tuple[float, int]] = {}
@@ -245,9 +273,6 @@ class Engine:
         self.score_hits = 0
         self.pgcs_evolved = 0
         self.solved_by: GeneticCode | None = None
-        # Stagnant islands are reseeded with spontaneous GCs scored on the spot; an engine whose scores come
-        # from elsewhere (remote fitness) switches this off.
-        self.can_reseed = True
         self.timing: dict[str, float] = {"breed": 0.0, "evaluate": 0.0, "bookkeeping": 0.0}
         self._generation_evaluations = 0
         self._generation_stillborn = 0
@@ -568,6 +593,8 @@ class Engine:
         """
         record = island.record
         assert record is not None
+        # Remote fitness: the executor pool scores the new offspring in one fan-out. In-process: nothing.
+        self.evaluator.prefetch(self.unscored(bred))
         children: list[bytes] = []
         for offspring in bred:
             if self.stop_now():
@@ -606,24 +633,27 @@ class Engine:
             island.best, island.stale = best, 0
             return
         island.stale += 1
-        if island.stale < self.config.stagnation or self.config.reseed <= 0 or not self.can_reseed:
+        if island.stale < self.config.stagnation or self.config.reseed <= 0:
             return
         island.stale = 0
         keep = island.members[: max(1, len(island.members) - round(self.config.reseed * len(island.members)))]
         assembler = Assembler(self.store, self.inputs, self.config.creator)
-        fresh: list[bytes] = []
+        fresh: dict[bytes, GeneticCode] = {}
         attempts = 0
         while len(keep) + len(fresh) < self.config.population and attempts < self.config.population * 20:
             attempts += 1
             gc = self._spontaneous(rng, assembler)
             if gc is None or gc.signature in fresh or gc.signature in keep:
                 continue
+            fresh[gc.signature] = gc
+        # One batch: in remote-fitness mode the executor pool scores them in one fan-out.
+        self.evaluator.prefetch([gc for s, gc in fresh.items() if s not in self.scores])
+        for signature, gc in fresh.items():
             self._score(gc)
-            fresh.append(gc.signature)
             if island.record is not None:
                 self.persist(island.record, gc)
-                stats = self._problem_delta(island.record, gc.signature)
-                stats.fitness_total += self.fitness(gc.signature)
+                stats = self._problem_delta(island.record, signature)
+                stats.fitness_total += self.fitness(signature)
                 stats.fitness_count += 1
         island.members = [*keep, *fresh]
 
@@ -716,17 +746,11 @@ class Engine:
     # -- termination -----------------------------------------------------------------------------------------
     def stop_now(self) -> bool:
         """Whether the run should stop: solved (with no target), the target reached, or the budget spent."""
-        if self.solved_by is not None and self.config.target is None:
+        if self.solved_by is not None and self.config.target is None and self.config.stop_when_solved:
             return True
-        if self.config.target is not None and any(
-            score.fitness >= self.config.target for score in self._recent_scores()
-        ):
+        if self.config.target is not None and self.scores.top_fitness >= self.config.target:
             return True
         return self.config.max_evaluations is not None and self.evaluations >= self.config.max_evaluations
-
-    def _recent_scores(self) -> list[Score]:
-        best = self.best_signature()
-        return [self.scores[best]] if best is not None else []
 
     def best_signature(self) -> bytes | None:
         """The fittest scored GC so far (ties: fewer codons, then signature)."""
@@ -759,6 +783,7 @@ class Engine:
         if record is None:
             return
         record.members = list(island.members)
+        record.best, record.stale = island.best, island.stale
         for signature in island.members:
             stats = record.problem_stats.get(signature)
             if stats is not None:

@@ -91,6 +91,10 @@ class EpochRecord:
     island: int = 0
     epoch: int = 0
     members: list[bytes] = field(default_factory=list)
+    # The island's best fitness and generations without a better one after the epoch (a job's next epoch
+    # starts from them, so stagnation is counted across epoch tasks).
+    best: float = -1.0
+    stale: int = 0
 
 
 @runtime_checkable

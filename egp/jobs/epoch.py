@@ -21,7 +21,7 @@ import functools
 import logging
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 
 from egp.config import FitnessMode, Settings
 from egp.engine.evaluation import CaseEvaluator, Score
-from egp.engine.evolution import Engine, Island, epoch_rng
+from egp.engine.evolution import Engine, EvolutionConfig, Island, epoch_rng
 from egp.engine.gene_pool import EpochRecord, ProblemStats
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.gc import GeneticCode
@@ -75,14 +75,11 @@ def gene_pool(url: str) -> SQLGenePool:
 _WARM_EVALUATORS: dict[bytes, CaseEvaluator] = {}
 
 
-def warm_evaluator(engine: Engine) -> None:
-    """Give `engine` this process's evaluator for its problem (the engine's own becomes it the first time)."""
-    warm = _WARM_EVALUATORS.get(engine.problem_id)
-    if warm is None:
-        _WARM_EVALUATORS[engine.problem_id] = engine.evaluator
-        return
-    warm.executor = engine.executor  # sub-GCs are looked up in this engine's store from now on
-    engine.evaluator = warm
+def warm_engine(problem: Problem, config: EvolutionConfig, pool: SQLGenePool, job: str) -> Engine:
+    """An engine on this process's warm evaluator for `problem` (its own becomes that the first time)."""
+    engine = Engine(problem, config, pool, job=job, evaluator=_WARM_EVALUATORS.get(problem.identity))
+    _WARM_EVALUATORS[problem.identity] = engine.evaluator
+    return engine
 
 
 def reset_process_state() -> None:
@@ -149,12 +146,11 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
     missing = [i for i in range(spec.islands) if i not in recorded]
     if missing:
         engine = Engine(problem, spec.evolution_config(settings), pool, job=job_id)
-        if remote is not None:
-            engine.evaluator = _PrefetchedEvaluator(engine.evaluator)  # type: ignore[assignment]
         for island in missing:
             before = engine.evaluations
             if remote is not None:
-                members = _remote_initial(engine, island, remote)
+                engine.evaluator = _remote_evaluator(engine, remote, island, -1)  # type: ignore[assignment]
+                members = _remote_initial(engine, island)
             else:
                 members = engine.initial_population(island)
             record = EpochRecord(problem=engine.problem_id, job=job_id, island=island, epoch=-1)
@@ -174,7 +170,15 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
     return StepResult("started", [(i, e + 1) for i, e in sorted(recorded.items()) if e == -1])
 
 
-def _remote_initial(engine: Engine, island: int, remote: RemoteScorer) -> list[bytes]:
+def _remote_evaluator(engine: Engine, remote: RemoteScorer, island: int, epoch: int) -> _PrefetchedEvaluator:
+    """An evaluator for `engine` whose scores come from the executor pool, fanned out for (island, epoch)."""
+    inner = engine.evaluator
+    if isinstance(inner, _PrefetchedEvaluator):
+        inner = inner.inner
+    return _PrefetchedEvaluator(inner, lambda gcs: remote(engine, gcs, island, epoch))
+
+
+def _remote_initial(engine: Engine, island: int) -> list[bytes]:
     """initial_population with every new member scored by the executor pool in one fan-out."""
     evaluator = engine.evaluator
     assert isinstance(evaluator, _PrefetchedEvaluator)
@@ -184,7 +188,7 @@ def _remote_initial(engine: Engine, island: int, remote: RemoteScorer) -> list[b
     finally:
         evaluator.deferred = False
     pending = [engine.gc(s) for s in members if s in evaluator.placeholder]
-    scores = remote(engine, pending, island, -1)
+    scores = evaluator.fetch(pending)
     for gc in pending:
         score = scores[gc.signature]
         engine.scores[gc.signature] = score
@@ -198,12 +202,19 @@ def _remote_initial(engine: Engine, island: int, remote: RemoteScorer) -> list[b
 class _PrefetchedEvaluator:
     """Stands in for the CaseEvaluator in remote mode: answers from scores the executors produced."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, fetch: Callable[[list[GeneticCode]], dict[bytes, Score]]) -> None:
         self.inner = inner
+        self.fetch = fetch  # scores GCs in one executor fan-out
         self.ready: dict[bytes, Score] = {}
         self.deferred = False
         self.placeholder: set[bytes] = set()
         self.hit_rate = 0.0
+
+    def prefetch(self, gcs: Sequence[GeneticCode]) -> None:
+        """Have the executor pool score those of `gcs` without a score yet, in one fan-out."""
+        missing = {gc.signature: gc for gc in gcs if gc.signature not in self.ready}
+        if missing:
+            self.ready.update(self.fetch(list(missing.values())))
 
     def score(self, gc: GeneticCode) -> Score:
         """The executor's score of `gc`; while deferred, a placeholder to be replaced after the fan-out."""
@@ -374,14 +385,14 @@ def _evolve(
     spent = int(progress.get("evaluations", 0))
     remaining = None if spec.max_evaluations is None else max(1, spec.max_evaluations - spent)
     config = spec.evolution_config(settings, max_evaluations=remaining)
-    engine = Engine(problem, config, pool, job=job_id)
     if remote is not None:
-        engine.evaluator = _PrefetchedEvaluator(engine.evaluator)  # type: ignore[assignment]
-        engine.can_reseed = False  # reseeding would score spontaneous GCs here, outside the executor pool
+        engine = Engine(problem, config, pool, job=job_id)
+        engine.evaluator = _remote_evaluator(engine, remote, island, epoch)  # type: ignore[assignment]
     else:
-        warm_evaluator(engine)
+        engine = warm_engine(problem, config, pool, job_id)
     members = _restore(engine, pool, job_id, island, remote is not None)
     state = Island(island, members)
+    state.best, state.stale = pool.island_state(job_id, island)  # stagnation counts across epoch tasks
     engine.select_survivors(state, [])
     state.record = EpochRecord(problem=engine.problem_id, job=job_id, island=island, epoch=epoch)
     rng = epoch_rng(spec.seed, island, epoch)
@@ -398,10 +409,7 @@ def _evolve(
     for step in range(count):
         if step and (store.get(job_id).status != JobStatus.RUNNING or (deadline and time.time() >= deadline)):
             break
-        if remote is not None:
-            remote_generation(engine, state, rng, remote, epoch)
-        else:
-            engine.generation(state, rng)
+        engine.generation(state, rng)
         done_generations = first + step + 1
         if report is not None:
             report(_meta(engine, state, island, epoch, done_generations, spent))
@@ -506,7 +514,7 @@ def _merge_progress(
 def _finished(spec: JobSpec, progress: dict[str, Any], info: JobInfo, islands: dict[str, Any]) -> str | None:
     """Why the job is finished now, or None."""
     best = float(progress.get("best", 0.0))
-    if spec.target is None and progress.get("solved"):
+    if spec.target is None and spec.stop_when_solved and progress.get("solved"):
         return "solved"
     if spec.target is not None and best >= spec.target:
         return "target"
@@ -524,20 +532,6 @@ def _finished(spec: JobSpec, progress: dict[str, Any], info: JobInfo, islands: d
 
 
 # ---------------------------------------------------------------------------------------------- remote
-
-
-def remote_generation(engine: Engine, island: Island, rng: Any, remote: RemoteScorer, epoch: int) -> None:
-    """One generation in remote-fitness mode: breed, score the new offspring in one fan-out, integrate.
-
-    The same breed / integrate steps as Engine.generation; only the scoring between them runs elsewhere.
-    """
-    bred = engine.breed(island, rng)
-    evaluator = engine.evaluator
-    assert isinstance(evaluator, _PrefetchedEvaluator)
-    new = engine.unscored(bred)
-    if new:
-        evaluator.ready.update(remote(engine, new, island.index, epoch))
-    engine.integrate(island, bred, rng)
 
 
 def fitness_results(pool: SQLGenePool, problem: bytes, signatures: list[bytes]) -> dict[bytes, Score]:
@@ -584,7 +578,6 @@ __all__ = [
     "island_lock",
     "mark_dispatched",
     "mode_of",
-    "remote_generation",
     "reset_process_state",
     "run_epoch",
     "start_job",

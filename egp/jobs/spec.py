@@ -34,6 +34,9 @@ class JobSpec(BaseModel):
     target: float | None = Field(
         default=None, ge=0.0, le=1.0, description="Stop at this fitness (default: solved)."
     )
+    stop_when_solved: bool = Field(
+        default=True, description="End the job at a solution (no target); False: run to a budget."
+    )
     max_evaluations: int | None = Field(default=None, ge=1, description="Evaluation budget over all islands.")
     wall_seconds: float | None = Field(default=None, gt=0, description="Wall-clock budget from submission.")
     meta_evolution: bool = Field(default=True, description="Evolve the pGCs too.")
@@ -65,6 +68,7 @@ class JobSpec(BaseModel):
             "islands": self.islands,
             "seed": self.seed,
             "target": self.target,
+            "stop_when_solved": self.stop_when_solved,
             "max_evaluations": self.max_evaluations,
             "wall_seconds": self.wall_seconds,
             "meta_evolution": self.meta_evolution,

@@ -43,7 +43,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Postgres: INT[] (GIN-indexable); SQLite: the same uids as text "1,5,7".
+# Postgres: INT[]; SQLite: the same uids as text "1,5,7".
 TYPE_LIST: TypeEngine[Any] = Text().with_variant(ARRAY(Integer()), "postgresql")
 
 # Statistics and counters start at zero, so raw SQL upserts may name only the columns they add to.
@@ -231,6 +231,9 @@ class EpochRow(Base):
     island: Mapped[int] = mapped_column(Integer, primary_key=True)
     epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
     committed: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The island after this epoch: its best fitness and generations without a better one (revision 0007).
+    best: Mapped[float | None] = mapped_column(Double)
+    stale: Mapped[int | None] = mapped_column(Integer)
 
 
 class SourceRow(Base):

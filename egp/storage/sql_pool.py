@@ -4,9 +4,9 @@ Writes are bulk and additive. On Postgres the keys of a batch already stored are
 index probe per key, parameters sent binary), the new rows go by one binary COPY straight into the table under
 a savepoint, and the stored ones are merged through a per-connection staging table and one
 `INSERT … SELECT … ORDER BY key ON CONFLICT …` (also the fallback when a concurrent writer stored a row
-between the lookup and the COPY). SQLite uses one `executemany` of the same upsert. Statistics are deltas added inside the
-statement (`total = total + excluded.total`), never read and written back from Python, and every batch is
-sorted by its key so concurrent writers lock rows in the same order and cannot deadlock.
+between the lookup and the COPY). SQLite uses one `executemany` of the same upsert. Statistics are deltas
+added inside the statement (`total = total + excluded.total`), never read and written back from Python,
+and every batch is sorted by its key so concurrent writers lock rows in the same order and cannot deadlock.
 
 Reads rebuild exact `GeneticCode` objects: the graph is parsed and validated from its canonical JSON and the
 signature recomputed and compared, so a corrupted row is an error, never a silently different GC. GCs are
@@ -452,7 +452,7 @@ class SQLGenePool:
         """Binary COPY of `rows` into `table`, whose columns have the types of table `types_of`."""
         oids = self._oids(cursor, types_of, columns)
         # For this cursor only, looked up by OID in COPY: cached type sets, and psycopg's compiled bytea
-        # dumper instead of the DB-API `Binary` one (Python code) that registering psycopg as a dialect installs.
+        # dumper instead of the DB-API `Binary` one (Python code) that SQLAlchemy's psycopg dialect installs.
         cursor.adapters.register_dumper(None, _TypeSetDumper)
         cursor.adapters.register_dumper(None, BytesBinaryDumper)
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
@@ -557,10 +557,11 @@ class SQLGenePool:
         if self.postgres:
             raw = connection.connection.driver_connection
             assert raw is not None
-            # Binary parameters: a text bytea[] of thousands of signatures costs psycopg ~20 µs each to escape.
+            # Binary parameters: a text bytea[] of thousands of signatures costs ~20 µs each to escape.
             with raw.cursor(binary=True) as cursor:
+                condition = where.replace(":problem", "%b")
                 cursor.execute(
-                    f"SELECT signature FROM {table} WHERE {where.replace(':problem', '%b')}signature = ANY(%b)",
+                    f"SELECT signature FROM {table} WHERE {condition}signature = ANY(%b)",
                     ([problem] if problem is not None else []) + [list(signatures)],
                 )
                 return {bytes(r[0]) for r in cursor}
@@ -568,7 +569,8 @@ class SQLGenePool:
         extra = {} if problem is None else {"problem": problem}
         for chunk in self._chunks(signatures):
             condition, params = self._in("signature", chunk)
-            rows = connection.execute(text(f"SELECT signature FROM {table} WHERE {where}{condition}"), params | extra)
+            query = text(f"SELECT signature FROM {table} WHERE {where}{condition}")
+            rows = connection.execute(query, params | extra)
             found.update(bytes(r[0]) for r in rows)
         return found
 
@@ -980,11 +982,18 @@ class SQLGenePool:
                 # The ledger row first: a concurrent duplicate waits on it, then sees the conflict.
                 inserted = connection.execute(
                     text(
-                        "INSERT INTO epochs (job, island, epoch, committed)"
-                        " VALUES (:job, :island, :epoch, :now)"
+                        "INSERT INTO epochs (job, island, epoch, committed, best, stale)"
+                        " VALUES (:job, :island, :epoch, :now, :best, :stale)"
                         " ON CONFLICT (job, island, epoch) DO NOTHING"
                     ),
-                    {"job": record.job, "island": record.island, "epoch": record.epoch, "now": self.now()},
+                    {
+                        "job": record.job,
+                        "island": record.island,
+                        "epoch": record.epoch,
+                        "now": self.now(),
+                        "best": finite_or_zero(record.best),
+                        "stale": record.stale,
+                    },
                 ).rowcount
                 if inserted == 0:
                     return False
@@ -1025,6 +1034,20 @@ class SQLGenePool:
                 {"job": job or "", "island": island},
             ).all()
         return [bytes(r[0]) for r in rows]
+
+    def island_state(self, job: str, island: int) -> tuple[float, int]:
+        """The island's best fitness and stale generations after its last recorded epoch ((-1, 0) if none)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT best, stale FROM epochs WHERE job = :job AND island = :island"
+                    " ORDER BY epoch DESC LIMIT 1"
+                ),
+                {"job": job, "island": island},
+            ).first()
+        if row is None or row[0] is None:
+            return -1.0, 0
+        return float(row[0]), int(row[1] or 0)
 
     def epoch_recorded(self, job: str, island: int, epoch: int) -> bool:
         """True when the ledger holds (job, island, epoch)."""

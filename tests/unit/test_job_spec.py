@@ -17,6 +17,9 @@ def test_defaults_come_from_the_settings() -> None:
     assert spec.fitness_mode == FitnessMode.REMOTE and spec.epoch_generations == 7
     config = spec.evolution_config(settings)
     assert (config.seed, config.epoch_generations, config.islands) == (4, 7, spec.islands)
+    assert config.stop_when_solved
+    spec, _ = make_spec("koza-quartic", settings, stop_when_solved=False)
+    assert spec.evolution_config(settings).stop_when_solved is False
 
 
 @pytest.mark.parametrize(

@@ -186,6 +186,12 @@ def test_record_epoch_is_idempotent_with_a_ledger(pool: GenePool) -> None:
                 {"s": extra[-1].signature},
             ).one()
         assert tuple(provenance) == ("job-1", 3, 5, "worker-7@host")
+        # The island's stagnation state travels with its ledger row; the latest epoch's is read back.
+        assert pool.island_state("job-1", 2) == (-1.0, 0)
+        later = EpochRecord(PROBLEM, job="job-1", island=2, epoch=2, members=[sig], best=0.75, stale=13)
+        assert pool.record_epoch(later)
+        assert pool.island_state("job-1", 2) == (0.75, 13)
+        assert pool.island_state("job-1", 9) == (-1.0, 0)
 
 
 def test_open_gene_pool(tmp_path: pytest.TempPathFactory, module_postgres: str) -> None:

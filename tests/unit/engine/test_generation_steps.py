@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import random
 
-from engine_support import engine
+from engine_support import engine, record, small_config
 
 from egp.engine.evaluation import Score
 from egp.engine.evolution import Engine, Island, epoch_rng
 from egp.engine.gene_pool import EpochRecord
+from egp.genetic_code.gc import GeneticCode
 from egp.problems import EvenParity3
 
 
@@ -122,3 +123,73 @@ def test_literal_perturbation_only_where_there_are_literals() -> None:
     assert "pgc_perturb_literal" not in [c.name for c in without.pgc_codons]
     assert "pgc_perturb_literal" in [c.name for c in with_literals.pgc_codons]
     assert len(without.pgc_pool[0]) == len(with_literals.pgc_pool[0]) - 1
+
+
+def test_an_engine_reuses_a_warm_evaluator_of_the_same_problem() -> None:
+    """A warm evaluator keeps its output cache and evaluates from the new engine's store; another problem's
+    evaluator is not taken."""
+    first = engine(population=16)
+    started(first)
+    warm = first.evaluator
+    misses = warm.misses
+    second = Engine(first.problem, small_config(population=16), evaluator=warm)
+    assert second.evaluator is warm and warm.executor is second.executor
+    island = started(second)  # the same seed: the same initial population, every output already cached
+    assert warm.misses == misses and warm.hits > 0
+    assert all(second.scores[s] == first.scores[s] for s in island.members)
+    other = Engine(EvenParity3(), small_config(population=16), evaluator=warm)
+    assert other.evaluator is not warm
+
+
+def test_the_target_stops_a_run_once_any_score_reaches_it() -> None:
+    """stop_now with a target compares the highest fitness scored so far (kept as scores are stored)."""
+    e = engine(target=0.9)
+    assert not e.stop_now()
+    e.scores[b"a" * 32] = Score(0.5, False, None)
+    assert not e.stop_now() and e.scores.top_fitness == 0.5
+    e.scores[b"b" * 32] = Score(0.95, False, None)
+    e.scores[b"c" * 32] = Score(0.2, False, None)
+    assert e.stop_now() and e.scores.top_fitness == 0.95
+
+
+def test_a_solution_ends_the_run_unless_stop_when_solved_is_off() -> None:
+    """stop_when_solved=False keeps a solved run going to its budget; a target still ends it."""
+    for stop_when_solved, target, expected in ((True, None, True), (False, None, False), (False, 0.5, True)):
+        e = engine(stop_when_solved=stop_when_solved, target=target)
+        island = started(e)
+        e.solved_by = e.gc(island.members[0])
+        e.scores[island.members[0]] = Score(1.0, True, None)
+        assert e.stop_now() is expected
+
+
+class _CountingEvaluator:
+    """The engine's own evaluator, noting each batch the engine asks to have scored ahead."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.batches: list[list[bytes]] = []
+
+    def prefetch(self, gcs: list[GeneticCode]) -> None:
+        self.batches.append([gc.signature for gc in gcs])
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_stagnant_island_is_reseeded_with_one_scoring_batch() -> None:
+    """After `stagnation` generations without a better best, half the island is replaced by spontaneous GCs,
+    announced to the evaluator as one batch first (remote fitness scores them in one fan-out)."""
+    e = engine(population=16, stagnation=2, reseed=0.5)
+    island = started(e)
+    counting = _CountingEvaluator(e.evaluator)
+    e.evaluator = counting  # type: ignore[assignment]
+    island.best, island.stale = 2.0, 1  # nothing can beat 2.0: this generation is stagnant
+    island.record = record(e)
+    before = list(island.members)
+    e.integrate(island, [], random.Random(3))
+    assert island.stale == 0
+    fresh = [s for s in island.members if s not in before]
+    kept = island.members[: len(island.members) - len(fresh)]
+    assert len(fresh) >= 6 and len(kept) == 8 and set(kept) <= set(before)
+    assert counting.batches[-1] and set(counting.batches[-1]) <= set(fresh)
+    assert all(s in e.scores for s in island.members)
