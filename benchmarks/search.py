@@ -6,11 +6,14 @@ the same function set (`benchmarks/deap_baselines.py`), each over the same seeds
 reports success rate, median evaluations to solution, evaluations per second and wall time, the EGP caches'
 hit rates, and a profile of where an EGP offspring's time goes (mutation, stabilisation, signature,
 evaluation, bookkeeping) from one profiled koza-quartic run. Runs are spread over `--workers` processes.
+For tuning, `--set KEY=VALUE` overrides an engine setting in every EGP run and `--first-seed` moves the seed
+range (e.g. `--problems multiplexer-6 --no-deap --no-meta-off --no-profile --set pgc_pool_limit=14`).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import cProfile
 import pstats
 import statistics
@@ -23,13 +26,21 @@ from benchmarks.deap_baselines import DEFAULT_BUDGETS, deap_search
 PROBLEMS = ("koza-quartic", "even-parity-3", "multiplexer-6")
 
 
-def egp_run(problem: str, seed: int, budget: int, meta: bool) -> dict[str, Any]:
-    """One EGP run with the default engine settings; the figures the summary needs."""
+def egp_run(
+    problem: str, seed: int, budget: int, meta: bool, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One EGP run with the default engine settings (and `overrides`); the figures the summary needs."""
     from egp.engine.evolution import EvolutionConfig, evolve_problem
     from egp.engine.gene_pool import MemoryGenePool
     from egp.problems.registry import get_problem
 
-    config = EvolutionConfig(seed=seed, max_evaluations=budget, generations=1_000_000, meta_evolution=meta)
+    config = EvolutionConfig(
+        seed=seed,
+        max_evaluations=budget,
+        generations=1_000_000,
+        meta_evolution=meta,
+        **(overrides or {}),
+    )
     result = evolve_problem(get_problem(problem), config, MemoryGenePool())
     return {
         "solved": result.solved,
@@ -132,33 +143,42 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-deap", action="store_true", help="skip the DEAP side")
     parser.add_argument("--no-meta-off", action="store_true", help="skip EGP with meta-evolution off")
+    parser.add_argument("--no-profile", action="store_true", help="skip the offspring profile")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed, first-seed + 1, …")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an EvolutionConfig override for the EGP runs (a Python literal), e.g. pgc_pool_limit=14",
+    )
     args = parser.parse_args(argv)
+    overrides = {key: ast.literal_eval(value) for key, value in (item.split("=", 1) for item in args.set)}
 
     results: dict[str, Any] = {"benchmark": "search", "seeds": args.seeds, "problems": {}}
+    if overrides:
+        results["overrides"] = overrides
     started = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
         for problem in args.problems:
             budget = DEFAULT_BUDGETS[problem]
-            seeds = range(args.seeds)
-            on = list(
-                pool.map(egp_run, [problem] * len(seeds), seeds, [budget] * len(seeds), [True] * len(seeds))
-            )
+            seeds = range(args.first_seed, args.first_seed + args.seeds)
+            n = len(seeds)
+            settings = [overrides] * n
+            on = list(pool.map(egp_run, [problem] * n, seeds, [budget] * n, [True] * n, settings))
             entry: dict[str, Any] = {"budget": budget, "egp_meta_on": summarise(on)}
             if not args.no_meta_off:
-                off = list(
-                    pool.map(
-                        egp_run, [problem] * len(seeds), seeds, [budget] * len(seeds), [False] * len(seeds)
-                    )
-                )
+                off = list(pool.map(egp_run, [problem] * n, seeds, [budget] * n, [False] * n, settings))
                 entry["egp_meta_off"] = summarise(off)
             if not args.no_deap:
-                deap = list(pool.map(_deap_run, [problem] * len(seeds), seeds, [budget] * len(seeds)))
+                deap = list(pool.map(_deap_run, [problem] * n, seeds, [budget] * n))
                 entry["deap"] = summarise(deap)
                 deap_rate = entry["deap"]["evals_per_s"]
                 entry["ratio_evals_per_s_vs_deap"] = (
                     entry["egp_meta_on"]["evals_per_s"] / deap_rate if deap_rate else None
                 )
             results["problems"][problem] = entry
-    results["offspring_profile"] = offspring_profile()
+    if not args.no_profile:
+        results["offspring_profile"] = offspring_profile()
     results["seconds"] = time.perf_counter() - started
     return results
