@@ -319,6 +319,30 @@ def _parse_types(value: Any, where: str) -> tuple[int, ...]:
         raise GCValidationError(f"graph {where}: {error}") from None
 
 
+_BY_TEXT: dict[str, ConnectionGraph] = {}
+
+
+def graph_from_text(text: str) -> ConnectionGraph:
+    """graph_from_json of a stored JSON text (a stable graph), cached by the text.
+
+    Reading GCs back from a Gene Pool parses one graph per GC, and most GCs share a few hundred graph texts
+    (every node with the same shape and types has the same graph). A graph is immutable and a text that passed
+    validation once always does, so each distinct text is parsed and checked once per process. Invalid JSON
+    is a GCValidationError like any other bad graph.
+    """
+    graph = _BY_TEXT.get(text)
+    if graph is None:
+        try:
+            obj = json.loads(text)
+        except (json.JSONDecodeError, TypeError) as error:
+            raise GCValidationError(f"graph is not valid JSON: {error}") from None
+        graph = graph_from_json(obj)
+        if len(_BY_TEXT) >= _INTERN_LIMIT:
+            _BY_TEXT.clear()
+        _BY_TEXT[text] = graph
+    return graph
+
+
 def graph_from_json(obj: Any, *, require_stable: bool = True) -> ConnectionGraph:
     """Parse and validate a canonical JSON graph; raises GCValidationError on the first violation."""
     if not isinstance(obj, dict):

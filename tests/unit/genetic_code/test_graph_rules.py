@@ -21,6 +21,7 @@ from egp.genetic_code.graph import (
     Row,
     check_graph,
     graph_from_json,
+    graph_from_text,
     make_graph,
 )
 from egp.genetic_code.properties import CGraphType
@@ -575,3 +576,18 @@ def test_mutated_json_only_ever_raises_gc_validation_error(which: str) -> None:
                 continue
             # Accepted: only acceptable if nothing that matters changed.
             assert to_json(from_json(obj, store)) == base, (path, value)
+
+
+def test_graph_from_text_validates_each_distinct_text_once() -> None:
+    """A stored graph text gives the same graph object every time; bad texts are GCValidationErrors."""
+    gc = square_plus_x({})
+    text = gc.graph.canonical_json()
+    first = graph_from_text(text)
+    assert first == gc.graph and graph_from_text(text) is first
+    with rejects("graph is not valid JSON"):
+        graph_from_text(text[:-1])
+    reordered = json.dumps(dict(reversed(list(json.loads(text).items()))), separators=(",", ":"))
+    with rejects("not in canonical form"):
+        graph_from_text(reordered)
+    with rejects("graph is not valid JSON"):
+        graph_from_text(None)  # type: ignore[arg-type]
