@@ -125,7 +125,7 @@ def read_results(pool: SQLGenePool, problem: bytes, signatures: Sequence[bytes])
 def write_results(
     pool: SQLGenePool, problem: bytes, scores: dict[bytes, Score], job: str | None, worker: str | None
 ) -> int:
-    """Insert scores not stored yet, in one multi-row statement; returns how many were new."""
+    """Insert scores not stored yet, in one transaction; returns how many were new."""
     if not scores:
         return 0
     now = datetime.now(UTC)
@@ -145,9 +145,11 @@ def write_results(
         for signature, score in sorted(scores.items())
     ]
     insert = pg_insert if pool.postgres else sqlite_insert
-    statement = insert(FITNESS_RESULTS).values(rows).on_conflict_do_nothing()
+    # executemany of one cached statement (SQLAlchemy batches it into multi-row INSERTs): building a
+    # `.values(rows)` statement compiled it anew for every batch (about 40 ms for 50 rows).
+    statement = insert(FITNESS_RESULTS).on_conflict_do_nothing().returning(FITNESS_RESULTS.c.signature)
     with pool.transaction() as connection:
-        return int(connection.execute(statement).rowcount)
+        return len(connection.execute(statement, rows).all())  # rowcount of an executemany is -1
 
 
 @dataclass
