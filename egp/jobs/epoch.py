@@ -172,10 +172,7 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
 
 def _remote_evaluator(engine: Engine, remote: RemoteScorer, island: int, epoch: int) -> _PrefetchedEvaluator:
     """An evaluator for `engine` whose scores come from the executor pool, fanned out for (island, epoch)."""
-    inner = engine.evaluator
-    if isinstance(inner, _PrefetchedEvaluator):
-        inner = inner.inner
-    return _PrefetchedEvaluator(inner, lambda gcs: remote(engine, gcs, island, epoch))
+    return _PrefetchedEvaluator(lambda gcs: remote(engine, gcs, island, epoch))
 
 
 def _remote_initial(engine: Engine, island: int) -> list[bytes]:
@@ -202,8 +199,7 @@ def _remote_initial(engine: Engine, island: int) -> list[bytes]:
 class _PrefetchedEvaluator:
     """Stands in for the CaseEvaluator in remote mode: answers from scores the executors produced."""
 
-    def __init__(self, inner: Any, fetch: Callable[[list[GeneticCode]], dict[bytes, Score]]) -> None:
-        self.inner = inner
+    def __init__(self, fetch: Callable[[list[GeneticCode]], dict[bytes, Score]]) -> None:
         self.fetch = fetch  # scores GCs in one executor fan-out
         self.ready: dict[bytes, Score] = {}
         self.deferred = False

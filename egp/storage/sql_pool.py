@@ -28,7 +28,7 @@ import struct
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -523,22 +523,23 @@ class SQLGenePool:
         rows: Sequence[Sequence[Any]],
         key: str,
         conflict: str,
-        stored: Callable[[Sequence[Sequence[Any]]], set[Any]],
         add_to_stored: bool,
+        problem: bytes | None = None,
     ) -> int:
-        """Write `rows` (sorted by key): new ones inserted, stored ones merged by `conflict` (or skipped).
+        """Write `rows` (sorted by key, signature first): new ones inserted, stored ones merged by `conflict`
+        (or skipped). `problem`: the rows are that problem's (gc_problem_stats).
 
-        On Postgres `stored` says first which rows exist; the others go by one straight COPY, the fastest
-        path (an optimistic COPY of the whole batch was tried before: in an evolving job most batches hold
-        GCs made again, so it failed and was redone most of the time). If a concurrent writer stores one of
-        them in between, the COPY fails on the duplicate key and they are upserted through staging instead.
+        On Postgres the rows already stored are looked up first; the others go by one straight COPY, the
+        fastest path (an optimistic COPY of the whole batch was tried before: in an evolving job most batches
+        hold GCs made again, so it failed and was redone most of the time). If a concurrent writer stores one
+        of them in between, the COPY fails on the duplicate key and they are upserted through staging instead.
         SQLite uses one executemany upsert.
         """
         if not rows:
             return 0
         if not self.postgres:
             return self._bulk_upsert(connection, table, columns, rows, key, conflict)
-        known = stored(rows)
+        known = self._present(connection, table, [r[0] for r in rows], problem)
         fresh = [r for r in rows if r[0] not in known]
         old = [r for r in rows if r[0] in known]
         if self._try_copy(connection, table, columns, fresh):
@@ -553,24 +554,27 @@ class SQLGenePool:
         self, connection: Connection, table: str, signatures: Sequence[bytes], problem: bytes | None = None
     ) -> set[bytes]:
         """Which of `signatures` have a row in `table` (for `problem`, when given)."""
-        where = "" if problem is None else "problem = :problem AND "
         if self.postgres:
             raw = connection.connection.driver_connection
             assert raw is not None
             # Binary parameters: a text bytea[] of thousands of signatures costs ~20 µs each to escape.
             with raw.cursor(binary=True) as cursor:
-                condition = where.replace(":problem", "%b")
-                cursor.execute(
-                    f"SELECT signature FROM {table} WHERE {condition}signature = ANY(%b)",
-                    ([problem] if problem is not None else []) + [list(signatures)],
-                )
+                if problem is None:
+                    cursor.execute(
+                        f"SELECT signature FROM {table} WHERE signature = ANY(%b)", [list(signatures)]
+                    )
+                else:
+                    cursor.execute(
+                        f"SELECT signature FROM {table} WHERE problem = %b AND signature = ANY(%b)",
+                        [problem, list(signatures)],
+                    )
                 return {bytes(r[0]) for r in cursor}
         found: set[bytes] = set()
-        extra = {} if problem is None else {"problem": problem}
         for chunk in self._chunks(signatures):
             condition, params = self._in("signature", chunk)
-            query = text(f"SELECT signature FROM {table} WHERE {where}{condition}")
-            rows = connection.execute(query, params | extra)
+            if problem is not None:
+                condition, params = f"problem = :problem AND {condition}", params | {"problem": problem}
+            rows = connection.execute(text(f"SELECT signature FROM {table} WHERE {condition}"), params)
             found.update(bytes(r[0]) for r in rows)
         return found
 
@@ -597,7 +601,6 @@ class SQLGenePool:
             rows,
             "signature",
             "ON CONFLICT (signature) DO NOTHING",
-            lambda batch: self._present(connection, "genetic_codes", [r[0] for r in batch]),
             add_to_stored=False,
         )
         return added
@@ -728,11 +731,7 @@ class SQLGenePool:
                     f" SELECT {', '.join(keys)}, {', '.join(f'{t} AS {s}' for t, s in assignments.items())}"
                     f" FROM {table} WITH NO DATA"
                 )
-                oids = self._oids(cursor, stage, [*keys, *sources])
-                with cursor.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(oids)
-                    for row in rows:
-                        copy.write_row(row)
+                self._copy(cursor, stage, [*keys, *sources], rows, stage)
                 cursor.execute(
                     f"UPDATE {table} SET {', '.join(f'{t} = s.{s}' for t, s in assignments.items())}"
                     f" FROM {stage} s WHERE {' AND '.join(f'{table}.{k} = s.{k}' for k in keys)}"
@@ -811,8 +810,8 @@ class SQLGenePool:
             rows,
             "signature",
             STATS_CONFLICT,
-            lambda batch: self._present(connection, "gc_problem_stats", [r[0] for r in batch], problem),
-            True,
+            add_to_stored=True,
+            problem=problem,
         )
 
     def _add_pgc_stats(self, connection: Connection, deltas: Mapping[tuple[bytes, int], PgcStats]) -> None:
