@@ -297,7 +297,10 @@ def gc_from_row(row: Mapping[Any, Any]) -> GeneticCode:
     known = codon_registry().get(signature)
     if known is not None:
         return known
-    graph = graph_from_text(row["graph"])
+    try:
+        graph = graph_from_text(row["graph"])
+    except GCValidationError as error:
+        raise GCValidationError(f"GC {signature.hex()}: {error}") from None
     creator = _as_uuid(row["creator"])
     created = _as_utc(row["created"])
     pgc = _opt_bytes(row["pgc"])

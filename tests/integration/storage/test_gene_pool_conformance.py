@@ -13,6 +13,7 @@ from egp.engine.gene_pool import EpochRecord, GenePool, MemoryGenePool, PgcStats
 from egp.genetic_code.assembly import Assembler, Expr
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.gc import GeneticCode, make_codon
+from egp.genetic_code.graph import GCValidationError
 from egp.genetic_code.serialization import from_json, to_json
 from egp.storage.sql_pool import SQLGenePool, gc_from_row, open_gene_pool
 
@@ -78,6 +79,19 @@ def test_rows_validate_with_from_json(sqlite_url: str) -> None:
         gc = gc_from_row(row)
         assert from_json(to_json(gc), store).signature == gc.signature
         store[gc.signature] = gc
+
+
+def test_a_row_with_a_broken_graph_text_names_its_gc(sqlite_url: str) -> None:
+    """A stored graph that is not JSON is one GCValidationError naming the GC; the row itself is kept."""
+    gcs = make_gcs(5, seed=3)
+    pool = SQLGenePool(sqlite_url)
+    pool.put_many(gcs)
+    rows = {bytes(r["signature"]): dict(r) for r in pool.closure_rows([gcs[-1].signature])}
+    target = gcs[-1].signature
+    broken = rows[target] | {"graph": rows[target]["graph"][:-1]}
+    with pytest.raises(GCValidationError, match=f"GC {target.hex()}: graph is not valid JSON"):
+        gc_from_row(broken)
+    assert gc_from_row(rows[target]).signature == target
 
 
 def test_statistics_add(pool: GenePool) -> None:
