@@ -1,12 +1,18 @@
 """Scoring GCs on a problem's fitness cases, computing only what is new.
 
 Offspring share most of their sub-GCs with their parents, and GCs are content-addressed, so every sub-GC's
-outputs on the problem's cases are cached by (signature, ids of its input columns). A column is computed
-once: a numpy array for bool/int/float values (vectorisable codons run once over all cases), a tuple of
-per-case values otherwise (other codons are mapped over the cases). Evaluating an offspring therefore walks
-down only as far as the first sub-GC it shares with an evaluated GC and computes just the new nodes. The
-cache is bounded by a byte budget (the L2 cache of the settings); when full it is flushed, keeping the input
-columns.
+outputs on the problem's cases are cached by (signature, ids of its input columns). Columns themselves are
+*value-numbered*: a column is a numpy array for bool/int/float values (vectorisable codons run once over all
+cases) or a tuple of per-case values otherwise, and two columns with the same content share one id. So:
+
+- evaluating an offspring walks down only as far as the first sub-GC it shares with an evaluated GC;
+- a codon whose input columns are ones it has seen before is not run again, wherever it sits; after a
+  neutral change (one that leaves a node's outputs as they were) the nodes above it cost only their wiring;
+- the fitness function runs once per distinct output: an offspring whose outputs equal an earlier GC's gets
+  that GC's assessment (a fitness function is a function of the outputs).
+
+The cache is bounded by a byte budget (the L2 cache of the settings); when full it is flushed, keeping the
+input columns.
 """
 
 from __future__ import annotations
@@ -21,17 +27,19 @@ import numpy as np
 from egp.genetic_code.codon_runtime import quiet_numpy
 from egp.genetic_code.execution import Executor, codon_function
 from egp.genetic_code.gc import GeneticCode
-from egp.genetic_code.graph import PLAN_A, PLAN_B, PLAN_F, PLAN_O, PLAN_P
 from egp.genetic_code.properties import VECTORISABLE, CGraphType
 from egp.genetic_code.types import TYPES
 from egp.problems.base import Assessment, Problem, safe_assess
 
 _DTYPES: dict[int, Any] = {
-    TYPES.uid("float"): np.float64,
-    TYPES.uid("int"): np.int64,
-    TYPES.uid("bool"): np.bool_,
+    TYPES.uid("float"): np.dtype(np.float64),
+    TYPES.uid("int"): np.dtype(np.int64),
+    TYPES.uid("bool"): np.dtype(np.bool_),
 }
 _SELECT = "select"
+_NDARRAY = np.ndarray
+# Approximate bookkeeping bytes of one cache entry or column beyond its data (dict slot, key tuple, ids).
+_ENTRY_BYTES = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,40 +56,62 @@ class Score:
 
 
 class CaseEvaluator:
-    """Evaluates GCs on one problem's cases with a sub-GC output cache bounded by `budget_bytes`."""
+    """Evaluates GCs on one problem's cases with a sub-GC output cache bounded by `budget_bytes`.
+
+    Callers that score many GCs in a row may silence numpy's floating-point warnings themselves (an
+    `np.errstate(all="ignore")` block) and set `numpy_quiet` while inside it: entering that block per GC
+    costs more than scoring a small GC.
+    """
 
     def __init__(self, problem: Problem, executor: Executor, budget_bytes: int = 1_000_000_000) -> None:
         """An evaluator for `problem` whose GCs are looked up through `executor`'s store."""
         self.problem = problem
-        self.executor = executor
         cases = problem.cases()
         self.count = cases.count
         self.budget = budget_bytes
-        self._inputs = [
-            self._column(col, TYPES.uid(t)) for col, t in zip(cases.inputs, problem.inputs, strict=True)
-        ]
-        self._reset()
+        self.numpy_quiet = False
         self.hits = 0
         self.misses = 0
         self.flushes = 0
         self.evaluations = 0
+        self._executor = executor
+        self._inputs = [
+            self._column(col, TYPES.uid(t)) for col, t in zip(cases.inputs, problem.inputs, strict=True)
+        ]
+        self._reset()
+
+    @property
+    def executor(self) -> Executor:
+        """The executor whose store GCs are looked up in."""
+        return self._executor
+
+    @executor.setter
+    def executor(self, executor: Executor) -> None:
+        # A warm evaluator handed to a new engine looks sub-GCs up in that engine's store from then on; the
+        # cached columns stay valid (they are keyed by content).
+        self._executor = executor
+        self._walk = self._make_walker()
 
     def _reset(self) -> None:
-        self._values: list[Any] = list(self._inputs)
+        """Forget every cached column and result except the input columns."""
+        self._values: list[Any] = []
+        self._ids: dict[Any, int] = {}
         self._cache: dict[tuple[bytes, tuple[int, ...]], tuple[int, ...]] = {}
+        self._assessed: dict[tuple[int, ...], Score] = {}
         self._bytes = 0
-        self._input_ids = tuple(range(len(self._inputs)))
+        self._input_ids = tuple(self._intern(column) for column in self._inputs)
+        self._walk = self._make_walker()
 
     def _column(self, value: Any, type_uid: int) -> Any:
         """A full column for one output: an array of the type's dtype, or a tuple of per-case values."""
         dtype = _DTYPES.get(type_uid)
         count = self.count
         if dtype is not None:
-            array = np.asarray(value, dtype=dtype) if not isinstance(value, np.ndarray) else value
+            if type(value) is _NDARRAY and value.dtype is dtype and value.shape == (count,):
+                return value  # the common case: a vectorised codon's own result
+            array = np.asarray(value, dtype=dtype)
             if array.ndim == 0:
                 return np.full(count, array, dtype=dtype)
-            if array.dtype != dtype:
-                return array.astype(dtype)
             return array
         if isinstance(value, tuple) and len(value) == count:
             return value
@@ -89,10 +119,22 @@ class CaseEvaluator:
             return tuple(value.tolist())
         return (value,) * count
 
-    def _store(self, value: Any) -> int:
-        self._values.append(value)
-        self._bytes += (value.nbytes if isinstance(value, np.ndarray) else 8 * self.count) + 120
-        return len(self._values) - 1
+    def _intern(self, column: Any) -> int:
+        """The id of a column, shared by every column with the same content (a new id for a new content)."""
+        if type(column) is _NDARRAY:
+            key: Any = (column.dtype.char, column.tobytes())
+        else:
+            # repr tells 1, 1.0 and True apart, which tuple equality would not.
+            key = ("t", repr(column))
+        found = self._ids.get(key)
+        if found is not None:
+            return found
+        self._values.append(column)
+        index = len(self._values) - 1
+        self._ids[key] = index
+        size = column.nbytes if type(column) is _NDARRAY else 8 * self.count
+        self._bytes += 2 * size + _ENTRY_BYTES
+        return index
 
     @property
     def hit_rate(self) -> float:
@@ -100,14 +142,20 @@ class CaseEvaluator:
         total = self.hits + self.misses
         return self.hits / total if total else 0.0
 
-    def outputs(self, gc: GeneticCode) -> list[Any]:
-        """The output columns of `gc` on every case (computing only sub-GCs not cached)."""
+    def _output_ids(self, gc: GeneticCode) -> tuple[int, ...]:
         if self._bytes > self.budget:
             self._reset()
             self.flushes += 1
+        if self.numpy_quiet:
+            return self._walk(gc, self._input_ids)
         with quiet_numpy():
-            ids = self._evaluate(gc, self._input_ids)
-        return [self._values[i] for i in ids]
+            return self._walk(gc, self._input_ids)
+
+    def outputs(self, gc: GeneticCode) -> list[Any]:
+        """The output columns of `gc` on every case (computing only sub-GCs not cached)."""
+        ids = self._output_ids(gc)  # first: a flush replaces the value list
+        values = self._values
+        return [values[i] for i in ids]
 
     def prefetch(self, gcs: Sequence[GeneticCode]) -> None:
         """Score `gcs` ahead in one batch where scoring is remote; in this process there is nothing to do."""
@@ -116,9 +164,24 @@ class CaseEvaluator:
         """Assess `gc` on the problem; a GC or fitness function that fails scores 0 with the reason."""
         self.evaluations += 1
         try:
-            columns = self.outputs(gc)
+            ids = self._output_ids(gc)
         except Exception as error:  # a GC may fail at run time; that is a failed evaluation, not a crash
             return Score(0.0, False, f"{type(error).__name__}: {error}")
+        known = self._assessed.get(ids)
+        if known is not None:
+            return known
+        values = self._values
+        columns = [values[i] for i in ids]
+        if self.numpy_quiet:
+            score = self._assess(columns)
+        else:
+            with quiet_numpy():
+                score = self._assess(columns)
+        self._assessed[ids] = score
+        self._bytes += _ENTRY_BYTES
+        return score
+
+    def _assess(self, columns: list[Any]) -> Score:
         assessment, reason = safe_assess(self.problem, columns)
         cases = None
         if reason is None:
@@ -128,63 +191,82 @@ class CaseEvaluator:
                 cases = None
         return Score(assessment.fitness, assessment.solved, reason, behaviour_digest(columns), cases)
 
-    def _evaluate(self, gc: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
-        key = (gc.signature, in_ids)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self.hits += 1
-            return cached
-        self.misses += 1
-        if gc.codon is not None:
-            result = self._apply_codon(gc, in_ids)
-        else:
-            result = self._evaluate_composite(gc, in_ids)
-        self._cache[key] = result
-        return result
+    def _make_walker(self) -> Callable[[GeneticCode, tuple[int, ...]], tuple[int, ...]]:
+        """The recursive, cached evaluator of a GC on input column ids, as a closure over its state.
 
-    def _apply_codon(self, codon: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
-        fn = codon_function(codon)[0]
-        args = [self._values[i] for i in in_ids]
-        vectorised = bool(codon.properties & VECTORISABLE)
-        raw = fn(*args) if vectorised else self._map(fn, args, len(codon.outputs))
-        if len(codon.outputs) == 1:
-            return (self._store(self._column(raw, codon.outputs[0])),)
-        return tuple(self._store(self._column(v, t)) for v, t in zip(raw, codon.outputs, strict=True))
-
-    def _map(self, fn: Callable[..., Any], args: list[Any], n_outputs: int) -> Any:
-        """Apply a scalar-only codon case by case."""
-        columns = [a.tolist() if isinstance(a, np.ndarray) else a for a in args]
-        if not columns:
-            return fn()
-        results = [fn(*row) for row in zip(*columns, strict=True)]
-        if n_outputs == 1:
-            return tuple(results)
-        return tuple(tuple(r[k] for r in results) for k in range(n_outputs))
-
-    def _evaluate_composite(self, gc: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
-        graph = gc.graph
-        plan = graph.plan
-        lookup = self.executor._lookup
-        ids = list(in_ids)
-        assert gc.gca is not None
-        ids += self._evaluate(lookup(gc.gca), tuple(ids[i] for i in plan[PLAN_A]))
-        if gc.gcb is not None:
-            ids += self._evaluate(lookup(gc.gcb), tuple(ids[i] for i in plan[PLAN_B]))
-        if graph.graph_type is CGraphType.STANDARD:
-            return tuple(ids[i] for i in plan[PLAN_O])
-        condition = self._values[ids[plan[PLAN_F][0]]]
+        This is the hot path of scoring: free variables of a closure are cheaper to reach than attributes,
+        and every composite an offspring shares with an evaluated GC is answered by one dictionary lookup.
+        """
+        cache = self._cache
+        values = self._values
+        intern = self._intern
+        column = self._column
+        lookup = self._executor._lookup
+        standard = CGraphType.STANDARD
         select = codon_select()
-        out: list[int] = []
-        for o, p, type_uid in zip(plan[PLAN_O], plan[PLAN_P], gc.outputs, strict=True):
-            a, b = self._values[ids[o]], self._values[ids[p]]
-            if isinstance(condition, np.ndarray) and isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-                value: Any = select(condition, a, b)
+        evaluator = self
+
+        def apply_codon(codon: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
+            fn = codon_function(codon)[0]
+            outputs = codon.outputs
+            if len(in_ids) == 2:
+                args: list[Any] = [values[in_ids[0]], values[in_ids[1]]]
             else:
-                value = tuple(
-                    x if c else y for c, x, y in zip(_seq(condition), _seq(a), _seq(b), strict=True)
-                )
-            out.append(self._store(self._column(value, type_uid)))
-        return tuple(out)
+                args = [values[i] for i in in_ids]
+            raw = fn(*args) if codon.properties & VECTORISABLE else _map(fn, args, len(outputs))
+            if len(outputs) == 1:
+                return (intern(column(raw, outputs[0])),)
+            return tuple(intern(column(v, t)) for v, t in zip(raw, outputs, strict=True))
+
+        def walk(gc: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
+            key = (gc.signature, in_ids)
+            found = cache.get(key)
+            if found is not None:
+                evaluator.hits += 1
+                return found
+            evaluator.misses += 1
+            if gc.codon is not None:
+                result = apply_codon(gc, in_ids)
+                cache[key] = result
+                evaluator._bytes += _ENTRY_BYTES
+                return result
+            graph = gc.graph
+            route_a, route_b, route_o, route_f, route_p = graph.routes
+            assert gc.gca is not None
+            ids = in_ids + walk(lookup(gc.gca), route_a(in_ids))
+            if gc.gcb is not None:
+                ids += walk(lookup(gc.gcb), route_b(ids))
+            if graph.graph_type is standard:
+                result = route_o(ids)
+            else:
+                condition = values[route_f(ids)[0]]
+                out: list[int] = []
+                for o, p, type_uid in zip(route_o(ids), route_p(ids), gc.outputs, strict=True):
+                    a, b = values[o], values[p]
+                    if type(condition) is _NDARRAY and type(a) is _NDARRAY and type(b) is _NDARRAY:
+                        value: Any = select(condition, a, b)
+                    else:
+                        value = tuple(
+                            x if c else y for c, x, y in zip(_seq(condition), _seq(a), _seq(b), strict=True)
+                        )
+                    out.append(intern(column(value, type_uid)))
+                result = tuple(out)
+            cache[key] = result
+            evaluator._bytes += _ENTRY_BYTES
+            return result
+
+        return walk
+
+
+def _map(fn: Callable[..., Any], args: list[Any], n_outputs: int) -> Any:
+    """Apply a scalar-only codon case by case."""
+    columns = [a.tolist() if isinstance(a, np.ndarray) else a for a in args]
+    if not columns:
+        return fn()
+    results = [fn(*row) for row in zip(*columns, strict=True)]
+    if n_outputs == 1:
+        return tuple(results)
+    return tuple(tuple(r[k] for r in results) for k in range(n_outputs))
 
 
 def behaviour_digest(columns: Sequence[Any]) -> bytes:

@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -234,14 +236,16 @@ class Engine:
         self.pool: GenePool = gene_pool if gene_pool is not None else MemoryGenePool()
         self.job = job
         self.problem_id = problem.identity
-        self.store: dict[bytes, GeneticCode] = {}
+        registry = codon_registry()
+        # The working store starts with the shipped codons, so every sub-GC lookup on the hot paths is one
+        # dictionary probe (codons are never persisted: persist skips shipped signatures).
+        self.store: dict[bytes, GeneticCode] = {codon.signature: codon for codon in registry}
         self.executor = Executor(self.store, config.l1_cache_bytes)
         if evaluator is not None and evaluator.problem.identity == problem.identity:
             evaluator.executor = self.executor
             self.evaluator = evaluator
         else:
             self.evaluator = CaseEvaluator(problem, self.executor, config.l2_cache_bytes)
-        registry = codon_registry()
         self.inputs = tuple(TYPES.uid(t) for t in problem.inputs)
         self.outputs = tuple(TYPES.uid(t) for t in problem.outputs)
         if problem.codons is not None:
@@ -277,6 +281,14 @@ class Engine:
         self._generation_evaluations = 0
         self._generation_stillborn = 0
         self._generation_offspring = 0
+        # The context pGCs run in, reused for every run (the fields that change are set per run).
+        self._physics = PhysicsContext(
+            rng=random.Random(0),
+            store=self.store,
+            solution_codons=self.solution_codons,
+            pgc_codons=self.pgc_codons,
+            creator=config.creator,
+        )
         self._load_pgc_stats()
 
     # -- set up ---------------------------------------------------------------------------------------------
@@ -350,8 +362,9 @@ class Engine:
                 members.append(spontaneous.signature)
         if not members:
             raise EvolutionError(f"cannot assemble any GC for {self.problem.name} from its codons")
-        for signature in members:
-            self._score(self.gc(signature))
+        with self.quiet():
+            for signature in members:
+                self._score(self.gc(signature))
         return members
 
     def _spontaneous(self, rng: random.Random, assembler: Assembler) -> GeneticCode | None:
@@ -456,19 +469,16 @@ class Engine:
         max_codons: int | None = None,
     ) -> tuple[GeneticCode | None, list[GeneticCode]]:
         """Execute a pGC on a target; returns the stabilised offspring (None if stillborn) and new GCs."""
-        ctx = PhysicsContext(
-            rng=rng,
-            store=self.store,
-            solution_codons=self.solution_codons,
-            pgc_codons=self.pgc_codons,
-            creator=self.config.creator,
-            pgc=pgc.signature,
-            donors=lambda _t: donors,
-            max_codons=max_codons if max_codons is not None else self.config.max_codons,
-        )
+        ctx = self._physics
+        ctx.rng = rng
+        ctx.pgc = pgc.signature
+        ctx.donors = lambda _t: donors
+        ctx.max_codons = max_codons if max_codons is not None else self.config.max_codons
+        ctx.new_gcs = []
         token = CURRENT.set(ctx)
         try:
-            result = self.executor.evaluate(pgc, [target])[0]
+            # Numpy warnings are already silenced for the whole generation (see `generation`).
+            result = self.executor._evaluate(pgc, [target])[0]
         except Stillborn:
             return None, ctx.new_gcs
         except RecursionError:
@@ -552,7 +562,25 @@ class Engine:
     # -- one generation --------------------------------------------------------------------------------------
     def generation(self, island: Island, rng: random.Random) -> None:
         """Breed one generation on `island`, score the new offspring and keep the survivors."""
-        self.integrate(island, self.breed(island, rng), rng)
+        with self.quiet():
+            self.integrate(island, self.breed(island, rng), rng)
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Silence numpy's floating-point warnings once for a batch of scoring and breeding.
+
+        GCs divide by zero and overflow as a matter of course; entering numpy's error state once per GC costs
+        more than scoring a small one. New GCs made in the batch share one creation time stamp.
+        """
+        evaluator = self.evaluator
+        outer = getattr(evaluator, "numpy_quiet", False)
+        self._physics.created = datetime.now(UTC)
+        with np.errstate(all="ignore"):
+            evaluator.numpy_quiet = True
+            try:
+                yield
+            finally:
+                evaluator.numpy_quiet = outer
 
     def breed(self, island: Island, rng: random.Random) -> list[Offspring]:
         """One generation's offspring: parents picked by survivability, each mutated by a pGC (4/2/1 choice).

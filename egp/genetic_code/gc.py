@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from egp.genetic_code.graph import (
@@ -30,7 +30,7 @@ from egp.genetic_code.properties import (
     graph_type_of,
     merge_properties,
 )
-from egp.genetic_code.signature import compute_signature
+from egp.genetic_code.signature import compute_signature, creator_bytes, lineage_signature
 from egp.genetic_code.types import TYPES
 
 # Constants from the original EGP (domain spec §1.4).
@@ -49,10 +49,29 @@ class CodonInfo:
     description: str
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class GeneticCode:
-    """An immutable stored GC. Identity (equality, hash) is its signature."""
+_GC_FIELDS = (
+    "signature",
+    "graph",
+    "gca",
+    "gcb",
+    "ancestora",
+    "ancestorb",
+    "pgc",
+    "creator",
+    "properties",
+    "code_depth",
+    "num_codes",
+    "num_codons",
+    "generation",
+    "created",
+    "codon",
+)
 
+
+class _GeneticCodeFields:
+    """The storage of a GeneticCode, filled by plain assignment (the immutable class forbids it)."""
+
+    __slots__ = _GC_FIELDS
     signature: bytes
     graph: ConnectionGraph
     gca: bytes | None
@@ -67,7 +86,73 @@ class GeneticCode:
     num_codons: int
     generation: int
     created: datetime
-    codon: CodonInfo | None = None
+    codon: CodonInfo | None
+
+    def __init__(
+        self,
+        signature: bytes,
+        graph: ConnectionGraph,
+        gca: bytes | None,
+        gcb: bytes | None,
+        ancestora: bytes | None,
+        ancestorb: bytes | None,
+        pgc: bytes | None,
+        creator: UUID,
+        properties: int,
+        code_depth: int,
+        num_codes: int,
+        num_codons: int,
+        generation: int,
+        created: datetime,
+        codon: CodonInfo | None = None,
+    ) -> None:
+        self.signature = signature
+        self.graph = graph
+        self.gca = gca
+        self.gcb = gcb
+        self.ancestora = ancestora
+        self.ancestorb = ancestorb
+        self.pgc = pgc
+        self.creator = creator
+        self.properties = properties
+        self.code_depth = code_depth
+        self.num_codes = num_codes
+        self.num_codons = num_codons
+        self.generation = generation
+        self.created = created
+        self.codon = codon
+
+
+class GeneticCode(_GeneticCodeFields):
+    """An immutable stored GC. Identity (equality, hash) is its signature.
+
+    Every rebuilt node of every mutation is one of these, so construction is a plain slot fill followed by a
+    class switch to this immutable class (a frozen dataclass's per-field `object.__setattr__` cost 8x more);
+    any later write raises.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> GeneticCode:
+        """A GC with the given fields (in `_GC_FIELDS` order, or by name)."""
+        gc = _GeneticCodeFields(*args, **kwargs)
+        gc.__class__ = GeneticCode
+        return gc  # type: ignore[return-value]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing to do: `__new__` filled the fields."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Stored GCs never change."""
+        raise AttributeError(f"GeneticCode is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        """Stored GCs never change."""
+        raise AttributeError(f"GeneticCode is immutable: cannot delete {name!r}")
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle by fields (the default slot restore would write attributes)."""
+        return (GeneticCode, tuple(getattr(self, name) for name in _GC_FIELDS))
 
     @property
     def inputs(self) -> tuple[int, ...]:
@@ -110,6 +195,43 @@ class GeneticCode:
     def __repr__(self) -> str:
         """Short description for debugging."""
         return f"GeneticCode({self.name}, {self.graph.graph_type.name}, codons={self.num_codons})"
+
+
+def _new_gc(
+    signature: bytes,
+    graph: ConnectionGraph,
+    gca: bytes | None,
+    gcb: bytes | None,
+    ancestora: bytes | None,
+    ancestorb: bytes | None,
+    pgc: bytes | None,
+    creator: UUID,
+    properties: int,
+    code_depth: int,
+    num_codes: int,
+    num_codons: int,
+    generation: int,
+    created: datetime,
+) -> GeneticCode:
+    """GeneticCode(...) for an ordinary GC without the constructor's argument forwarding (hot path)."""
+    gc = _GeneticCodeFields(
+        signature,
+        graph,
+        gca,
+        gcb,
+        ancestora,
+        ancestorb,
+        pgc,
+        creator,
+        properties,
+        code_depth,
+        num_codes,
+        num_codons,
+        generation,
+        created,
+    )
+    gc.__class__ = GeneticCode
+    return gc  # type: ignore[return-value]
 
 
 class EmbryonicGC:
@@ -309,7 +431,7 @@ def build_gc(
         raise GCValidationError("only codons have PRIMITIVE graphs")
     check_sub_interfaces(graph, gca, gcb)
     a_props = gca.properties if gca is not None else (gcb.properties if gcb is not None else 0)
-    properties = merge_properties(graph.graph_type, a_props, gcb.properties if gcb is not None else None)
+    properties = _merged(graph.graph_type, a_props, gcb.properties if gcb is not None else None)
     if _EGCODE_UID in graph.outputs:
         properties |= IS_PGC
     else:
@@ -317,33 +439,34 @@ def build_gc(
     depth, codes, codons, generation = sizes_from(graph.graph_type, gca, gcb, generation_floor)
     a_sig = gca.signature if gca is not None else None
     b_sig = gcb.signature if gcb is not None else None
-    signature = compute_signature(ancestora, ancestorb, a_sig, b_sig, pgc, creator, graph.canonical_json())
-    return GeneticCode(
-        signature=signature,
-        graph=graph,
-        gca=a_sig,
-        gcb=b_sig,
-        ancestora=ancestora,
-        ancestorb=ancestorb,
-        pgc=pgc,
-        creator=creator,
-        properties=properties,
-        code_depth=depth,
-        num_codes=codes,
-        num_codons=codons,
-        generation=generation,
-        created=created if created is not None else datetime.now(UTC),
+    signature = compute_signature(ancestora, ancestorb, a_sig, b_sig, pgc, creator, graph.json_bytes)
+    return _new_gc(
+        signature,
+        graph,
+        a_sig,
+        b_sig,
+        ancestora,
+        ancestorb,
+        pgc,
+        creator,
+        properties,
+        depth,
+        codes,
+        codons,
+        generation,
+        created if created is not None else datetime.now(UTC),
     )
 
 
 def rebuild_gc(
     parent: GeneticCode,
-    gca: GeneticCode | None,
+    gca: GeneticCode,
     gcb: GeneticCode | None,
     *,
-    ancestora: bytes | None,
+    ancestora: bytes,
     pgc: bytes | None,
     creator: UUID,
+    created: datetime | None = None,
 ) -> GeneticCode:
     """`parent` with new sub-GCs of *exactly* the old sub-GCs' interfaces: the graph is reused as it is.
 
@@ -351,14 +474,24 @@ def rebuild_gc(
     guarantees the interfaces are unchanged, so no graph is built or checked again.
     """
     graph = parent.graph
-    a_props = gca.properties if gca is not None else (gcb.properties if gcb is not None else 0)
-    properties = merge_properties(graph.graph_type, a_props, gcb.properties if gcb is not None else None)
+    b_props = gcb.properties if gcb is not None else None
+    properties = _merged(graph.graph_type, gca.properties, b_props)
     properties = properties | IS_PGC if parent.properties & IS_PGC else properties & ~IS_PGC
-    depth, codes, codons, generation = sizes_from(graph.graph_type, gca, gcb)
-    a_sig = gca.signature if gca is not None else None
-    b_sig = gcb.signature if gcb is not None else None
-    signature = compute_signature(ancestora, None, a_sig, b_sig, pgc, creator, graph.canonical_json())
-    return GeneticCode(
+    a_sig = gca.signature
+    if gcb is not None:
+        b_sig: bytes | None = gcb.signature
+        depth = (gca.code_depth if gca.code_depth > gcb.code_depth else gcb.code_depth) + 1
+        generation = (gca.generation if gca.generation > gcb.generation else gcb.generation) + 1
+        codes = gca.num_codes + gcb.num_codes + 1
+        codons = gca.num_codons + gcb.num_codons
+    else:
+        b_sig = None
+        depth, codes, codons, generation = sizes_from(graph.graph_type, gca, None)
+    if b_sig is not None and pgc is not None:
+        signature = lineage_signature(ancestora, a_sig, b_sig, pgc, creator_bytes(creator), graph.json_bytes)
+    else:
+        signature = compute_signature(ancestora, None, a_sig, b_sig, pgc, creator, graph.json_bytes)
+    return _new_gc(
         signature,
         graph,
         a_sig,
@@ -372,8 +505,20 @@ def rebuild_gc(
         codes,
         codons,
         generation,
-        datetime.now(UTC),
+        created if created is not None else datetime.now(UTC),
     )
+
+
+_MERGED: dict[tuple[CGraphType, int, int | None], int] = {}
+
+
+def _merged(graph_type: CGraphType, a: int, b: int | None) -> int:
+    """merge_properties, cached: a run meets a handful of property combinations millions of times."""
+    key = (graph_type, a, b)
+    found = _MERGED.get(key)
+    if found is None:
+        found = _MERGED[key] = merge_properties(graph_type, a, b)
+    return found
 
 
 def check_sub_interfaces(graph: ConnectionGraph, gca: GeneticCode | None, gcb: GeneticCode | None) -> None:

@@ -14,9 +14,10 @@ and `Bs`. Every source endpoint is recorded (as a type), so no separate "unconne
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 from egp.errors import EGPError
@@ -104,6 +105,11 @@ class ConnectionGraph:
     # and enum-keyed dict lookups would cost more than the arithmetic.
     plan: tuple[tuple[int, ...], ...] = field(default=(), repr=False)
     out_types: tuple[int, ...] = field(default=(), repr=False)  # row O's types, read on every hot path
+    # The plan rows A, B, O, F, P as functions from a tuple of source values (I ++ As ++ Bs) to the tuple
+    # feeding that row: itemgetters and small closures cost a fraction of a comprehension per call.
+    routes: tuple[Callable[[tuple[Any, ...]], tuple[Any, ...]], ...] = field(default=(), repr=False)
+    # The canonical JSON as UTF-8 bytes, hashed into the signature of every GC with this graph.
+    json_bytes: bytes = field(default=b"", repr=False)
 
     @property
     def outputs(self) -> tuple[int, ...]:
@@ -129,6 +135,10 @@ class ConnectionGraph:
     def __hash__(self) -> int:
         """Hash of the canonical JSON."""
         return hash(self._json)
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickle as the canonical JSON text (the routes are closures; a stored graph is always stable)."""
+        return (graph_from_text, (self._json,))
 
 
 _TYPE_JSON: dict[int, str] = {t.uid: '"' + t.name + '"' for t in TYPES.all()}
@@ -193,6 +203,24 @@ def _plan(
     return tuple(tuple(offset[r] + i for r, i in dest_conns.get(row, ())) for row in _PLAN_ROWS)
 
 
+def _empty_route(_values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return ()
+
+
+def router(indices: tuple[int, ...]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """A function picking `indices` out of a tuple, always returning a tuple (even of one or none)."""
+    if not indices:
+        return _empty_route
+    if len(indices) == 1:
+        index = indices[0]
+
+        def single(values: tuple[Any, ...]) -> tuple[Any, ...]:
+            return (values[index],)
+
+        return single
+    return itemgetter(*indices)
+
+
 def make_graph(
     graph_type: CGraphType,
     inputs: Sequence[int],
@@ -215,6 +243,7 @@ def make_graph(
     if cached is not None:
         return cached
     text = canonical_json_text(inputs, d_types, d_conns, s_types)
+    plan = _plan(len(inputs), d_conns, s_types)
     graph = ConnectionGraph(
         graph_type,
         tuple(inputs),
@@ -222,8 +251,10 @@ def make_graph(
         d_conns,
         s_types,
         text,
-        _plan(len(inputs), d_conns, s_types),
+        plan,
         d_types.get(Row.O, ()),
+        tuple(router(row) for row in plan),
+        text.encode(),
     )
     if validate:
         check_graph(graph_type, graph.inputs, d_types, d_conns, s_types, require_stable=True)

@@ -23,7 +23,7 @@ def compute_signature(
     gcb: bytes | None,
     pgc: bytes | None,
     creator: UUID,
-    graph_json: str,
+    graph_json: str | bytes,
     inline: str | None = None,
 ) -> bytes:
     """The 32-byte signature of a GC from its lineage, sub-GCs, maker, creator, graph and codon template."""
@@ -41,13 +41,33 @@ def compute_signature(
     if creator_bytes is None:
         creator_bytes = _CREATOR_BYTES[creator] = creator.bytes
     parts.append(creator_bytes)
-    parts.append(graph_json.encode())
+    parts.append(graph_json if type(graph_json) is bytes else graph_json.encode())  # type: ignore[union-attr]
     if inline:
         parts.append(inline.encode())
     return sha256(b"".join(parts)).digest()
 
 
+def creator_bytes(creator: UUID) -> bytes:
+    """The 16 bytes a creator contributes to a signature (cached: UUID.bytes builds them anew each time)."""
+    found = _CREATOR_BYTES.get(creator)
+    if found is None:
+        found = _CREATOR_BYTES[creator] = creator.bytes
+    return found
+
+
+def lineage_signature(
+    ancestora: bytes, gca: bytes, gcb: bytes, pgc: bytes, creator: bytes, graph_json: bytes
+) -> bytes:
+    """compute_signature for the commonest new GC: a mutated node (ancestor A, both sub-GCs, a pGC).
+
+    The same bytes as `compute_signature(ancestora, None, gca, gcb, pgc, creator, graph)`, without its
+    presence test and list building: every node a mutation rebuilds takes this path.
+    """
+    return sha256(b"".join((_LINEAGE_PRESENCE, ancestora, gca, gcb, pgc, creator, graph_json))).digest()
+
+
 _PRESENCE_BYTES = tuple(bytes([value]) for value in range(32))
+_LINEAGE_PRESENCE = _PRESENCE_BYTES[0b11101]  # ancestora, gca, gcb and pgc present; ancestorb absent
 _CREATOR_BYTES: dict[UUID, bytes] = {}
 
 

@@ -10,6 +10,7 @@ import random
 from collections.abc import Callable, MutableMapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 from egp.errors import EGPError
@@ -40,6 +41,9 @@ class PhysicsContext:
     )
     max_codons: int = 256
     new_gcs: list[GeneticCode] = field(default_factory=list)
+    # The creation time stamped on new GCs (None: now). Not part of a signature; the engine sets one per
+    # generation instead of reading the clock for every node.
+    created: datetime | None = None
 
     def codons_for(self, target: GeneticCode) -> Sequence[GeneticCode]:
         """The codons that may appear in `target`'s kind of program."""

@@ -40,17 +40,20 @@ def _lookup(ctx: PhysicsContext, signature: bytes) -> GeneticCode:
 
 def random_node(gc: GeneticCode, ctx: PhysicsContext, *, composite: bool = False) -> tuple[Path, GeneticCode]:
     """A node chosen uniformly among the tree's nodes (codons and composites), descending on subtree sizes."""
-    rng = ctx.rng
+    randbelow = ctx.rng._randbelow  # type: ignore[attr-defined]  # randrange(n) without its argument checks
+    store_get = ctx.store.get
     path: Path = []
     node = gc
     while node.codon is None:
-        gca = _lookup(ctx, node.gca) if node.gca is not None else None
-        gcb = _lookup(ctx, node.gcb) if node.gcb is not None else None
+        signature = node.gca
+        gca = None if signature is None else (store_get(signature) or _lookup(ctx, signature))
+        signature = node.gcb
+        gcb = None if signature is None else (store_get(signature) or _lookup(ctx, signature))
         size_a = gca.num_codes if gca is not None else 0
         size_b = gcb.num_codes if gcb is not None else 0
-        pick = rng.randrange(1 + size_a + size_b)
+        pick = randbelow(1 + size_a + size_b)
         if pick == 0:
-            return path, node
+            break
         if pick <= size_a:
             assert gca is not None
             path.append((node, Row.A))
@@ -59,11 +62,12 @@ def random_node(gc: GeneticCode, ctx: PhysicsContext, *, composite: bool = False
             assert gcb is not None
             path.append((node, Row.B))
             node = gcb
-    if composite:
-        if not path:
-            raise Stillborn("a codon has no composite node")
-        parent, _ = path.pop()
-        return path, parent
+    else:
+        if composite:
+            if not path:
+                raise Stillborn("a codon has no composite node")
+            parent, _ = path.pop()
+            return path, parent
     return path, node
 
 
@@ -79,17 +83,41 @@ def _valid(embryo: EmbryonicGC, conn: Connection, dtype: int) -> bool:
 
 
 def replace_at(path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
-    """The root after putting `node` where the last path step points, rebuilding the path bottom-up."""
+    """The root after putting `node` where the last path step points, rebuilding the path bottom-up.
+
+    Every node on the path becomes a new GC whose ancestor is the node it replaces. While the replaced
+    node's interface is unchanged the parent's graph is reused as it is (the fast path, taken by almost every
+    level); otherwise the parent is rewired, keeping its old connections where still valid, and stabilised.
+    """
     child = node
+    store = ctx.store
+    store_get = store.get
+    new_gcs = ctx.new_gcs
+    pgc, creator, created = ctx.pgc, ctx.creator, ctx.created
     for parent, row in reversed(path):
-        old = _child(parent, row, ctx)
-        gca = child if row is Row.A else (_child(parent, Row.A, ctx) if parent.gca else None)
-        gcb = child if row is Row.B else (_child(parent, Row.B, ctx) if parent.gcb else None)
-        if child.inputs == old.inputs and child.outputs == old.outputs:
+        if row is Row.A:
+            old_sig, other_sig = parent.gca, parent.gcb
+        else:
+            old_sig, other_sig = parent.gcb, parent.gca
+        assert old_sig is not None
+        old = store_get(old_sig) or _lookup(ctx, old_sig)
+        other = None if other_sig is None else (store_get(other_sig) or _lookup(ctx, other_sig))
+        gca, gcb = (child, other) if row is Row.A else (other, child)
+        old_graph, new_graph = old.graph, child.graph
+        if old_graph is new_graph or (
+            new_graph.inputs == old_graph.inputs and new_graph.out_types == old_graph.out_types
+        ):
+            assert gca is not None
             rebuilt = rebuild_gc(
-                parent, gca, gcb, ancestora=parent.signature, pgc=ctx.pgc, creator=ctx.creator
+                parent, gca, gcb, ancestora=parent.signature, pgc=pgc, creator=creator, created=created
             )
-            child = ctx.keep(rebuilt)
+            stored = store_get(rebuilt.signature)
+            if stored is None:
+                store[rebuilt.signature] = rebuilt
+                new_gcs.append(rebuilt)
+                child = rebuilt
+            else:
+                child = stored
             continue
         embryo = EmbryonicGC(
             parent.graph_type,
@@ -98,8 +126,8 @@ def replace_at(path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCod
             gca,
             gcb,
             ancestora=parent.signature,
-            pgc=ctx.pgc,
-            creator=ctx.creator,
+            pgc=pgc,
+            creator=creator,
         )
         for dest_row, conns in parent.graph.dest_conns.items():
             types = embryo.dest_types[dest_row]
