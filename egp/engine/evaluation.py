@@ -182,7 +182,7 @@ class CaseEvaluator:
         return score
 
     def _assess(self, columns: list[Any]) -> Score:
-        assessment, reason = safe_assess(self.problem, columns)
+        assessment, reason = safe_assess(self.problem, columns, quiet=True)
         cases = None
         if reason is None:
             try:
@@ -209,11 +209,15 @@ class CaseEvaluator:
         def apply_codon(codon: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
             fn = codon_function(codon)[0]
             outputs = codon.outputs
-            if len(in_ids) == 2:
-                args: list[Any] = [values[in_ids[0]], values[in_ids[1]]]
+            if codon.properties & VECTORISABLE:
+                if len(in_ids) == 2:
+                    raw = fn(values[in_ids[0]], values[in_ids[1]])
+                elif len(in_ids) == 1:
+                    raw = fn(values[in_ids[0]])
+                else:
+                    raw = fn(*[values[i] for i in in_ids])
             else:
-                args = [values[i] for i in in_ids]
-            raw = fn(*args) if codon.properties & VECTORISABLE else _map(fn, args, len(outputs))
+                raw = _map(fn, [values[i] for i in in_ids], len(outputs))
             if len(outputs) == 1:
                 return (intern(column(raw, outputs[0])),)
             return tuple(intern(column(v, t)) for v, t in zip(raw, outputs, strict=True))
@@ -232,10 +236,26 @@ class CaseEvaluator:
                 return result
             graph = gc.graph
             route_a, route_b, route_o, route_f, route_p = graph.routes
-            assert gc.gca is not None
-            ids = in_ids + walk(lookup(gc.gca), route_a(in_ids))
-            if gc.gcb is not None:
-                ids += walk(lookup(gc.gcb), route_b(ids))
+            # Each sub-GC is looked up in the cache here before recursing: in an offspring one of the two
+            # is almost always shared with the parent, and a call per shared sub-GC would double the calls.
+            signature = gc.gca
+            assert signature is not None
+            sub_in = route_a(in_ids)
+            sub_out = cache.get((signature, sub_in))
+            if sub_out is None:
+                sub_out = walk(lookup(signature), sub_in)
+            else:
+                evaluator.hits += 1
+            ids = in_ids + sub_out
+            signature = gc.gcb
+            if signature is not None:
+                sub_in = route_b(ids)
+                sub_out = cache.get((signature, sub_in))
+                if sub_out is None:
+                    sub_out = walk(lookup(signature), sub_in)
+                else:
+                    evaluator.hits += 1
+                ids += sub_out
             if graph.graph_type is standard:
                 result = route_o(ids)
             else:

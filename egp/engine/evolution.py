@@ -82,6 +82,8 @@ class EvolutionConfig:
     survivability: str | None = None  # "fitness" or "niche"; None: the problem's own preference
     reseed: float = 0.5
     pgc_pool_limit: int = 20
+    # Neutral drift: an offspring that behaves like a kept GC takes its place; False: only if not larger.
+    neutral_growth: bool = True
     creator: UUID = ANONYMOUS_CREATOR
     l1_cache_bytes: int = 1_000_000
     l2_cache_bytes: int = 1_000_000_000
@@ -270,7 +272,11 @@ class Engine:
         self.pgc_stats: list[dict[bytes, PgcStats]] = [{} for _ in range(config.pgc_layers)]
         # select_pgc's view of each layer's pool, rebuilt after any statistic of that layer changes.
         self._pgc_categories: list[_PgcCategories | None] = [None] * config.pgc_layers
-        self.persisted: set[bytes] = set()
+        # GCs written to (or read from) the Gene Pool, and the shipped codons, which every database has.
+        self.persisted: set[bytes] = {codon.signature for codon in registry}
+        # Offspring already given their first statistics, and those statistics until the GC is stored.
+        self._credited: set[bytes] = set()
+        self._pending: dict[bytes, ProblemStats] = {}
         self.evaluations = 0
         self.offspring = 0
         self.stillborn = 0
@@ -544,19 +550,22 @@ class Engine:
     # -- persistence -----------------------------------------------------------------------------------------
     def persist(self, record: EpochRecord, gc: GeneticCode) -> None:
         """Queue `gc` and any of its sub-GCs not yet written for this epoch's record (sub-GCs first)."""
+        persisted = self.persisted  # holds the shipped codons from the start: they are in every database
+        if gc.signature in persisted:
+            return
         pending: list[GeneticCode] = []
         stack = [gc]
-        registry = codon_registry()
+        lookup = self.executor._lookup
         while stack:
             node = stack.pop()
-            # Shipped codons are in every database already; literals made at run time must be stored.
-            if node.signature in self.persisted or registry.is_shipped(node.signature):
+            signature = node.signature
+            if signature in persisted:
                 continue
-            self.persisted.add(node.signature)
+            persisted.add(signature)
             pending.append(node)
             for sub in (node.gca, node.gcb):
-                if sub is not None and sub not in self.persisted:
-                    stack.append(self.executor._lookup(sub))
+                if sub is not None and sub not in persisted:
+                    stack.append(lookup(sub))
         record.new_gcs.extend(reversed(pending))
 
     # -- one generation --------------------------------------------------------------------------------------
@@ -648,7 +657,30 @@ class Engine:
             self._use_pgc(record, pgc, 0, delta, rng)
             self.timing["bookkeeping"] += time.perf_counter() - started
         self.select_survivors(island, children)
+        self._store_new_members(island)
         self._check_stagnation(island, rng)
+
+    def _store_new_members(self, island: Island) -> None:
+        """Queue for storage the offspring that entered the population, with their first statistics.
+
+        Offspring that did not survive selection are not stored: their evaluation is counted, and it still
+        credits their parent (evolvability, descendants) and the pGCs that made them. A Gene Pool that kept
+        every offspring would write about ten rows per evaluation (each offspring's new path of nodes) and
+        fill with GCs that were never part of any population.
+        """
+        record = island.record
+        assert record is not None
+        pending = self._pending
+        persisted = self.persisted
+        for signature in island.members:
+            if signature in persisted:
+                continue
+            stats = pending.pop(signature, None)
+            if stats is None:  # credited in an earlier generation, and in the population only now
+                stats = ProblemStats(self.fitness(signature), 1, survivability=self.survivability[signature])
+            self.persist(record, self.gc(signature))
+            self._problem_delta(record, signature).add(stats)
+        pending.clear()
 
     def _check_stagnation(self, island: Island, rng: random.Random) -> None:
         """After `stagnation` generations without a better best, replace the weakest with spontaneous GCs.
@@ -696,15 +728,12 @@ class Engine:
     ) -> None:
         signature = child.signature
         parent_sig = parent.signature
-        first_time = signature not in record.problem_stats and signature not in self.persisted
-        if first_time:
-            self.persist(record, child)
-            stats = self._problem_delta(record, signature)
-            stats.fitness_total += score.fitness
-            stats.fitness_count += 1
+        if signature not in self._credited and signature not in self.persisted:
+            self._credited.add(signature)
             protected = max(score.fitness, PARENTAL_PROTECTION * self.survivability[parent_sig])
             self.survivability[signature] = protected
-            stats.survivability = protected
+            # Kept aside until selection: only offspring that enter the population are stored.
+            self._pending[signature] = ProblemStats(score.fitness, 1, survivability=protected)
             self._problem_delta(record, parent_sig).descendants += 1
         if delta > 0:
             # The pGCs that improved this lineage, most recent first; a child that did not improve on its
@@ -724,8 +753,9 @@ class Engine:
             self._niche_survivability([*island.members, *children])
         ranked = self._rank(island.members)
         elite = ranked[: max(1, round(self.config.elitism * self.config.population))]
-        fresh = self._rank([s for s in dict.fromkeys(children) if s not in dict.fromkeys(elite)])
-        rest = [s for s in ranked if s not in dict.fromkeys(elite)]
+        in_elite = set(elite)
+        fresh = self._rank([s for s in dict.fromkeys(children) if s not in in_elite])
+        rest = [s for s in ranked if s not in in_elite]
         island.members = self._distinct_first([*elite, *fresh, *rest], fresh)[: self.config.population]
 
     def _niche_survivability(self, signatures: Sequence[bytes]) -> None:
@@ -761,11 +791,16 @@ class Engine:
         of freezing on the first GC that reached it.
         """
         fresh = set(newer)
+        grow = self.config.neutral_growth
         chosen: dict[bytes, bytes] = {}
         for signature in ordered:
             value = self.scores[signature].behaviour
             current = chosen.get(value)
-            if current is None or (signature in fresh and current not in fresh):
+            if current is None or (
+                signature in fresh
+                and current not in fresh
+                and (grow or self.gc(signature).num_codons <= self.gc(current).num_codons)
+            ):
                 chosen[value] = signature
         distinct = list(chosen.values())
         kept = set(distinct)

@@ -233,7 +233,10 @@ class MemoryGenePool:
         self.put_many(record.new_gcs)
         table = self.stats.setdefault(record.problem, {})
         for signature, delta in record.problem_stats.items():
-            table.setdefault(signature, ProblemStats()).add(delta)
+            stored = table.get(signature)
+            if stored is None:
+                table[signature] = stored = ProblemStats()
+            stored.add(delta)
         for (signature, layer), pdelta in record.pgc_stats.items():
             self.pgc.setdefault(layer, {}).setdefault(signature, PgcStats()).add(pdelta)
         self.members[(record.job, record.island)] = list(record.members)

@@ -321,7 +321,10 @@ class EmbryonicGC:
 
     def is_stable(self) -> bool:
         """True when every destination is connected."""
-        return all(c is not None for conns in self.dest_conns.values() for c in conns)
+        for conns in self.dest_conns.values():
+            if None in conns:
+                return False
+        return True
 
     def check(self, *, require_stable: bool = False) -> None:
         """Raise GCValidationError if any connection breaks a rule (and, optionally, if unstable)."""
@@ -550,14 +553,14 @@ def freeze(
             subs.append(sub)
     gca, gcb = subs
     for row, conns in embryo.dest_conns.items():
-        for idx, conn in enumerate(conns):
-            if conn is None:
-                raise GCValidationError(f"destination {row.value}[{idx}] is not connected (unstable graph)")
+        if None in conns:
+            idx = conns.index(None)
+            raise GCValidationError(f"destination {row.value}[{idx}] is not connected (unstable graph)")
     source_types: dict[Row, tuple[int, ...]] = {}
     if gca is not None:
-        source_types[Row.A] = gca.outputs
+        source_types[Row.A] = gca.graph.out_types
     if gcb is not None:
-        source_types[Row.B] = gcb.outputs
+        source_types[Row.B] = gcb.graph.out_types
     graph = make_graph(
         embryo.graph_type,
         embryo.inputs,

@@ -235,13 +235,26 @@ def make_graph(
     Graphs are interned: evolution builds the same few thousand graphs over and over (every rebuilt node of a
     mutation path, every spontaneous GC), and a cached one skips the checks, the JSON and the plan.
     """
-    d_types = {row: tuple(dest_types[row]) for row in DESTINATION_ROWS if row in dest_types}
-    d_conns = {row: tuple(dest_conns[row]) for row in DESTINATION_ROWS if row in dest_types}
-    s_types = {row: tuple(source_types[row]) for row in (Row.A, Row.B) if row in source_types}
-    key = (graph_type, tuple(inputs), tuple(d_types.items()), tuple(d_conns.items()), tuple(s_types.items()))
+    # The interning key, built in one pass over the rows present (this runs for every new GC).
+    key_parts: list[Any] = [graph_type, tuple(inputs)]
+    for row in DESTINATION_ROWS:
+        types = dest_types.get(row)
+        if types is not None:
+            key_parts.append(row)
+            key_parts.append(tuple(types))
+            key_parts.append(tuple(dest_conns[row]))
+    for row in (Row.A, Row.B):
+        types = source_types.get(row)
+        if types is not None:
+            key_parts.append(row.value + "s")
+            key_parts.append(tuple(types))
+    key = tuple(key_parts)
     cached = _INTERNED.get(key)
     if cached is not None:
         return cached
+    d_types = {row: tuple(dest_types[row]) for row in DESTINATION_ROWS if row in dest_types}
+    d_conns = {row: tuple(dest_conns[row]) for row in DESTINATION_ROWS if row in dest_types}
+    s_types = {row: tuple(source_types[row]) for row in (Row.A, Row.B) if row in source_types}
     text = canonical_json_text(inputs, d_types, d_conns, s_types)
     plan = _plan(len(inputs), d_conns, s_types)
     graph = ConnectionGraph(

@@ -204,11 +204,20 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
 
 
-def safe_assess(problem: Problem, outputs: Sequence[Any]) -> tuple[Assessment, str | None]:
-    """Assess outputs, turning an exception, NaN or out-of-range fitness into fitness 0 with a reason."""
+def safe_assess(
+    problem: Problem, outputs: Sequence[Any], *, quiet: bool = False
+) -> tuple[Assessment, str | None]:
+    """Assess outputs, turning an exception, NaN or out-of-range fitness into fitness 0 with a reason.
+
+    `quiet`: the caller has silenced numpy's floating-point warnings already (entering that state per call
+    costs more than assessing a small problem).
+    """
     try:
-        with np.errstate(all="ignore"):
+        if quiet:
             result = problem.assess(outputs)
+        else:
+            with np.errstate(all="ignore"):
+                result = problem.assess(outputs)
     except Exception as exc:
         return FAILED, f"assess raised {_reason(exc)}"
     if not isinstance(result, Assessment):

@@ -134,16 +134,24 @@ def test_parental_protection() -> None:
     e.survivability[parent.signature] = 0.8
     rec = record(e)
     weak = composite_pgc(e, made_by=None)  # any stored GC not seen before serves as a "child" here
+    e.scores[weak.signature] = Score(0.3, False)
     e._child_statistics(rec, parent, weak, Score(0.3, False), 0.3 - 0.8, pgc)
     assert e.survivability[weak.signature] == pytest.approx(0.6)
-    assert rec.problem_stats[weak.signature].survivability == pytest.approx(0.6)
-    assert rec.problem_stats[weak.signature].fitness_total == pytest.approx(0.3)
-    assert rec.problem_stats[weak.signature].fitness_count == 1
     assert rec.problem_stats[parent.signature].descendants == 1
+    assert weak.signature not in rec.problem_stats  # stored only if it enters the population
     strong = composite_pgc(e, made_by=None, first="pgc_delete")
+    e.scores[strong.signature] = Score(0.9, False)
     e._child_statistics(rec, parent, strong, Score(0.9, False), 0.1, pgc)
     assert e.survivability[strong.signature] == pytest.approx(0.9)
     assert rec.problem_stats[parent.signature].descendants == 2
+    # Selection keeps the weak child: it is stored with its first statistics; the strong one is not.
+    e.persisted.add(parent.signature)
+    e._store_new_members(Island(0, [parent.signature, weak.signature], record=rec))
+    assert weak in rec.new_gcs and strong not in rec.new_gcs
+    assert rec.problem_stats[weak.signature].survivability == pytest.approx(0.6)
+    assert rec.problem_stats[weak.signature].fitness_total == pytest.approx(0.3)
+    assert rec.problem_stats[weak.signature].fitness_count == 1
+    assert strong.signature not in rec.problem_stats
     # An improving child records the pGC as effective for its lineage; a worse one does not.
     assert e.effective[strong.signature][0] == pgc.signature
     assert weak.signature not in e.effective
