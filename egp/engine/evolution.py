@@ -17,6 +17,7 @@ depends on hash order, so the same seed, settings and code give the same best GC
 
 from __future__ import annotations
 
+import gc as garbage_collector
 import hashlib
 import random
 import time
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any
 from uuid import UUID
 
@@ -32,7 +34,7 @@ import numpy as np
 from egp.engine.evaluation import CaseEvaluator, Score
 from egp.engine.gene_pool import EpochRecord, GenePool, MemoryGenePool, PgcStats, ProblemStats
 from egp.errors import EGPError
-from egp.genetic_code.assembly import Assembler, random_expression
+from egp.genetic_code.assembly import Assembler, ExpressionMaker
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import ANONYMOUS_CREATOR, GeneticCode
@@ -43,10 +45,12 @@ from egp.problems.base import Problem
 PARENTAL_PROTECTION = 0.75  # a new child's survivability is at least this share of its parent's
 PGC_INHERITANCE = 0.75  # a new pGC starts at this share of its parent's fitness (Gen II)
 CATEGORY_WEIGHTS = (4.0, 2.0, 1.0)  # effective pGCs, pGCs with fitness > 0.5, the rest
+_CATEGORIES = (0, 1, 2)
 LITERAL_PERTURBATION = "pgc_perturb_literal"  # the pGC codon that needs literal codons to act on
 
 
-# A layer's pGCs for the 4/2/1 choice: fitness by signature, then (> 0.5, weights) and (the rest, weights).
+# A layer's pGCs for the 4/2/1 choice: fitness by signature, then the pGCs > 0.5 with their cumulative
+# selection weights, and the rest with theirs.
 _PgcCategories = tuple[dict[bytes, float], list[bytes], list[float], list[bytes], list[float]]
 
 
@@ -256,6 +260,7 @@ class Engine:
             self.solution_codons = [c for c in registry if not c.is_pgc and _usable(c)]
         self.literals = [c for c in self.solution_codons if not c.inputs]
         self.functions = [c for c in self.solution_codons if c.inputs]
+        self._expressions = ExpressionMaker(self.functions, self.inputs, self.literals)
         # A problem without literal codons can never have a literal perturbed: leaving that pGC codon out
         # keeps every pGC built from it (and its certain stillborns) out of the run.
         self.pgc_codons = [
@@ -287,6 +292,7 @@ class Engine:
         self._generation_evaluations = 0
         self._generation_stillborn = 0
         self._generation_offspring = 0
+        self._donors: Sequence[GeneticCode] | None = None
         # The context pGCs run in, reused for every run (the fields that change are set per run).
         self._physics = PhysicsContext(
             rng=random.Random(0),
@@ -359,16 +365,18 @@ class Engine:
             if gc.inputs == self.inputs and gc.outputs == self.outputs and self.load_closure([gc.signature]):
                 members.append(gc.signature)
         rng = epoch_rng(self.config.seed, island, -1)
-        assembler = Assembler(self.store, self.inputs, self.config.creator)
-        attempts = 0
-        while len(members) < size and attempts < size * 20:
-            attempts += 1
-            spontaneous = self._spontaneous(rng, assembler)
-            if spontaneous is not None and spontaneous.signature not in members:
-                members.append(spontaneous.signature)
-        if not members:
-            raise EvolutionError(f"cannot assemble any GC for {self.problem.name} from its codons")
         with self.quiet():
+            assembler = Assembler(self.store, self.inputs, self.config.creator, self._physics.created)
+            attempts = 0
+            seen = set(members)
+            while len(members) < size and attempts < size * 20:
+                attempts += 1
+                spontaneous = self._spontaneous(rng, assembler)
+                if spontaneous is not None and spontaneous.signature not in seen:
+                    members.append(spontaneous.signature)
+                    seen.add(spontaneous.signature)
+            if not members:
+                raise EvolutionError(f"cannot assemble any GC for {self.problem.name} from its codons")
             for signature in members:
                 self._score(self.gc(signature))
         return members
@@ -379,7 +387,7 @@ class Engine:
             raise EvolutionError("spontaneous assembly supports single-output problems")
         size = rng.randint(2, max(2, self.config.initial_max_codons))
         try:
-            expr = random_expression(rng, self.functions, self.inputs, self.outputs[0], size, self.literals)
+            expr = self._expressions.make(rng, self.outputs[0], size)
             filler = self.literals[0] if self.literals else None
             return assembler.assemble(expr, filler)
         except (ValueError, EGPError):
@@ -433,13 +441,21 @@ class Engine:
         cached = self._pgc_categories[layer]
         if cached is None:
             cached = self._pgc_categories[layer] = self._categorise_pgcs(layer)
-        fitness_of, positive, positive_w, negative, negative_w = cached
-        effective = [s for s in self.effective.get(target.signature, ()) if s in fitness_of]
-        effective_w = [max(fitness_of[s], 1e-6) for s in effective]
-        categories = ((effective, effective_w), (positive, positive_w), (negative, negative_w))
-        weights = [w if c[0] else 0.0 for w, c in zip(CATEGORY_WEIGHTS, categories, strict=True)]
-        members, member_weights = rng.choices(categories, weights)[0]
-        signature = rng.choices(members, member_weights)[0]
+        fitness_of, positive, positive_cum, negative, negative_cum = cached
+        recorded = self.effective.get(target.signature)
+        effective = [s for s in recorded if s in fitness_of] if recorded else []
+        # Cumulative weights, as random.choices would accumulate them from the 4/2/1 category weights
+        # (an empty category weighs 0): the same draws, without building the lists per offspring.
+        first = CATEGORY_WEIGHTS[0] if effective else 0.0
+        second = first + (CATEGORY_WEIGHTS[1] if positive else 0.0)
+        third = second + (CATEGORY_WEIGHTS[2] if negative else 0.0)
+        category = rng.choices(_CATEGORIES, cum_weights=(first, second, third))[0]
+        if category == 0:
+            signature = rng.choices(effective, [max(fitness_of[s], 1e-6) for s in effective])[0]
+        elif category == 1:
+            signature = rng.choices(positive, cum_weights=positive_cum)[0]
+        else:
+            signature = rng.choices(negative, cum_weights=negative_cum)[0]
         return self.executor._lookup(signature)
 
     def _categorise_pgcs(self, layer: int) -> _PgcCategories:
@@ -464,7 +480,7 @@ class Engine:
             else:
                 negative.append(signature)
                 negative_w.append(value if value > 1e-6 else 1e-6)
-        return fitness_of, positive, positive_w, negative, negative_w
+        return fitness_of, positive, list(accumulate(positive_w)), negative, list(accumulate(negative_w))
 
     def _run_pgc(
         self,
@@ -478,7 +494,12 @@ class Engine:
         ctx = self._physics
         ctx.rng = rng
         ctx.pgc = pgc.signature
-        ctx.donors = lambda _t: donors
+        if donors is not self._donors:
+            # A new donor list (once per generation): crossover finds the target in it by index.
+            self._donors = donors
+            ctx.donors = lambda _t: donors
+            index = {gc.signature: k for k, gc in enumerate(donors)}
+            ctx.donor_index = index if len(index) == len(donors) else None
         ctx.max_codons = max_codons if max_codons is not None else self.config.max_codons
         ctx.new_gcs = []
         token = CURRENT.set(ctx)
@@ -584,12 +605,20 @@ class Engine:
         evaluator = self.evaluator
         outer = getattr(evaluator, "numpy_quiet", False)
         self._physics.created = datetime.now(UTC)
+        # A generation allocates hundreds of thousands of small objects, which made the cyclic garbage
+        # collector scan the whole (large, long-lived) working store again and again: ~15 % of run time.
+        # It is paused for the batch; the few cycles made (tracebacks of stillborn embryos) are collected
+        # as usual afterwards.
+        collecting = garbage_collector.isenabled()
+        garbage_collector.disable()
         with np.errstate(all="ignore"):
             evaluator.numpy_quiet = True
             try:
                 yield
             finally:
                 evaluator.numpy_quiet = outer
+                if collecting:
+                    garbage_collector.enable()
 
     def breed(self, island: Island, rng: random.Random) -> list[Offspring]:
         """One generation's offspring: parents picked by survivability, each mutated by a pGC (4/2/1 choice).
@@ -697,7 +726,7 @@ class Engine:
             return
         island.stale = 0
         keep = island.members[: max(1, len(island.members) - round(self.config.reseed * len(island.members)))]
-        assembler = Assembler(self.store, self.inputs, self.config.creator)
+        assembler = Assembler(self.store, self.inputs, self.config.creator, self._physics.created)
         fresh: dict[bytes, GeneticCode] = {}
         attempts = 0
         while len(keep) + len(fresh) < self.config.population and attempts < self.config.population * 20:

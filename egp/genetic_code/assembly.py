@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import MutableMapping, Sequence
-from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 from egp.genetic_code.gc import ANONYMOUS_CREATOR, GeneticCode, build_gc
-from egp.genetic_code.graph import Connection, Row, make_graph
+from egp.genetic_code.graph import ROW_A, ROW_B, ROW_I, ROW_O, Connection, make_graph
 from egp.genetic_code.properties import CGraphType
 from egp.genetic_code.types import is_compatible
 
 
-@dataclass(frozen=True, slots=True)
-class Expr:
-    """An expression node: `codon` applied to `args`, or (codon None) the GC input number `input_index`."""
+class Expr(NamedTuple):
+    """An expression node: `codon` applied to `args`, or (codon None) the GC input number `input_index`.
+
+    A tuple: random expressions are built by the thousand for every initial population.
+    """
 
     codon: GeneticCode | None
     args: tuple[Expr, ...] = ()
@@ -42,11 +45,14 @@ class Assembler:
         store: MutableMapping[bytes, GeneticCode],
         inputs: Sequence[int],
         creator: UUID = ANONYMOUS_CREATOR,
+        created: datetime | None = None,
     ) -> None:
-        """An assembler for GCs whose row I has the types `inputs`."""
+        """An assembler for GCs whose row I has the types `inputs` (stamped `created`, or now)."""
         self.store = store
         self.inputs = tuple(inputs)
         self.creator = creator
+        self.created = created
+        self._all_inputs = [(ROW_I, k) for k in range(len(self.inputs))]
 
     def _keep(self, gc: GeneticCode) -> GeneticCode:
         return self.store.setdefault(gc.signature, gc)
@@ -63,19 +69,19 @@ class Assembler:
         graph = make_graph(
             CGraphType.STANDARD,
             self.inputs,
-            {Row.A: gca.inputs, Row.B: gcb.inputs, Row.O: out_types},
-            {Row.A: a_conns, Row.B: b_conns, Row.O: out_conns},
-            {Row.A: gca.outputs, Row.B: gcb.outputs},
+            {ROW_A: gca.inputs, ROW_B: gcb.inputs, ROW_O: out_types},
+            {ROW_A: a_conns, ROW_B: b_conns, ROW_O: out_conns},
+            {ROW_A: gca.outputs, ROW_B: gcb.outputs},
         )
-        return self._keep(build_gc(graph, gca, gcb, creator=self.creator))
+        return self._keep(build_gc(graph, gca, gcb, creator=self.creator, created=self.created))
 
     def _part(self, expr: Expr) -> tuple[GeneticCode, list[Connection]]:
         """A GC computing `expr` and the row-I connections that feed its inputs."""
         codon = expr.codon
         assert codon is not None
         if all(arg.codon is None for arg in expr.args):
-            return codon, [(Row.I, arg.input_index) for arg in expr.args]
-        return self._build(expr), [(Row.I, k) for k in range(len(self.inputs))]
+            return codon, [(ROW_I, arg.input_index) for arg in expr.args]
+        return self._build(expr), list(self._all_inputs)
 
     def _build(self, expr: Expr) -> GeneticCode:
         """A GC with the full input interface computing `expr` (which has at least one codon argument)."""
@@ -86,20 +92,20 @@ class Assembler:
         bundle, bundle_conns = parts[0]
         for gc, conns in parts[1:]:
             # Side by side: the new bundle's outputs are the previous bundle's, then this part's.
-            out_conns = [(Row.A, k) for k in range(len(bundle.outputs))] + [(Row.B, 0)]
+            out_conns = [(ROW_A, k) for k in range(len(bundle.outputs))] + [(ROW_B, 0)]
             bundle = self._standard(
                 bundle, bundle_conns, gc, conns, out_conns, [*bundle.outputs, gc.outputs[0]]
             )
-            bundle_conns = [(Row.I, k) for k in range(len(self.inputs))]
+            bundle_conns = list(self._all_inputs)
         b_conns: list[Connection] = []
         position = 0
         for arg in expr.args:
             if arg.codon is None:
-                b_conns.append((Row.I, arg.input_index))
+                b_conns.append((ROW_I, arg.input_index))
             else:
-                b_conns.append((Row.A, position))
+                b_conns.append((ROW_A, position))
                 position += 1
-        return self._standard(bundle, bundle_conns, codon, b_conns, [(Row.B, 0)], [codon.outputs[0]])
+        return self._standard(bundle, bundle_conns, codon, b_conns, [(ROW_B, 0)], [codon.outputs[0]])
 
     def assemble(self, expr: Expr, filler: GeneticCode | None = None) -> GeneticCode:
         """The GC computing `expr`; a lone codon on inputs is wrapped with an unused `filler` codon as B."""
@@ -111,7 +117,7 @@ class Assembler:
         if filler is None:
             raise ValueError("a single codon on the inputs needs a filler codon to make a STANDARD graph")
         # STANDARD graphs have both A and B: a zero-input filler (a literal) whose output is unused.
-        return self._standard(gc, conns, filler, [], [(Row.A, 0)], [gc.outputs[0]])
+        return self._standard(gc, conns, filler, [], [(ROW_A, 0)], [gc.outputs[0]])
 
 
 def random_expression(
@@ -123,26 +129,65 @@ def random_expression(
     terminals: Sequence[GeneticCode] = (),
 ) -> Expr:
     """A random well-typed expression with exactly `n_codons` function codons (plus any literal leaves)."""
+    return ExpressionMaker(functions, inputs, terminals).make(rng, output, n_codons)
 
-    def leaf(type_uid: int) -> Expr:
-        candidates: list[Expr] = [
-            Expr(None, (), k) for k, t in enumerate(inputs) if is_compatible(t, type_uid)
-        ]
-        candidates += [Expr(c) for c in terminals if is_compatible(c.outputs[0], type_uid)]
-        if not candidates:
-            raise ValueError("no input or literal can supply the required type")
-        return rng.choice(candidates)
 
-    def grow(size: int, type_uid: int) -> Expr:
-        if size == 0:
-            return leaf(type_uid)
-        options = [f for f in functions if is_compatible(f.outputs[0], type_uid) and f.inputs]
-        if not options:
-            raise ValueError("no function codon produces the required type")
-        codon = rng.choice(options)
-        arity = len(codon.inputs)
-        cuts = sorted(rng.randint(0, size - 1) for _ in range(arity - 1))
-        shares = [b - a for a, b in zip([0, *cuts], [*cuts, size - 1], strict=True)]
-        return Expr(codon, tuple(grow(s, t) for s, t in zip(shares, codon.inputs, strict=True)))
+class ExpressionMaker:
+    """Makes random well-typed expressions from a fixed function set, inputs and literals.
 
-    return grow(n_codons, output)
+    The codons that can produce each type, and the leaves that can supply it, are listed once per type
+    (in definition order, so the draws are those of filtering the sets anew each time).
+    """
+
+    def __init__(
+        self, functions: Sequence[GeneticCode], inputs: Sequence[int], terminals: Sequence[GeneticCode] = ()
+    ) -> None:
+        """A maker over these codons (those with inputs are used), input types and literal codons."""
+        self.functions = list(functions)
+        self.inputs = tuple(inputs)
+        self.terminals = list(terminals)
+        self._options: dict[int, list[GeneticCode]] = {}
+        self._leaves: dict[int, list[Expr]] = {}
+
+    def _options_for(self, type_uid: int) -> list[GeneticCode]:
+        found = self._options.get(type_uid)
+        if found is None:
+            found = self._options[type_uid] = [
+                f for f in self.functions if is_compatible(f.outputs[0], type_uid) and f.inputs
+            ]
+        return found
+
+    def _leaves_for(self, type_uid: int) -> list[Expr]:
+        found = self._leaves.get(type_uid)
+        if found is None:
+            found = [Expr(None, (), k) for k, t in enumerate(self.inputs) if is_compatible(t, type_uid)]
+            found += [Expr(c) for c in self.terminals if is_compatible(c.outputs[0], type_uid)]
+            self._leaves[type_uid] = found
+        return found
+
+    def make(self, rng: random.Random, output: int, n_codons: int) -> Expr:
+        """A random expression of type `output` with exactly `n_codons` function codons."""
+        choice = rng.choice
+        randint = rng.randint
+        options_for = self._options_for
+        leaves_for = self._leaves_for
+
+        def grow(size: int, type_uid: int) -> Expr:
+            if size == 0:
+                leaves = leaves_for(type_uid)
+                if not leaves:
+                    raise ValueError("no input or literal can supply the required type")
+                return choice(leaves)
+            options = options_for(type_uid)
+            if not options:
+                raise ValueError("no function codon produces the required type")
+            codon = choice(options)
+            codon_inputs = codon.inputs
+            arity = len(codon_inputs)
+            if arity == 1:
+                return Expr(codon, (grow(size - 1, codon_inputs[0]),))
+            cuts = sorted([randint(0, size - 1) for _ in range(arity - 1)])
+            shares = [b - a for a, b in zip([0, *cuts], [*cuts, size - 1], strict=True)]
+            return Expr(codon, tuple([grow(s, t) for s, t in zip(shares, codon_inputs, strict=True)]))
+
+        return grow(n_codons, output)

@@ -27,7 +27,20 @@ from typing import Any, cast
 from egp.genetic_code.codon_runtime import RUNTIME_NAMES, quiet_numpy
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.gc import GeneticCode
-from egp.genetic_code.graph import PLAN_A, PLAN_B, PLAN_F, PLAN_O, PLAN_P, Row
+from egp.genetic_code.graph import (
+    PLAN_A,
+    PLAN_B,
+    PLAN_F,
+    PLAN_O,
+    PLAN_P,
+    ROW_A,
+    ROW_B,
+    ROW_F,
+    ROW_I,
+    ROW_O,
+    ROW_P,
+    Row,
+)
 from egp.genetic_code.properties import CGraphType
 
 _PLACEHOLDER = re.compile(r"\{i(\d+)\}")
@@ -239,19 +252,19 @@ class Executor:
         graph = gc.graph
         conns = graph.dest_conns
         lookup = self._lookup
-        sources: dict[Row, list[int]] = {Row.I: in_slots}
-        if Row.F in conns:
-            row, idx = conns[Row.F][0]
+        sources: dict[Row, list[int]] = {ROW_I: in_slots}
+        if ROW_F in conns:
+            row, idx = conns[ROW_F][0]
             condition = sources[row][idx]
         if gc.gca is not None:
-            a_in = [sources[r][i] for r, i in conns[Row.A]]
-            sources[Row.A] = self._emit(lookup(gc.gca), a_in, ops, next_slot)
+            a_in = [sources[r][i] for r, i in conns[ROW_A]]
+            sources[ROW_A] = self._emit(lookup(gc.gca), a_in, ops, next_slot)
         if gc.gcb is not None:
-            b_in = [sources[r][i] for r, i in conns[Row.B]]
-            sources[Row.B] = self._emit(lookup(gc.gcb), b_in, ops, next_slot)
-        out_slots = [sources[r][i] for r, i in conns[Row.O]]
+            b_in = [sources[r][i] for r, i in conns[ROW_B]]
+            sources[ROW_B] = self._emit(lookup(gc.gcb), b_in, ops, next_slot)
+        out_slots = [sources[r][i] for r, i in conns[ROW_O]]
         if graph.graph_type in (CGraphType.IF_THEN, CGraphType.IF_THEN_ELSE):
-            alt_slots = [sources[r][i] for r, i in conns[Row.P]]
+            alt_slots = [sources[r][i] for r, i in conns[ROW_P]]
             selected = []
             for o_slot, p_slot in zip(out_slots, alt_slots, strict=True):
                 slot = next_slot[0]

@@ -15,6 +15,12 @@ from typing import Any, cast
 from uuid import UUID
 
 from egp.genetic_code.graph import (
+    ROW_A,
+    ROW_B,
+    ROW_F,
+    ROW_I,
+    ROW_O,
+    ROW_P,
     Connection,
     ConnectionGraph,
     GCValidationError,
@@ -38,6 +44,7 @@ EGP_EPOCH = datetime(2019, 12, 25, 16, 26, tzinfo=UTC)
 SHAPEDSUNDEW9_UUID = UUID("22c23596-df90-4b87-88a4-9409a0ea764f")
 ANONYMOUS_CREATOR = UUID("1f8f45ca-0ce8-11f0-a067-73ab69491a6f")
 _EGCODE_UID = TYPES.uid("EGCode")
+_BOOL_UID = TYPES.uid("bool")
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,28 +285,33 @@ class EmbryonicGC:
         self.creator = creator
         self.input_locked = input_locked
         self.generation = generation
-        self.dest_types: dict[Row, list[int]] = {Row.O: list(outputs)}
+        # Rows in the order O, A, B, (F, P): the random connection stage visits them in this order.
+        dest_types: dict[Row, list[int]] = {ROW_O: list(outputs)}
+        dest_conns: dict[Row, list[Connection | None]] = {ROW_O: [None] * len(outputs)}
         if gca is not None:
-            self.dest_types[Row.A] = list(gca_inputs(gca))
+            dest_types[ROW_A] = list(gca.inputs)
+            dest_conns[ROW_A] = [None] * len(gca.inputs)
         if gcb is not None:
-            self.dest_types[Row.B] = list(gca_inputs(gcb))
-        if graph_type in (CGraphType.IF_THEN, CGraphType.IF_THEN_ELSE):
-            self.dest_types[Row.F] = [TYPES.uid("bool")]
-            self.dest_types[Row.P] = list(outputs)
-        self.dest_conns: dict[Row, list[Connection | None]] = {
-            row: [None] * len(types) for row, types in self.dest_types.items()
-        }
+            dest_types[ROW_B] = list(gcb.inputs)
+            dest_conns[ROW_B] = [None] * len(gcb.inputs)
+        if graph_type is CGraphType.IF_THEN or graph_type is CGraphType.IF_THEN_ELSE:
+            dest_types[ROW_F] = [_BOOL_UID]
+            dest_conns[ROW_F] = [None]
+            dest_types[ROW_P] = list(outputs)
+            dest_conns[ROW_P] = [None] * len(outputs)
+        self.dest_types = dest_types
+        self.dest_conns = dest_conns
 
     @property
     def outputs(self) -> list[int]:
         """Output types (row O)."""
-        return self.dest_types[Row.O]
+        return self.dest_types[ROW_O]
 
     def source_types(self, row: Row) -> list[int] | tuple[int, ...]:
         """Types of the source endpoints of row I, A or B."""
-        if row is Row.I:
+        if row is ROW_I:
             return self.inputs
-        sub = self.gca if row is Row.A else self.gcb
+        sub = self.gca if row is ROW_A else self.gcb
         if sub is None:
             return ()
         return gca_outputs(sub)
@@ -308,9 +320,9 @@ class EmbryonicGC:
         """As/Bs interfaces of the present sub-GCs."""
         result: dict[Row, tuple[int, ...]] = {}
         if self.gca is not None:
-            result[Row.A] = tuple(gca_outputs(self.gca))
+            result[ROW_A] = tuple(gca_outputs(self.gca))
         if self.gcb is not None:
-            result[Row.B] = tuple(gca_outputs(self.gcb))
+            result[ROW_B] = tuple(gca_outputs(self.gcb))
         return result
 
     def unconnected(self) -> list[tuple[Row, int]]:
@@ -345,7 +357,7 @@ def gca_inputs(gc: GeneticCode | EmbryonicGC) -> tuple[int, ...] | list[int]:
 
 def gca_outputs(gc: GeneticCode | EmbryonicGC) -> tuple[int, ...] | list[int]:
     """Output types of a stored or embryonic GC."""
-    return gc.outputs if isinstance(gc, GeneticCode) else gc.dest_types[Row.O]
+    return gc.outputs if isinstance(gc, GeneticCode) else gc.dest_types[ROW_O]
 
 
 def make_codon(
@@ -364,9 +376,9 @@ def make_codon(
     graph = make_graph(
         CGraphType.PRIMITIVE,
         inputs,
-        {Row.A: inputs, Row.O: outputs},
-        {Row.A: [(Row.I, k) for k in range(len(inputs))], Row.O: [(Row.A, k) for k in range(len(outputs))]},
-        {Row.A: outputs},
+        {ROW_A: inputs, ROW_O: outputs},
+        {ROW_A: [(ROW_I, k) for k in range(len(inputs))], ROW_O: [(ROW_A, k) for k in range(len(outputs))]},
+        {ROW_A: outputs},
     )
     if gc_type_of(properties) is not GCType.CODON or graph_type_of(properties) is not CGraphType.PRIMITIVE:
         raise GCValidationError(f"codon {name}: properties must say CODON and PRIMITIVE")
@@ -526,7 +538,7 @@ def _merged(graph_type: CGraphType, a: int, b: int | None) -> int:
 
 def check_sub_interfaces(graph: ConnectionGraph, gca: GeneticCode | None, gcb: GeneticCode | None) -> None:
     """Raise GCValidationError unless rows A and B match the sub-GCs' interfaces exactly."""
-    for row, sub in ((Row.A, gca), (Row.B, gcb)):
+    for row, sub in ((ROW_A, gca), (ROW_B, gcb)):
         if (row in graph.dest_types) != (sub is not None):
             raise GCValidationError(f"row {row.value} exists if and only if gc{row.value.lower()} is set")
         if sub is None:
@@ -558,9 +570,9 @@ def freeze(
             raise GCValidationError(f"destination {row.value}[{idx}] is not connected (unstable graph)")
     source_types: dict[Row, tuple[int, ...]] = {}
     if gca is not None:
-        source_types[Row.A] = gca.graph.out_types
+        source_types[ROW_A] = gca.graph.out_types
     if gcb is not None:
-        source_types[Row.B] = gcb.graph.out_types
+        source_types[ROW_B] = gcb.graph.out_types
     graph = make_graph(
         embryo.graph_type,
         embryo.inputs,

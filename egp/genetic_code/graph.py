@@ -46,22 +46,27 @@ class Row(StrEnum):
     __hash__ = str.__hash__
 
 
-SOURCE_ROWS: tuple[Row, ...] = (Row.I, Row.A, Row.B)
-DESTINATION_ROWS: tuple[Row, ...] = (Row.F, Row.A, Row.B, Row.O, Row.P)
+# The rows as module constants: reaching an enum member as a class attribute costs ~0.1 µs (the enum
+# metaclass's __getattr__ hook slows every class attribute lookup), and the hot paths name rows constantly.
+ROW_I, ROW_F, ROW_A, ROW_B, ROW_O, ROW_P = Row.I, Row.F, Row.A, Row.B, Row.O, Row.P
+
+
+SOURCE_ROWS: tuple[Row, ...] = (ROW_I, ROW_A, ROW_B)
+DESTINATION_ROWS: tuple[Row, ...] = (ROW_F, ROW_A, ROW_B, ROW_O, ROW_P)
 
 # Which destination rows each source row may feed, per graph type (domain spec §1.2, authoritative table).
 ALLOWED: dict[CGraphType, dict[Row, frozenset[Row]]] = {
-    CGraphType.PRIMITIVE: {Row.I: frozenset({Row.A}), Row.A: frozenset({Row.O})},
+    CGraphType.PRIMITIVE: {ROW_I: frozenset({ROW_A}), ROW_A: frozenset({ROW_O})},
     CGraphType.STANDARD: {
-        Row.I: frozenset({Row.A, Row.B}),
-        Row.A: frozenset({Row.B, Row.O}),
-        Row.B: frozenset({Row.O}),
+        ROW_I: frozenset({ROW_A, ROW_B}),
+        ROW_A: frozenset({ROW_B, ROW_O}),
+        ROW_B: frozenset({ROW_O}),
     },
-    CGraphType.IF_THEN: {Row.I: frozenset({Row.A, Row.F, Row.O, Row.P}), Row.A: frozenset({Row.O})},
+    CGraphType.IF_THEN: {ROW_I: frozenset({ROW_A, ROW_F, ROW_O, ROW_P}), ROW_A: frozenset({ROW_O})},
     CGraphType.IF_THEN_ELSE: {
-        Row.I: frozenset({Row.A, Row.B, Row.F, Row.O, Row.P}),
-        Row.A: frozenset({Row.O}),
-        Row.B: frozenset({Row.P}),
+        ROW_I: frozenset({ROW_A, ROW_B, ROW_F, ROW_O, ROW_P}),
+        ROW_A: frozenset({ROW_O}),
+        ROW_B: frozenset({ROW_P}),
     },
     CGraphType.EMPTY: {},
 }
@@ -69,10 +74,10 @@ ALLOWED: dict[CGraphType, dict[Row, frozenset[Row]]] = {
 # The rows (sub-GC rows A/B, condition F, alternate outputs P) each graph type must have; I and O always
 # exist.
 REQUIRED_ROWS: dict[CGraphType, frozenset[Row]] = {
-    CGraphType.PRIMITIVE: frozenset({Row.A}),
-    CGraphType.STANDARD: frozenset({Row.A, Row.B}),
-    CGraphType.IF_THEN: frozenset({Row.F, Row.A, Row.P}),
-    CGraphType.IF_THEN_ELSE: frozenset({Row.F, Row.A, Row.B, Row.P}),
+    CGraphType.PRIMITIVE: frozenset({ROW_A}),
+    CGraphType.STANDARD: frozenset({ROW_A, ROW_B}),
+    CGraphType.IF_THEN: frozenset({ROW_F, ROW_A, ROW_P}),
+    CGraphType.IF_THEN_ELSE: frozenset({ROW_F, ROW_A, ROW_B, ROW_P}),
     CGraphType.EMPTY: frozenset(),
 }
 
@@ -81,11 +86,11 @@ Connection = tuple[Row, int]
 
 def infer_graph_type(rows: set[Row] | frozenset[Row]) -> CGraphType:
     """The graph type implied by which optional rows exist (F with B, F, B, A alone, none)."""
-    if Row.F in rows:
-        return CGraphType.IF_THEN_ELSE if Row.B in rows else CGraphType.IF_THEN
-    if Row.B in rows:
+    if ROW_F in rows:
+        return CGraphType.IF_THEN_ELSE if ROW_B in rows else CGraphType.IF_THEN
+    if ROW_B in rows:
         return CGraphType.STANDARD
-    if Row.A in rows:
+    if ROW_A in rows:
         return CGraphType.PRIMITIVE
     return CGraphType.EMPTY
 
@@ -118,7 +123,7 @@ class ConnectionGraph:
 
     def source_row_types(self, row: Row) -> tuple[int, ...]:
         """Types of the source endpoints of `row` (I, A or B)."""
-        return self.inputs if row is Row.I else self.source_types[row]
+        return self.inputs if row is ROW_I else self.source_types[row]
 
     def canonical_json(self) -> str:
         """The canonical JSON text of this graph (cached)."""
@@ -192,14 +197,14 @@ _JSON_ROWS = tuple((row, '"' + row.value + '":', '"' + row.value + 's":') for ro
 
 
 PLAN_A, PLAN_B, PLAN_O, PLAN_F, PLAN_P = range(5)
-_PLAN_ROWS = (Row.A, Row.B, Row.O, Row.F, Row.P)
+_PLAN_ROWS = (ROW_A, ROW_B, ROW_O, ROW_F, ROW_P)
 
 
 def _plan(
     n_inputs: int, dest_conns: Mapping[Row, Sequence[Connection]], source_types: Mapping[Row, Sequence[int]]
 ) -> tuple[tuple[int, ...], ...]:
     """Rows A, B, O, F, P as indices into the concatenated source values I ++ As ++ Bs."""
-    offset = {Row.I: 0, Row.A: n_inputs, Row.B: n_inputs + len(source_types.get(Row.A, ()))}
+    offset = {ROW_I: 0, ROW_A: n_inputs, ROW_B: n_inputs + len(source_types.get(ROW_A, ()))}
     return tuple(tuple(offset[r] + i for r, i in dest_conns.get(row, ())) for row in _PLAN_ROWS)
 
 
@@ -243,7 +248,7 @@ def make_graph(
             key_parts.append(row)
             key_parts.append(tuple(types))
             key_parts.append(tuple(dest_conns[row]))
-    for row in (Row.A, Row.B):
+    for row in (ROW_A, ROW_B):
         types = source_types.get(row)
         if types is not None:
             key_parts.append(row.value + "s")
@@ -254,7 +259,7 @@ def make_graph(
         return cached
     d_types = {row: tuple(dest_types[row]) for row in DESTINATION_ROWS if row in dest_types}
     d_conns = {row: tuple(dest_conns[row]) for row in DESTINATION_ROWS if row in dest_types}
-    s_types = {row: tuple(source_types[row]) for row in (Row.A, Row.B) if row in source_types}
+    s_types = {row: tuple(source_types[row]) for row in (ROW_A, ROW_B) if row in source_types}
     text = canonical_json_text(inputs, d_types, d_conns, s_types)
     plan = _plan(len(inputs), d_conns, s_types)
     graph = ConnectionGraph(
@@ -265,7 +270,7 @@ def make_graph(
         s_types,
         text,
         plan,
-        d_types.get(Row.O, ()),
+        d_types.get(ROW_O, ()),
         tuple(router(row) for row in plan),
         text.encode(),
     )
@@ -293,18 +298,18 @@ def check_graph(
     """Raise GCValidationError naming the first broken rule of the connection-graph table."""
     if graph_type not in ALLOWED:
         raise GCValidationError(f"graph type {graph_type.name} is not supported")
-    if Row.O not in dest_types:
+    if ROW_O not in dest_types:
         raise GCValidationError("graph has no O row")
-    present = {row for row in dest_types if row is not Row.O}
+    present = {row for row in dest_types if row is not ROW_O}
     required = REQUIRED_ROWS[graph_type]
     for row in sorted(required - present):
         raise GCValidationError(f"{graph_type.name} graph requires row {row.value}")
     for row in sorted(present - required):
         raise GCValidationError(f"{graph_type.name} graph may not have row {row.value}")
-    for row in (Row.A, Row.B):
+    for row in (ROW_A, ROW_B):
         if (row in dest_types) != (row in source_types):
             raise GCValidationError(f"row {row.value} must have both a destination and a source interface")
-    if not inputs and not dest_types[Row.O]:
+    if not inputs and not dest_types[ROW_O]:
         raise GCValidationError("graph has neither inputs nor outputs")
     if len(inputs) > MAX_ENDPOINTS:
         raise GCValidationError(f"row I has {len(inputs)} endpoints (at most {MAX_ENDPOINTS})")
@@ -318,11 +323,11 @@ def check_graph(
             raise GCValidationError(
                 f"row {row.value} has {len(dest_conns.get(row, ()))} connections for {len(types)} types"
             )
-    if Row.F in dest_types:
-        f_types = dest_types[Row.F]
+    if ROW_F in dest_types:
+        f_types = dest_types[ROW_F]
         if len(f_types) != 1 or TYPES.name(f_types[0]) != "bool":
             raise GCValidationError("row F must have exactly one bool endpoint")
-    if Row.P in dest_types and tuple(dest_types[Row.P]) != tuple(dest_types[Row.O]):
+    if ROW_P in dest_types and tuple(dest_types[ROW_P]) != tuple(dest_types[ROW_O]):
         raise GCValidationError("row P must have the same endpoint types as row O")
     allowed = ALLOWED[graph_type]
     for row in DESTINATION_ROWS:
@@ -341,7 +346,7 @@ def check_graph(
                     f"{graph_type.name} graph may not connect row {src_row.value} to row {row.value}"
                     f" ({src_row.value}[{src_idx}] -> {row.value}[{idx}])"
                 )
-            src_types = inputs if src_row is Row.I else source_types.get(src_row, ())
+            src_types = inputs if src_row is ROW_I else source_types.get(src_row, ())
             if not 0 <= src_idx < len(src_types):
                 raise GCValidationError(
                     f"{row.value}[{idx}] references {src_row.value}[{src_idx}], which does not exist"
@@ -421,11 +426,11 @@ def graph_from_json(obj: Any, *, require_stable: bool = True) -> ConnectionGraph
             conns.append((Row(src_row), src_idx))
         dest_types[row] = tuple(types)
         dest_conns[row] = tuple(conns)
-    for row in (Row.A, Row.B):
+    for row in (ROW_A, ROW_B):
         key = row.value + "s"
         if key in obj:
             source_types[row] = _parse_types(obj[key], f"row {key}")
-    if Row.O not in dest_types:
+    if ROW_O not in dest_types:
         raise GCValidationError("graph has no O row")
     graph_type = infer_graph_type(set(dest_types))
     check_graph(graph_type, inputs, dest_types, dest_conns, source_types, require_stable=require_stable)

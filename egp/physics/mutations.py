@@ -19,13 +19,14 @@ from typing import Any
 
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.gc import EmbryonicGC, GeneticCode, build_gc, make_codon, rebuild_gc
-from egp.genetic_code.graph import Connection, Row
-from egp.genetic_code.properties import LITERAL, CGraphType
+from egp.genetic_code.graph import ROW_A, ROW_B, ROW_I, ROW_O, Connection, Row
+from egp.genetic_code.properties import IS_PGC, LITERAL, CGraphType
 from egp.genetic_code.types import TYPES, is_compatible
 from egp.physics.context import PhysicsContext, Stillborn, current
 from egp.physics.stabilise import stabilise
 
 Path = list[tuple[GeneticCode, Row]]
+_STANDARD = CGraphType.STANDARD
 _FLOAT, _INT, _BOOL = TYPES.uid("float"), TYPES.uid("int"), TYPES.uid("bool")
 
 
@@ -56,11 +57,11 @@ def random_node(gc: GeneticCode, ctx: PhysicsContext, *, composite: bool = False
             break
         if pick <= size_a:
             assert gca is not None
-            path.append((node, Row.A))
+            path.append((node, ROW_A))
             node = gca
         else:
             assert gcb is not None
-            path.append((node, Row.B))
+            path.append((node, ROW_B))
             node = gcb
     else:
         if composite:
@@ -72,7 +73,7 @@ def random_node(gc: GeneticCode, ctx: PhysicsContext, *, composite: bool = False
 
 
 def _child(parent: GeneticCode, row: Row, ctx: PhysicsContext) -> GeneticCode:
-    signature = parent.gca if row is Row.A else parent.gcb
+    signature = parent.gca if row is ROW_A else parent.gcb
     assert signature is not None
     return _lookup(ctx, signature)
 
@@ -95,14 +96,14 @@ def replace_at(path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCod
     new_gcs = ctx.new_gcs
     pgc, creator, created = ctx.pgc, ctx.creator, ctx.created
     for parent, row in reversed(path):
-        if row is Row.A:
+        if row is ROW_A:
             old_sig, other_sig = parent.gca, parent.gcb
         else:
             old_sig, other_sig = parent.gcb, parent.gca
         assert old_sig is not None
         old = store_get(old_sig) or _lookup(ctx, old_sig)
         other = None if other_sig is None else (store_get(other_sig) or _lookup(ctx, other_sig))
-        gca, gcb = (child, other) if row is Row.A else (other, child)
+        gca, gcb = (child, other) if row is ROW_A else (other, child)
         old_graph, new_graph = old.graph, child.graph
         if old_graph is new_graph or (
             new_graph.inputs == old_graph.inputs and new_graph.out_types == old_graph.out_types
@@ -152,15 +153,26 @@ def _adopt(target: GeneticCode, node: GeneticCode, ctx: PhysicsContext) -> Genet
         return ctx.keep(adopted)
     # A codon cannot carry a lineage: wrap it in a STANDARD GC that runs it (A) beside an unused copy (B).
     embryo = _embryo(node, node, node, ctx, target)
-    embryo.dest_conns[Row.A] = [(Row.I, k) for k in range(len(node.inputs))]
-    embryo.dest_conns[Row.B] = [(Row.I, k) for k in range(len(node.inputs))]
-    embryo.dest_conns[Row.O] = [(Row.A, k) for k in range(len(node.outputs))]
+    embryo.dest_conns[ROW_A] = [(ROW_I, k) for k in range(len(node.inputs))]
+    embryo.dest_conns[ROW_B] = [(ROW_I, k) for k in range(len(node.inputs))]
+    embryo.dest_conns[ROW_O] = [(ROW_A, k) for k in range(len(node.outputs))]
     return stabilise(embryo, ctx)
 
 
 def _finish(target: GeneticCode, path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     if not path and (node.ancestora != target.signature or node.pgc != ctx.pgc or node.codon is not None):
         node = _adopt(target, node, ctx)
+    elif path:
+        parent, row = path[-1]
+        old = _lookup(ctx, parent.gca if row is ROW_A else parent.gcb)  # type: ignore[arg-type]
+        if (
+            node.graph.inputs == old.graph.inputs
+            and node.graph.out_types == old.graph.out_types
+            and target.num_codons - old.num_codons + node.num_codons > ctx.max_codons
+        ):
+            # Same interface, so every node up the path is rebuilt as it is: the offspring's size is known
+            # now, and an offspring over the limit is stillborn without building its path.
+            raise Stillborn(f"offspring would exceed the codon limit ({ctx.max_codons})")
     result = replace_at(path, node, ctx)
     if result.inputs != target.inputs or result.outputs != target.outputs:
         raise Stillborn("mutation changed the GC's interface")
@@ -179,7 +191,7 @@ def _embryo(
     node: GeneticCode, gca: GeneticCode, gcb: GeneticCode, ctx: PhysicsContext, ancestor: GeneticCode
 ) -> EmbryonicGC:
     return EmbryonicGC(
-        CGraphType.STANDARD,
+        _STANDARD,
         list(node.inputs),
         list(node.outputs),
         gca,
@@ -192,48 +204,61 @@ def _embryo(
 
 def stack(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     """Put a codon after a node: one of the node's outputs becomes codon(node outputs, inputs)."""
+    return _stack(target, ctx, bool(target.properties & IS_PGC))
+
+
+def _stack(target: GeneticCode, ctx: PhysicsContext, pgc_kind: bool) -> GeneticCode:
+    """stack, with codons of the given kind (an insertion passes the outer target's kind)."""
     path, node = random_node(target, ctx)
     rng = ctx.rng
-    out_idx = rng.randrange(len(node.outputs))
-    fits = [
-        c for c in ctx.codons_for(target) if c.inputs and is_compatible(c.outputs[0], node.outputs[out_idx])
-    ]
-    codon = _choose(rng, fits)
+    outputs = node.graph.out_types
+    out_idx = rng.randrange(len(outputs))
+    codon = _choose(rng, ctx.producing(pgc_kind, outputs[out_idx]))
     embryo = _embryo(node, node, codon, ctx, node)
-    embryo.dest_conns[Row.A] = [(Row.I, k) for k in range(len(node.inputs))]
+    embryo.dest_conns[ROW_A] = [(ROW_I, k) for k in range(len(node.inputs))]
+    b_conns = embryo.dest_conns[ROW_B]
     for k, dtype in enumerate(codon.inputs):
-        feeds = [(Row.A, j) for j, t in enumerate(node.outputs) if is_compatible(t, dtype)]
-        if k == 0 and is_compatible(node.outputs[out_idx], dtype):
-            feeds = [(Row.A, out_idx)]
-        embryo.dest_conns[Row.B][k] = feeds[rng.randrange(len(feeds))] if feeds else None
-    embryo.dest_conns[Row.O] = [(Row.A, j) for j in range(len(node.outputs))]
-    embryo.dest_conns[Row.O][out_idx] = (Row.B, 0)
+        if k == 0 and is_compatible(outputs[out_idx], dtype):
+            feeds = [(ROW_A, out_idx)]
+        else:
+            feeds = [(ROW_A, j) for j, t in enumerate(outputs) if is_compatible(t, dtype)]
+        b_conns[k] = feeds[rng.randrange(len(feeds))] if feeds else None  # (a draw even from one choice)
+    o_conns: list[Connection | None] = [(ROW_A, j) for j in range(len(outputs))]
+    o_conns[out_idx] = (ROW_B, 0)
+    embryo.dest_conns[ROW_O] = o_conns
     return _finish(target, path, stabilise(embryo, ctx), ctx)
 
 
 def inverse_stack(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     """Put a codon before a node: one of the node's inputs becomes codon(inputs)."""
+    return _inverse_stack(target, ctx, bool(target.properties & IS_PGC))
+
+
+def _inverse_stack(target: GeneticCode, ctx: PhysicsContext, pgc_kind: bool) -> GeneticCode:
+    """inverse_stack, with codons of the given kind (an insertion passes the outer target's kind)."""
     path, node = random_node(target, ctx)
-    if not node.inputs:
+    inputs = node.graph.inputs
+    if not inputs:
         raise Stillborn("node has no inputs to feed")
     rng = ctx.rng
-    in_idx = rng.randrange(len(node.inputs))
-    fits = [c for c in ctx.codons_for(target) if is_compatible(c.outputs[0], node.inputs[in_idx])]
-    codon = _choose(rng, fits)
+    in_idx = rng.randrange(len(inputs))
+    codon = _choose(rng, ctx.feeding(pgc_kind, inputs[in_idx]))
     embryo = _embryo(node, codon, node, ctx, node)
+    a_conns = embryo.dest_conns[ROW_A]
     for k, dtype in enumerate(codon.inputs):
-        feeds = [(Row.I, j) for j, t in enumerate(node.inputs) if is_compatible(t, dtype)]
-        embryo.dest_conns[Row.A][k] = feeds[rng.randrange(len(feeds))] if feeds else None
-    embryo.dest_conns[Row.B] = [(Row.I, j) for j in range(len(node.inputs))]
-    embryo.dest_conns[Row.B][in_idx] = (Row.A, 0)
-    embryo.dest_conns[Row.O] = [(Row.B, j) for j in range(len(node.outputs))]
+        feeds = [(ROW_I, j) for j, t in enumerate(inputs) if is_compatible(t, dtype)]
+        a_conns[k] = feeds[rng.randrange(len(feeds))] if feeds else None
+    b_conns: list[Connection | None] = [(ROW_I, j) for j in range(len(inputs))]
+    b_conns[in_idx] = (ROW_A, 0)
+    embryo.dest_conns[ROW_B] = b_conns
+    embryo.dest_conns[ROW_O] = [(ROW_B, j) for j in range(len(node.outputs))]
     return _finish(target, path, stabilise(embryo, ctx), ctx)
 
 
 def wrap(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     """Wrap a node with a codon in a new GC of the same interface, wired at random."""
     path, node = random_node(target, ctx)
-    codon = _choose(ctx.rng, [c for c in ctx.codons_for(target) if c.inputs])
+    codon = _choose(ctx.rng, ctx.functions(bool(target.properties & IS_PGC)))
     embryo = (
         _embryo(node, node, codon, ctx, node)
         if ctx.rng.random() < 0.5
@@ -247,9 +272,9 @@ def harmony(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     path, node = random_node(target, ctx)
     if not path:
         raise Stillborn("harmony at the root would change the GC's interface")
-    codon = _choose(ctx.rng, list(ctx.codons_for(target)))
+    codon = _choose(ctx.rng, ctx.codons_for(target))
     embryo = EmbryonicGC(
-        CGraphType.STANDARD,
+        _STANDARD,
         [*node.inputs, *codon.inputs],
         [*node.outputs, *codon.outputs],
         node,
@@ -258,63 +283,62 @@ def harmony(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
         pgc=ctx.pgc,
         creator=ctx.creator,
     )
-    embryo.dest_conns[Row.A] = [(Row.I, k) for k in range(len(node.inputs))]
-    embryo.dest_conns[Row.B] = [(Row.I, len(node.inputs) + k) for k in range(len(codon.inputs))]
-    out_conns: list[Connection | None] = [(Row.A, k) for k in range(len(node.outputs))]
-    embryo.dest_conns[Row.O] = out_conns + [(Row.B, k) for k in range(len(codon.outputs))]
+    embryo.dest_conns[ROW_A] = [(ROW_I, k) for k in range(len(node.inputs))]
+    embryo.dest_conns[ROW_B] = [(ROW_I, len(node.inputs) + k) for k in range(len(codon.inputs))]
+    out_conns: list[Connection | None] = [(ROW_A, k) for k in range(len(node.outputs))]
+    embryo.dest_conns[ROW_O] = out_conns + [(ROW_B, k) for k in range(len(codon.outputs))]
     return _finish(target, path, stabilise(embryo, ctx), ctx)
 
 
 def _insert(target: GeneticCode, ctx: PhysicsContext, where: Row) -> GeneticCode:
     path, node = random_node(target, ctx, composite=True)
-    row = Row.A if where is Row.A else Row.B
-    signature = node.gca if row is Row.A else node.gcb
+    row = ROW_A if where is ROW_A else ROW_B
+    signature = node.gca if row is ROW_A else node.gcb
     if signature is None:
         raise Stillborn(f"node has no row {row.value}")
-    # Inserting above A or B puts a codon before that sub-GC; above O puts it after sub-GC B.
+    # Inserting above A or B puts a codon before that sub-GC; above O puts it after sub-GC B. The codon
+    # comes from the outer target's kind (a solution's function set, or the mutation codons of a pGC).
     sub_path: Path = [*path, (node, row)]
     sub = _lookup(ctx, signature)
-    new_sub = (inverse_stack if where is not Row.O else stack)(sub, _Pinned(ctx, target))
+    pgc_kind = bool(target.properties & IS_PGC)
+    new_sub = _inverse_stack(sub, ctx, pgc_kind) if where is not ROW_O else _stack(sub, ctx, pgc_kind)
     return _finish(target, sub_path, new_sub, ctx)
-
-
-class _Pinned(PhysicsContext):
-    """A context that keeps the solution/pGC codon choice of the outer target while acting on a sub-GC."""
-
-    def __init__(self, outer: PhysicsContext, target: GeneticCode) -> None:
-        self.__dict__.update(outer.__dict__)
-        self._outer_codons = outer.codons_for(target)
-        self._root_only = True
-
-    def codons_for(self, target: GeneticCode) -> Sequence[GeneticCode]:
-        """The outer target's codon set."""
-        return self._outer_codons
 
 
 def insert_above_a(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     """Insert a codon above row A of a composite node (before its sub-GC A)."""
-    return _insert(target, ctx, Row.A)
+    return _insert(target, ctx, ROW_A)
 
 
 def insert_above_b(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     """Insert a codon above row B of a composite node (before its sub-GC B)."""
-    return _insert(target, ctx, Row.B)
+    return _insert(target, ctx, ROW_B)
 
 
 def insert_above_o(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     """Insert a codon above row O of a composite node (after its sub-GC B)."""
-    return _insert(target, ctx, Row.O)
+    return _insert(target, ctx, ROW_O)
 
 
 def crossover(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     """Replace a node with an interface-compatible node of another GC (a donor from the population)."""
-    donors = [d for d in ctx.donors(target) if d.signature != target.signature]
-    if not donors:
+    donors = ctx.donors(target)
+    position = ctx.donor_index.get(target.signature) if ctx.donor_index is not None else None
+    if ctx.donor_index is None:
+        donors = [d for d in donors if d.signature != target.signature]
+        count = len(donors)
+    else:
+        # The donors without the target, by index arithmetic instead of a copy of the list.
+        count = len(donors) - (position is not None)
+    if not count:
         raise Stillborn("no donor for crossover")
     path, node = random_node(target, ctx)
     rng = ctx.rng
     for _ in range(8):
-        donor = donors[rng.randrange(len(donors))]
+        pick = rng.randrange(count)
+        if position is not None and pick >= position:
+            pick += 1
+        donor = donors[pick]
         _, piece = random_node(donor, ctx)
         if piece.signature == node.signature:
             continue
@@ -390,11 +414,7 @@ def point_mutation(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
         path, node = random_node(target, ctx)
         if node.codon is None:
             continue
-        same = [
-            c
-            for c in ctx.codons_for(target)
-            if c.inputs == node.inputs and c.outputs == node.outputs and c.signature != node.signature
-        ]
+        same = ctx.alike(bool(target.properties & IS_PGC), node)
         if same:
             return _finish(target, path, _choose(rng, same), ctx)
     raise Stillborn("no codon with an alternative of the same interface")
@@ -407,7 +427,7 @@ def _literal_nodes(
         if gc.properties & LITERAL and gc.outputs[0] in (_FLOAT, _INT, _BOOL):
             found.append((list(path), gc))
         return
-    for row, signature in ((Row.A, gc.gca), (Row.B, gc.gcb)):
+    for row, signature in ((ROW_A, gc.gca), (ROW_B, gc.gcb)):
         if signature is not None and len(found) < 64:
             path.append((gc, row))
             _literal_nodes(_lookup(ctx, signature), ctx, path, found)

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from egp.genetic_code.assembly import Assembler, random_expression
 from egp.genetic_code.gc import EmbryonicGC, GeneticCode, freeze
-from egp.genetic_code.graph import ALLOWED, Connection, GCValidationError, Row
+from egp.genetic_code.graph import (
+    ALLOWED,
+    ROW_A,
+    ROW_B,
+    ROW_I,
+    ROW_O,
+    ROW_P,
+    Connection,
+    GCValidationError,
+    Row,
+)
 from egp.genetic_code.properties import CGraphType
 from egp.genetic_code.types import is_compatible, is_downcast
 from egp.physics.context import PhysicsContext, Stillborn
@@ -22,9 +32,9 @@ MAX_ATTEMPTS = 8
 
 # Primary (direct) routes: destination row → the source row whose endpoint k feeds destination endpoint k.
 _DIRECT: dict[CGraphType, dict[Row, Row]] = {
-    CGraphType.STANDARD: {Row.A: Row.I, Row.B: Row.A, Row.O: Row.B},
-    CGraphType.IF_THEN: {Row.A: Row.I, Row.O: Row.A, Row.P: Row.I},
-    CGraphType.IF_THEN_ELSE: {Row.A: Row.I, Row.B: Row.I, Row.O: Row.A, Row.P: Row.B},
+    CGraphType.STANDARD: {ROW_A: ROW_I, ROW_B: ROW_A, ROW_O: ROW_B},
+    CGraphType.IF_THEN: {ROW_A: ROW_I, ROW_O: ROW_A, ROW_P: ROW_I},
+    CGraphType.IF_THEN_ELSE: {ROW_A: ROW_I, ROW_B: ROW_I, ROW_O: ROW_A, ROW_P: ROW_B},
 }
 
 
@@ -36,7 +46,7 @@ def candidates(embryo: EmbryonicGC, row: Row, dtype: int, downcast: bool) -> lis
     """Every allowed source endpoint that could feed destination `row` of type `dtype`."""
     allowed = ALLOWED[embryo.graph_type]
     found: list[Connection] = []
-    for src_row in (Row.I, Row.A, Row.B):
+    for src_row in (ROW_I, ROW_A, ROW_B):
         if row not in allowed.get(src_row, ()):
             continue
         for idx, stype in enumerate(embryo.source_types(src_row)):
@@ -126,7 +136,7 @@ def _insert_providers(embryo: EmbryonicGC, ctx: PhysicsContext) -> bool:
     """Resolve steady-state exceptions in rows B/O/P by bundling a provider GC beside sub-GC A."""
     if embryo.graph_type is not CGraphType.STANDARD or not isinstance(embryo.gca, GeneticCode):
         return False
-    missing = [(row, idx) for row, idx in embryo.unconnected() if row in (Row.B, Row.O)]
+    missing = [(row, idx) for row, idx in embryo.unconnected() if row in (ROW_B, ROW_O)]
     if len(missing) != len(embryo.unconnected()):
         return False
     template = embryo.gcb if isinstance(embryo.gcb, GeneticCode) else embryo.gca
@@ -155,20 +165,20 @@ def _insert_providers(embryo: EmbryonicGC, ctx: PhysicsContext) -> bool:
             pgc=ctx.pgc,
             creator=ctx.creator,
         )
-        bundle.dest_conns[Row.A] = list(embryo.dest_conns[Row.A])
-        bundle.dest_conns[Row.B] = [(Row.I, k) for k in range(len(provider.inputs))]
-        out_conns: list[Connection | None] = [(Row.A, k) for k in range(len(old_a.outputs))]
-        bundle.dest_conns[Row.O] = [*out_conns, (Row.B, 0)]
+        bundle.dest_conns[ROW_A] = list(embryo.dest_conns[ROW_A])
+        bundle.dest_conns[ROW_B] = [(ROW_I, k) for k in range(len(provider.inputs))]
+        out_conns: list[Connection | None] = [(ROW_A, k) for k in range(len(old_a.outputs))]
+        bundle.dest_conns[ROW_O] = [*out_conns, (ROW_B, 0)]
         new_a = _freeze(bundle, ctx)
         embryo.gca = new_a
-        embryo.dest_types[Row.A] = list(new_a.inputs)
-        embryo.dest_conns[Row.A] = [(Row.I, k) for k in range(len(new_a.inputs))]
-        embryo.dest_conns[row][idx] = (Row.A, len(new_a.outputs) - 1)
+        embryo.dest_types[ROW_A] = list(new_a.inputs)
+        embryo.dest_conns[ROW_A] = [(ROW_I, k) for k in range(len(new_a.inputs))]
+        embryo.dest_conns[row][idx] = (ROW_A, len(new_a.outputs) - 1)
     return True
 
 
 def _freeze(embryo: EmbryonicGC, ctx: PhysicsContext) -> GeneticCode:
     try:
-        return freeze(embryo, ctx.store, on_new=ctx.new_gcs.append)
+        return freeze(embryo, ctx.store, created=ctx.created, on_new=ctx.new_gcs.append)
     except GCValidationError as error:
         raise Stillborn(f"embryo is invalid: {error}") from None
