@@ -202,6 +202,7 @@ class CaseEvaluator:
         intern = self._intern
         column = self._column
         lookup = self._executor._lookup
+        store_get = self._executor.store.get
         standard = CGraphType.STANDARD
         select = codon_select()
         evaluator = self
@@ -243,7 +244,7 @@ class CaseEvaluator:
             sub_in = route_a(in_ids)
             sub_out = cache.get((signature, sub_in))
             if sub_out is None:
-                sub_out = walk(lookup(signature), sub_in)
+                sub_out = walk(store_get(signature) or lookup(signature), sub_in)
             else:
                 evaluator.hits += 1
             ids = in_ids + sub_out
@@ -252,7 +253,7 @@ class CaseEvaluator:
                 sub_in = route_b(ids)
                 sub_out = cache.get((signature, sub_in))
                 if sub_out is None:
-                    sub_out = walk(lookup(signature), sub_in)
+                    sub_out = walk(store_get(signature) or lookup(signature), sub_in)
                 else:
                     evaluator.hits += 1
                 ids += sub_out

@@ -77,17 +77,19 @@ class EvolutionConfig:
     pgc_layers: int = 4
     epoch_generations: int = 10
     migrants: int = 2
-    max_codons: int = 64
+    # Program size limits; None: the problem's own (Problem.max_codons, Problem.initial_max_codons).
+    max_codons: int | None = None
     max_pgc_codons: int = 4
-    initial_max_codons: int = 32
+    initial_max_codons: int | None = None
     selection_pressure: float = 16.0
     elitism: float = 0.5
     stagnation: int = 20
     survivability: str | None = None  # "fitness" or "niche"; None: the problem's own preference
     reseed: float = 0.5
     pgc_pool_limit: int = 20
-    # Neutral drift: an offspring that behaves like a kept GC takes its place; False: only if not larger.
-    neutral_growth: bool = True
+    # Neutral drift: an offspring that behaves like a kept GC takes its place if it is at most this many
+    # codons larger (None: whatever its size).
+    drift_growth: int | None = None
     creator: UUID = ANONYMOUS_CREATOR
     l1_cache_bytes: int = 1_000_000
     l2_cache_bytes: int = 1_000_000_000
@@ -101,10 +103,12 @@ class EvolutionConfig:
             "pgc_evolve_every",
             "epoch_generations",
             "max_codons",
+            "initial_max_codons",
         )
         for name in positive:
-            if getattr(self, name) < 1:
-                raise EvolutionError(f"{name} must be at least 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise EvolutionError(f"{name} must be at least 1, got {value}")
         if self.pgc_layers < 1:
             raise EvolutionError(f"pgc_layers must be at least 1, got {self.pgc_layers}")
         if self.target is not None and not 0.0 <= self.target <= 1.0:
@@ -268,6 +272,10 @@ class Engine:
         ]
         self.scores = ScoreBook()
         self.niche = (config.survivability or problem.survivability) == "niche"
+        self.max_codons = config.max_codons if config.max_codons is not None else problem.max_codons
+        self.initial_max_codons = (
+            config.initial_max_codons if config.initial_max_codons is not None else problem.initial_max_codons
+        )
         self.survivability: dict[bytes, float] = {}
         self.evolvability: dict[bytes, tuple[float, int]] = {}
         self.effective: dict[bytes, tuple[bytes, ...]] = {}
@@ -385,7 +393,7 @@ class Engine:
         """Assemble a GC with the problem's interface from its codons (incremental spontaneous assembly)."""
         if len(self.outputs) != 1:
             raise EvolutionError("spontaneous assembly supports single-output problems")
-        size = rng.randint(2, max(2, self.config.initial_max_codons))
+        size = rng.randint(2, max(2, self.initial_max_codons))
         try:
             expr = self._expressions.make(rng, self.outputs[0], size)
             filler = self.literals[0] if self.literals else None
@@ -419,17 +427,27 @@ class Engine:
         return self.scores[signature].fitness
 
     def _pgc_stats(self, layer: int, signature: bytes) -> PgcStats:
-        return self.pgc_stats[layer].setdefault(signature, PgcStats())
+        table = self.pgc_stats[layer]
+        stats = table.get(signature)
+        if stats is None:
+            stats = table[signature] = PgcStats()
+        return stats
 
     def _pgc_delta(self, record: EpochRecord, layer: int, signature: bytes, delta: float) -> None:
         """Update a pGC's layer statistics with Δ (fitness (Δ/2 + 0.5), evolvability max(Δ, 0))."""
-        change = PgcStats(delta / 2 + 0.5, 1, max(delta, 0.0), 1)
-        self._pgc_stats(layer, signature).add(change)
+        fitness, evolvability = delta / 2 + 0.5, delta if delta > 0.0 else 0.0
+        for stats in (self._pgc_stats(layer, signature), _stats_of(record.pgc_stats, (signature, layer))):
+            stats.fitness_total += fitness
+            stats.fitness_count += 1
+            stats.evolvability_total += evolvability
+            stats.evolvability_count += 1
         self._pgc_categories[layer] = None
-        record.pgc_stats.setdefault((signature, layer), PgcStats()).add(change)
 
     def _problem_delta(self, record: EpochRecord, signature: bytes) -> ProblemStats:
-        return record.problem_stats.setdefault(signature, ProblemStats())
+        stats = record.problem_stats.get(signature)
+        if stats is None:
+            stats = record.problem_stats[signature] = ProblemStats()
+        return stats
 
     # -- pGC selection and meta-evolution --------------------------------------------------------------------
     def select_pgc(self, target: GeneticCode, layer: int, rng: random.Random) -> GeneticCode:
@@ -500,7 +518,7 @@ class Engine:
             ctx.donors = lambda _t: donors
             index = {gc.signature: k for k, gc in enumerate(donors)}
             ctx.donor_index = index if len(index) == len(donors) else None
-        ctx.max_codons = max_codons if max_codons is not None else self.config.max_codons
+        ctx.max_codons = max_codons if max_codons is not None else self.max_codons
         ctx.new_gcs = []
         token = CURRENT.set(ctx)
         try:
@@ -820,7 +838,7 @@ class Engine:
         of freezing on the first GC that reached it.
         """
         fresh = set(newer)
-        grow = self.config.neutral_growth
+        grow = self.config.drift_growth
         chosen: dict[bytes, bytes] = {}
         for signature in ordered:
             value = self.scores[signature].behaviour
@@ -828,7 +846,7 @@ class Engine:
             if current is None or (
                 signature in fresh
                 and current not in fresh
-                and (grow or self.gc(signature).num_codons <= self.gc(current).num_codons)
+                and (grow is None or self.gc(signature).num_codons <= self.gc(current).num_codons + grow)
             ):
                 chosen[value] = signature
         distinct = list(chosen.values())
@@ -882,6 +900,14 @@ class Engine:
                 stats.survivability = self.survivability[signature]
         self.pool.record_epoch(record)
         island.record = None
+
+
+def _stats_of(table: dict[tuple[bytes, int], PgcStats], key: tuple[bytes, int]) -> PgcStats:
+    """The delta under `key` in an epoch record's pGC statistics, created empty if missing."""
+    stats = table.get(key)
+    if stats is None:
+        stats = table[key] = PgcStats()
+    return stats
 
 
 def _usable(codon: GeneticCode) -> bool:

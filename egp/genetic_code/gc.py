@@ -45,6 +45,7 @@ SHAPEDSUNDEW9_UUID = UUID("22c23596-df90-4b87-88a4-9409a0ea764f")
 ANONYMOUS_CREATOR = UUID("1f8f45ca-0ce8-11f0-a067-73ab69491a6f")
 _EGCODE_UID = TYPES.uid("EGCode")
 _BOOL_UID = TYPES.uid("bool")
+_PRIMITIVE = CGraphType.PRIMITIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,12 +443,12 @@ def build_gc(
     generation_floor: int = 0,
 ) -> GeneticCode:
     """Make a stored ordinary GC from a validated graph and its stored sub-GCs, computing its signature."""
-    if graph.graph_type is CGraphType.PRIMITIVE:
+    if graph.graph_type is _PRIMITIVE:
         raise GCValidationError("only codons have PRIMITIVE graphs")
     check_sub_interfaces(graph, gca, gcb)
     a_props = gca.properties if gca is not None else (gcb.properties if gcb is not None else 0)
     properties = _merged(graph.graph_type, a_props, gcb.properties if gcb is not None else None)
-    if _EGCODE_UID in graph.outputs:
+    if _EGCODE_UID in graph.out_types:
         properties |= IS_PGC
     else:
         properties &= ~IS_PGC
@@ -538,6 +539,16 @@ def _merged(graph_type: CGraphType, a: int, b: int | None) -> int:
 
 def check_sub_interfaces(graph: ConnectionGraph, gca: GeneticCode | None, gcb: GeneticCode | None) -> None:
     """Raise GCValidationError unless rows A and B match the sub-GCs' interfaces exactly."""
+    dest_types, source_types = graph.dest_types, graph.source_types
+    if (
+        gca is not None
+        and gcb is not None
+        and dest_types.get(ROW_A) == gca.graph.inputs
+        and dest_types.get(ROW_B) == gcb.graph.inputs
+        and source_types.get(ROW_A) == gca.graph.out_types
+        and source_types.get(ROW_B) == gcb.graph.out_types
+    ):
+        return  # the common case, both sub-GCs matching; otherwise the checks below name the mismatch
     for row, sub in ((ROW_A, gca), (ROW_B, gcb)):
         if (row in graph.dest_types) != (sub is not None):
             raise GCValidationError(f"row {row.value} exists if and only if gc{row.value.lower()} is set")

@@ -27,20 +27,26 @@ def compute_signature(
     inline: str | None = None,
 ) -> bytes:
     """The 32-byte signature of a GC from its lineage, sub-GCs, maker, creator, graph and codon template."""
-    # One join and one hash call: this runs for every node rebuilt by every mutation.
-    presence = (
-        (ancestora is not None)
-        | (ancestorb is not None) << 1
-        | (gca is not None) << 2
-        | (gcb is not None) << 3
-        | (pgc is not None) << 4
-    )
-    parts = [_PRESENCE_BYTES[presence]]
-    parts.extend(ref for ref in (ancestora, ancestorb, gca, gcb, pgc) if ref is not None)
-    creator_bytes = _CREATOR_BYTES.get(creator)
-    if creator_bytes is None:
-        creator_bytes = _CREATOR_BYTES[creator] = creator.bytes
-    parts.append(creator_bytes)
+    # One join and one hash call: this runs for every new GC.
+    parts = [b""]
+    presence = 0
+    if ancestora is not None:
+        presence = 1
+        parts.append(ancestora)
+    if ancestorb is not None:
+        presence |= 2
+        parts.append(ancestorb)
+    if gca is not None:
+        presence |= 4
+        parts.append(gca)
+    if gcb is not None:
+        presence |= 8
+        parts.append(gcb)
+    if pgc is not None:
+        presence |= 16
+        parts.append(pgc)
+    parts[0] = _PRESENCE_BYTES[presence]
+    parts.append(creator_bytes(creator))
     parts.append(graph_json if type(graph_json) is bytes else graph_json.encode())  # type: ignore[union-attr]
     if inline:
         parts.append(inline.encode())
@@ -48,10 +54,18 @@ def compute_signature(
 
 
 def creator_bytes(creator: UUID) -> bytes:
-    """The 16 bytes a creator contributes to a signature (cached: UUID.bytes builds them anew each time)."""
+    """The 16 bytes a creator contributes to a signature (cached: UUID.bytes builds them anew each time).
+
+    Nearly every call passes the same UUID object (the run's creator), so that one is checked by identity
+    first: hashing a UUID runs Python code.
+    """
+    global _LAST_CREATOR, _LAST_CREATOR_BYTES
+    if creator is _LAST_CREATOR:
+        return _LAST_CREATOR_BYTES
     found = _CREATOR_BYTES.get(creator)
     if found is None:
         found = _CREATOR_BYTES[creator] = creator.bytes
+    _LAST_CREATOR, _LAST_CREATOR_BYTES = creator, found
     return found
 
 
@@ -69,6 +83,8 @@ def lineage_signature(
 _PRESENCE_BYTES = tuple(bytes([value]) for value in range(32))
 _LINEAGE_PRESENCE = _PRESENCE_BYTES[0b11101]  # ancestora, gca, gcb and pgc present; ancestorb absent
 _CREATOR_BYTES: dict[UUID, bytes] = {}
+_LAST_CREATOR: UUID | None = None
+_LAST_CREATOR_BYTES = b""
 
 
 def parse_signature(text: str) -> bytes:

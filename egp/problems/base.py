@@ -76,6 +76,11 @@ class Problem(ABC):
     def make_cases(self) -> FitnessCases:
         """Build the fitness cases (called once; use `cases()` to read them)."""
 
+    #: The engine's program size limits for this problem (unless a run sets its own): the most codons an
+    #: offspring may have, and the most a spontaneously assembled program starts with.
+    max_codons: int = 64
+    initial_max_codons: int = 32
+
     #: How the engine ranks GCs by default: "fitness", or "niche" (test groups share their reward; see
     #: `case_scores`), which keeps GCs that solve rare cases alive on deceptive problems.
     survivability: str = "fitness"
