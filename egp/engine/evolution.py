@@ -88,7 +88,7 @@ class EvolutionConfig:
     reseed: float = 0.5
     pgc_pool_limit: int = 20
     # Neutral drift: an offspring that behaves like a kept GC takes its place if it is at most this many
-    # codons larger (None: whatever its size).
+    # codons larger. None: the problem's own preference (Problem.drift_growth).
     drift_growth: int | None = None
     creator: UUID = ANONYMOUS_CREATOR
     l1_cache_bytes: int = 1_000_000
@@ -111,6 +111,8 @@ class EvolutionConfig:
                 raise EvolutionError(f"{name} must be at least 1, got {value}")
         if self.pgc_layers < 1:
             raise EvolutionError(f"pgc_layers must be at least 1, got {self.pgc_layers}")
+        if self.drift_growth is not None and self.drift_growth < 0:
+            raise EvolutionError(f"drift_growth must be at least 0, got {self.drift_growth}")
         if self.target is not None and not 0.0 <= self.target <= 1.0:
             raise EvolutionError(f"target must be in [0, 1], got {self.target}")
         if self.max_evaluations is not None and self.max_evaluations < 1:
@@ -276,6 +278,7 @@ class Engine:
         self.initial_max_codons = (
             config.initial_max_codons if config.initial_max_codons is not None else problem.initial_max_codons
         )
+        self.drift_growth = config.drift_growth if config.drift_growth is not None else problem.drift_growth
         self.survivability: dict[bytes, float] = {}
         self.evolvability: dict[bytes, tuple[float, int]] = {}
         self.effective: dict[bytes, tuple[bytes, ...]] = {}
@@ -838,7 +841,7 @@ class Engine:
         of freezing on the first GC that reached it.
         """
         fresh = set(newer)
-        grow = self.config.drift_growth
+        grow = self.drift_growth
         chosen: dict[bytes, bytes] = {}
         for signature in ordered:
             value = self.scores[signature].behaviour

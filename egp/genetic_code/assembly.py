@@ -53,6 +53,7 @@ class Assembler:
         self.creator = creator
         self.created = created
         self._all_inputs = [(ROW_I, k) for k in range(len(self.inputs))]
+        self._built: dict[tuple[object, ...], GeneticCode] = {}
 
     def _keep(self, gc: GeneticCode) -> GeneticCode:
         return self.store.setdefault(gc.signature, gc)
@@ -66,6 +67,12 @@ class Assembler:
         out_conns: list[Connection],
         out_types: list[int],
     ) -> GeneticCode:
+        # Random expressions repeat small parts endlessly (x*x, x+x, ...): a part already built is the same
+        # GC again (no lineage, same creator), so it is looked up before its graph and signature are made.
+        key = (gca.signature, tuple(a_conns), gcb.signature, tuple(b_conns), tuple(out_conns))
+        built = self._built.get(key)
+        if built is not None:
+            return built
         graph = make_graph(
             CGraphType.STANDARD,
             self.inputs,
@@ -73,7 +80,10 @@ class Assembler:
             {ROW_A: a_conns, ROW_B: b_conns, ROW_O: out_conns},
             {ROW_A: gca.outputs, ROW_B: gcb.outputs},
         )
-        return self._keep(build_gc(graph, gca, gcb, creator=self.creator, created=self.created))
+        built = self._built[key] = self._keep(
+            build_gc(graph, gca, gcb, creator=self.creator, created=self.created)
+        )
+        return built
 
     def _part(self, expr: Expr) -> tuple[GeneticCode, list[Connection]]:
         """A GC computing `expr` and the row-I connections that feed its inputs."""

@@ -80,6 +80,9 @@ class Problem(ABC):
     #: offspring may have, and the most a spontaneously assembled program starts with.
     max_codons: int = 64
     initial_max_codons: int = 32
+    #: Neutral drift: how many codons larger than the kept GC an offspring with the same behaviour may be to
+    #: take its place (None: any size; 0: drift only to programs no larger).
+    drift_growth: int | None = None
 
     #: How the engine ranks GCs by default: "fitness", or "niche" (test groups share their reward; see
     #: `case_scores`), which keeps GCs that solve rare cases alive on deceptive problems.

@@ -41,6 +41,9 @@ class SymbolicRegression(Problem):
     inputs = ("float",)
     outputs = ("float",)
     vectorised = True
+    # Small starting programs (like DEAP's symbreg genHalfAndHalf(1, 2)): the polynomials are found from
+    # them as often, and small programs are fast to vary and score.
+    initial_max_codons = 8
 
     @abstractmethod
     def points(self) -> FloatArray:
