@@ -223,6 +223,8 @@ class Island:
     record: EpochRecord | None = None
     best: float = -1.0
     stale: int = 0
+    # GCs that entered the population since the last flush, their first statistics in `record`.
+    joined: set[bytes] = field(default_factory=set)
 
 
 class Engine:
@@ -711,7 +713,7 @@ class Engine:
         self._check_stagnation(island, rng)
 
     def _store_new_members(self, island: Island) -> None:
-        """Queue for storage the offspring that entered the population, with their first statistics.
+        """Note the offspring that entered the population, with their first statistics, for `flush`.
 
         Offspring that did not survive selection are not stored: their evaluation is counted, and it still
         credits their parent (evolvability, descendants) and the pGCs that made them. A Gene Pool that kept
@@ -722,13 +724,14 @@ class Engine:
         assert record is not None
         pending = self._pending
         persisted = self.persisted
+        joined = island.joined
         for signature in island.members:
-            if signature in persisted:
+            if signature in persisted or signature in joined:
                 continue
             stats = pending.pop(signature, None)
             if stats is None:  # credited in an earlier generation, and in the population only now
                 stats = ProblemStats(self.fitness(signature), 1, survivability=self.survivability[signature])
-            self.persist(record, self.gc(signature))
+            joined.add(signature)
             self._problem_delta(record, signature).add(stats)
         pending.clear()
 
@@ -760,8 +763,9 @@ class Engine:
         self.evaluator.prefetch([gc for s, gc in fresh.items() if s not in self.scores])
         for signature, gc in fresh.items():
             self._score(gc)
-            if island.record is not None:
-                self.persist(island.record, gc)
+            new = signature not in self.persisted and signature not in island.joined
+            if island.record is not None and new:
+                island.joined.add(signature)
                 stats = self._problem_delta(island.record, signature)
                 stats.fitness_total += self.fitness(signature)
                 stats.fitness_count += 1
@@ -891,10 +895,12 @@ class Engine:
             stats.survivability = self.survivability[signature]
 
     def flush(self, island: Island) -> None:
-        """Write the island's epoch record to the Gene Pool."""
+        """Write the island's epoch record to the Gene Pool: its members, the best GC so far, and everything
+        they are made of or descend from that the Gene Pool does not hold yet, with their statistics."""
         record = island.record
         if record is None:
             return
+        self._store_lineage(island)
         record.members = list(island.members)
         record.best, record.stale = island.best, island.stale
         for signature in island.members:
@@ -903,6 +909,39 @@ class Engine:
                 stats.survivability = self.survivability[signature]
         self.pool.record_epoch(record)
         island.record = None
+
+    def _store_lineage(self, island: Island) -> None:
+        """Queue the island's members and the best GC with their sub-GCs and ancestors made since the last
+        flush; drop the statistics of the GCs that were in the population only in between.
+
+        A GC that entered the population and left it again before the epoch ended, with no descendant still
+        there, is treated like an offspring that never entered: counted and credited, not stored. That is
+        most of them (each new member brings its path of new nodes), so an epoch writes a third to a tenth of
+        the rows it would otherwise, and the lineage of every stored GC is still unbroken in the Gene Pool.
+        """
+        record = island.record
+        assert record is not None
+        persisted = self.persisted
+        roots = list(island.members)
+        best = self.best_signature()
+        if best is not None and best not in persisted:
+            roots.append(best)
+            if best not in island.joined and best not in record.problem_stats:
+                record.problem_stats[best] = ProblemStats(
+                    self.fitness(best), 1, survivability=self.survivability.get(best, self.fitness(best))
+                )
+        store = self.store
+        stack = [s for s in roots if s not in persisted]
+        while stack:
+            signature = stack.pop()
+            gc = store.get(signature)
+            if gc is None or signature in persisted:
+                continue  # stored already, or read from the Gene Pool (so in it)
+            self.persist(record, gc)
+            stack.extend(a for a in (gc.ancestora, gc.ancestorb) if a is not None and a not in persisted)
+        for signature in [s for s in record.problem_stats if s not in persisted]:
+            del record.problem_stats[signature]
+        island.joined.clear()
 
 
 def _stats_of(table: dict[tuple[bytes, int], PgcStats], key: tuple[bytes, int]) -> PgcStats:

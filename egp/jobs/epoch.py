@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 # An epoch that keeps killing its worker is given up after this many starts (a poison epoch cannot loop).
 MAX_EPOCH_ATTEMPTS = 4
+STATUS_CHECK_SECONDS = 0.5  # how often a running epoch reads its job's status (to stop on a cancel)
 # Progress history entries kept in the jobs row (one per island epoch).
 HISTORY_LIMIT = 2000
 
@@ -402,9 +403,17 @@ def _evolve(
     deadline = None
     if spec.wall_seconds is not None and info.created is not None:
         deadline = info.created.timestamp() + spec.wall_seconds
+    checked = time.monotonic()
     for step in range(count):
-        if step and (store.get(job_id).status != JobStatus.RUNNING or (deadline and time.time() >= deadline)):
-            break
+        if step:
+            if deadline and time.time() >= deadline:
+                break
+            # A cancel is seen within STATUS_CHECK_SECONDS; reading the jobs row every generation cost
+            # about as much as the generations of a small problem.
+            if time.monotonic() - checked >= STATUS_CHECK_SECONDS:
+                checked = time.monotonic()
+                if store.status(job_id) != JobStatus.RUNNING:
+                    break
         engine.generation(state, rng)
         done_generations = first + step + 1
         if report is not None:

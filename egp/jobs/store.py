@@ -124,6 +124,14 @@ class JobStore:
             raise JobError(f"no job {job_id!r} in this Gene Pool")
         return self._info(row)
 
+    def status(self, job_id: str) -> JobStatus:
+        """The job's status alone (one small read: epochs check it between generations for a cancel)."""
+        with self.engine.connect() as connection:
+            value = connection.execute(select(JOBS.c.status).where(JOBS.c.id == job_id)).scalar()
+        if value is None:
+            raise JobError(f"no job {job_id!r} in this Gene Pool")
+        return JobStatus(value)
+
     def find(self, prefix: str) -> JobInfo:
         """The job whose id is or starts with `prefix` (unique); JobError otherwise."""
         with self.engine.connect() as connection:

@@ -146,7 +146,12 @@ def test_parental_protection() -> None:
     assert rec.problem_stats[parent.signature].descendants == 2
     # Selection keeps the weak child: it is stored with its first statistics; the strong one is not.
     e.persisted.add(parent.signature)
-    e._store_new_members(Island(0, [parent.signature, weak.signature], record=rec))
+    island = Island(0, [parent.signature, weak.signature], record=rec)
+    e._store_new_members(island)
+    assert island.joined == {weak.signature} and not rec.new_gcs  # written when the epoch is flushed
+    e.scores[parent.signature] = Score(0.8, False)
+    e.scores[strong.signature] = Score(0.7, False)  # not the best so far: the best is always stored
+    e._store_lineage(island)
     assert weak in rec.new_gcs and strong not in rec.new_gcs
     assert rec.problem_stats[weak.signature].survivability == pytest.approx(0.6)
     assert rec.problem_stats[weak.signature].fitness_total == pytest.approx(0.3)

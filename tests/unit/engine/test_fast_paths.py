@@ -58,37 +58,52 @@ def test_equal_outputs_share_codon_runs_and_one_assessment() -> None:
     assert evaluator.misses - misses < second.num_codes
 
 
-def test_only_offspring_that_enter_the_population_are_stored() -> None:
-    """After generations, the epoch's stored GCs are members' closures and pGCs; other offspring are not."""
+def test_an_epoch_stores_its_members_best_and_their_lineage_only() -> None:
+    """At a flush the Gene Pool gets the members, the best GC, and what they are made of or descend from;
+    GCs that were in the population only between flushes (and other offspring) are not stored, and carry
+    no statistics; every stored member carries its first statistics exactly once."""
     e = engine(population=16, migrants=0)
     island = Island(0, e.initial_population(0))
     island.record = EpochRecord(problem=e.problem_id, island=0, epoch=0)
     e.record_members(island)
-    rng = epoch_rng(3, 0, 0)
-    lived = set(island.members)
+    e.flush(island)
+    before = set(e.persisted)
+    record = island.record = EpochRecord(problem=e.problem_id, island=0, epoch=1)
+    rng = epoch_rng(3, 0, 1)
+    lived: set[bytes] = set()
     children: set[bytes] = set()
-    for _ in range(4):
+    for _ in range(6):
         bred = e.breed(island, rng)
         children |= {o.child.signature for o in bred if o.child is not None}
         e.integrate(island, bred, rng)
         lived |= set(island.members)
-    stored = {gc.signature for gc in island.record.new_gcs}
+    assert not {gc.signature for gc in record.new_gcs} & lived, "members are written at the flush"
+    best = e.best_signature()
+    assert best is not None
+    e.flush(island)
+    stored = {gc.signature for gc in record.new_gcs}
+    # What the members and the best reach through sub-GCs and ancestors, among this epoch's new GCs.
     reachable: set[bytes] = set()
-    pgcs = {s for layer in e.pgc_pool for s in layer}
-    stack = [*lived, *pgcs]
+    stack = [*island.members, best, *(s for layer in e.pgc_pool for s in layer)]
     while stack:
         signature = stack.pop()
-        if signature in reachable:
+        if signature in reachable or signature in before:
             continue
         reachable.add(signature)
         gc = e.gc(signature)
-        stack.extend(s for s in (gc.gca, gc.gcb, gc.pgc if gc.is_pgc else None) if s is not None)
+        links = (gc.gca, gc.gcb, gc.pgc if gc.is_pgc else None, gc.ancestora, gc.ancestorb)
+        stack.extend(s for s in links if s is not None)
     assert stored <= reachable
-    assert children - lived, "every offspring survived: the test shows nothing"
-    assert not (children - lived) & stored
-    # Every stored member carries its first statistics exactly once.
-    for signature in lived & stored:
-        assert island.record.problem_stats[signature].fitness_count == 1
+    assert set(island.members) | {best} <= e.persisted
+    transient = lived - reachable - before
+    assert transient, "every member lived to the flush: the test shows nothing"
+    assert not transient & stored and not (children - lived) & stored
+    assert set(record.problem_stats) <= e.persisted
+    for signature in (lived | {best}) & stored:
+        assert record.problem_stats[signature].fitness_count == 1
+    for gc in record.new_gcs:  # unbroken lineage: every ancestor is stored
+        assert all(a in e.persisted for a in (gc.ancestora, gc.ancestorb) if a is not None)
+    assert e.pool.get_many([best])  # the best GC is in the Gene Pool
 
 
 def _drift_engine(growth: int | None) -> tuple[Engine, GeneticCode, GeneticCode]:
