@@ -116,8 +116,10 @@ class Settings(BaseSettings):
     l2_cache_bytes: int = Field(
         default=1_000_000_000, gt=0, description="Size bound of a worker's L2 GC cache, in bytes."
     )
+    # 50: an epoch of a 100-GC island is then about half a second of evolution, so the task's fixed cost
+    # (restoring members, one transaction, the next dispatch: ~0.1 s) stays small beside it.
     epoch_generations: int = Field(
-        default=20, gt=0, description="Generations an island evolves in one epoch (one evolution task)."
+        default=50, gt=0, description="Generations an island evolves in one epoch (one evolution task)."
     )
     fitness_time_limit_s: float = Field(
         default=10.0, gt=0, description="Wall-clock limit for scoring one GC in a fitness executor, in s."
