@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
-from engine_support import codon, composite_pgc, engine, record, square_plus_x
+from engine_support import FLOAT, codon, composite_pgc, engine, record, square_plus_x
 
 from egp.engine.evaluation import Score
-from egp.engine.evolution import PARENTAL_PROTECTION, PGC_INHERITANCE, Engine, Island
+from egp.engine.evolution import (
+    PARENTAL_PROTECTION,
+    PGC_INHERITANCE,
+    Engine,
+    EvolutionError,
+    Island,
+    niche_size_efficiency,
+)
 from egp.engine.gene_pool import EpochRecord, PgcStats, ProblemStats
+from egp.genetic_code.assembly import Assembler, Expr
 
 
 def test_pgc_fitness_and_evolvability_are_running_means_of_the_delta() -> None:
@@ -219,3 +228,57 @@ def test_an_engine_loads_the_makers_of_its_pooled_pgcs() -> None:
     second = Engine(first.problem, first.config, first.pool)
     assert made.signature in second.pgc_pool[0]
     assert maker.signature in second.store
+
+
+def _niche_engine(threshold: float | None) -> tuple[Engine, list[bytes], dict[bytes, int]]:
+    """Three GCs of growing size on two test cases (each case its own group, worth 0.5)."""
+    e = engine(survivability="niche", niche_size_threshold=threshold)
+    assembler = Assembler(e.store, [FLOAT])
+    x = Expr(None, (), 0)
+
+    def apply(name: str, *args: Expr) -> Expr:
+        return Expr(codon(name), args)
+
+    small = square_plus_x(e)
+    other = assembler.assemble(apply("float_add", apply("float_mul", x, x), apply("float_mul", x, x)))
+    large = assembler.assemble(
+        apply("float_add", apply("float_mul", apply("float_add", x, x), x), apply("float_sub", x, x))
+    )
+    sizes = {gc.signature: gc.num_codons for gc in (small, other, large)}
+    e.scores[small.signature] = Score(0.5, False, cases=np.array([0.5, 0.0]))
+    e.scores[other.signature] = Score(1.0, False, cases=np.array([0.5, 0.5]))
+    e.scores[large.signature] = Score(0.5, False, cases=np.array([0.0, 0.5]))
+    return e, [small.signature, other.signature, large.signature], sizes
+
+
+def test_niche_survivability_shares_each_case_among_its_competitors() -> None:
+    """η = 1: case 1 is shared by the first two GCs, case 2 by the last two (hand-computed)."""
+    e, sigs, _ = _niche_engine(None)
+    e._niche_survivability(sigs)
+    assert [e.survivability[s] for s in sigs] == pytest.approx([0.25, 0.5, 0.25])
+
+
+def test_niche_size_efficiency_gives_smaller_competitors_a_bigger_share() -> None:
+    """z = min(Z_thr/Z, Z_comp/Z, 1) weights each competitor's share of a case (domain spec §4.6)."""
+    e, sigs, sizes = _niche_engine(2.0)
+    z1 = [min(2 / sizes[s], (sizes[sigs[0]] + sizes[sigs[1]]) / 2 / sizes[s], 1.0) for s in sigs[:2]]
+    z2 = [min(2 / sizes[s], (sizes[sigs[1]] + sizes[sigs[2]]) / 2 / sizes[s], 1.0) for s in sigs[1:]]
+    e._niche_survivability(sigs)
+    expected = [
+        0.5 * z1[0] / sum(z1),
+        0.5 * z1[1] / sum(z1) + 0.5 * z2[0] / sum(z2),
+        0.5 * z2[1] / sum(z2),
+    ]
+    assert [e.survivability[s] for s in sigs] == pytest.approx(expected)
+    assert len(set(sizes.values())) > 1, "equal sizes would show nothing"
+
+
+def test_niche_size_efficiency_matches_the_formula() -> None:
+    """Sizes 1, 2, 8 in one group (mean 11/3): z = 1, 1 and 2/8; a GC outside the group has no share."""
+    scoring = np.array([[True], [True], [True], [False]])
+    z = niche_size_efficiency(np.array([1.0, 2.0, 8.0, 3.0]), scoring, 2.0)
+    assert z[:3, 0] == pytest.approx([1.0, 1.0, 0.25])
+    wide = niche_size_efficiency(np.array([4.0, 4.0]), np.array([[True], [True]]), 8.0)
+    assert wide[:, 0] == pytest.approx([1.0, 1.0])  # capped at 1 when Z_thr and Z_comp exceed Z
+    with pytest.raises(EvolutionError, match="niche_size_threshold must be positive"):
+        engine(niche_size_threshold=0.0)
