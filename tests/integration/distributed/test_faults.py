@@ -8,8 +8,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -198,3 +200,48 @@ def test_hanging_and_hungry_fitness_functions_score_zero(make_cluster: Callable[
     zero = cluster.query("SELECT max(fitness) FROM fitness_results WHERE reason IS NOT NULL")
     assert zero[0][0] == 0.0
     assert cluster.children("executor") == executor_pids  # the same pool process did all of it
+
+
+def test_egp_job_resume_after_every_process_was_killed(
+    make_cluster: Callable[..., Cluster], private_redis: Callable[[], subprocess.Popen[bytes]]
+) -> None:
+    """The worker and Redis (with every queued task) killed mid-job, no watchdog: the job stalls until
+    `egp job resume` re-sends its next epoch; it then finishes with the same GCs and statistics as an
+    undisturbed run."""
+    undisturbed = run_long_job(make_cluster())
+    server = private_redis()
+    broker = f"redis://127.0.0.1:{server.port}/0"  # type: ignore[attr-defined]
+    cluster = make_cluster(broker)
+    cluster.start("worker", "worker", "-c", "1")
+    cluster.wait_ready("worker", 1)
+    job = cluster.client().submit("even-parity-5", **LONG_JOB)
+    wait_for_epoch(cluster, job, 1)
+    time.sleep(0.3)  # inside epoch 2
+    cluster.stop("worker", signal.SIGKILL)
+    server.kill()
+    server.wait()
+    private_redis()  # the same port, empty: every task is gone
+    cluster.start("worker-again", "worker", "-c", "1")
+    cluster.wait_ready("worker-again", 1)
+    recorded = cluster.query("SELECT count(*) FROM epochs WHERE job = :j", j=job.id)[0][0]
+    time.sleep(3)
+    assert cluster.query("SELECT count(*) FROM epochs WHERE job = :j", j=job.id)[0][0] == recorded, (
+        "not stalled"
+    )
+    assert job.status() == JobStatus.RUNNING
+    egp = str(Path(sys.executable).parent / "egp")
+    resumed = subprocess.run(
+        [egp, "job", "resume", job.id],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert job.wait(timeout=240) == JobStatus.FINISHED, cluster.log("worker-again")
+    assert job.info().progress["reason"] == "generations"
+    cluster.stop_all()
+    disturbed = outcome(cluster)
+    for key in undisturbed:
+        assert disturbed[key] == undisturbed[key], key
