@@ -21,7 +21,7 @@ import functools
 import logging
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -546,8 +546,11 @@ def fitness_results(pool: SQLGenePool, problem: bytes, signatures: list[bytes]) 
     return read_results(pool, problem, signatures)
 
 
-def closure_for(engine: Engine, gcs: list[GeneticCode]) -> list[GeneticCode]:
-    """`gcs` and every sub-GC of theirs that is not a shipped codon, sub-GCs first."""
+def closure_for(
+    engine: Engine, gcs: list[GeneticCode], stored: Container[bytes] = frozenset()
+) -> list[GeneticCode]:
+    """`gcs` and every sub-GC of theirs that is not a shipped codon, sub-GCs first; a GC in `stored` (known
+    to be in the Gene Pool with its sub-GCs) is left out with everything under it."""
     registry = codon_registry()
     seen: dict[bytes, GeneticCode] = {}
 
@@ -556,7 +559,7 @@ def closure_for(engine: Engine, gcs: list[GeneticCode]) -> list[GeneticCode]:
         order: list[GeneticCode] = []
         while stack:
             node = stack.pop()
-            if node.signature in seen or registry.get(node.signature) is node:
+            if node.signature in seen or node.signature in stored or registry.get(node.signature) is node:
                 continue
             seen[node.signature] = node
             order.append(node)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 from egp.config import Settings, load_settings
 from egp.db import dispose_engines
@@ -109,3 +111,49 @@ def _local_scores(pool: SQLGenePool, problem_name: str, signatures: list[bytes])
     store = {gc.signature: gc for gc in pool.closure(signatures)}
     evaluator = CaseEvaluator(get_problem(problem_name), Executor(store))
     return [evaluator.score(store[s]) for s in signatures]
+
+
+@pytest.mark.usefixtures("fresh_processes")
+def test_a_remote_fan_out_writes_only_new_nodes_and_every_gc_is_found(
+    create_postgres_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker writes each GC the executors need once (not the sub-GCs already in the Gene Pool), and
+    no executor finds a GC or sub-GC missing."""
+    url = create_postgres_database()
+    upgrade(url)
+    settings = load_settings(gene_pool_url=url, epoch_generations=4)
+    spec = JobSpec(problem="multiplexer-6", seed=3, fitness_mode="remote", generations=8, islands=1)
+    store = JobStore(url)
+    job = store.create(spec, get_problem(spec.problem).identity)
+    pool = gene_pool(url)
+    written: list[bytes] = []
+    fanning_out = [False]
+    original_put, original_call = SQLGenePool._put, RemoteFitness.__call__
+
+    def counting_put(self: SQLGenePool, connection: Any, gcs: list[Any], *args: Any) -> Any:
+        """Record what each fan-out writes (the epoch's own commit writes its members again, a no-op)."""
+        if fanning_out[0]:
+            written.extend(gc.signature for gc in gcs)
+        return original_put(self, connection, gcs, *args)
+
+    def fan_out(self: RemoteFitness, *args: Any) -> Any:
+        """The fan-out, with its writes counted."""
+        fanning_out[0] = True
+        try:
+            return original_call(self, *args)
+        finally:
+            fanning_out[0] = False
+
+    remote = _synchronous(settings, pool, job, spec.problem)
+    assert start_job(settings, job, "worker/test", remote).dispatch == [(0, 0)]
+    monkeypatch.setattr(SQLGenePool, "_put", counting_put)
+    monkeypatch.setattr(RemoteFitness, "__call__", fan_out)
+    for epoch in (0, 1):
+        assert run_epoch(settings, job, 0, epoch, "worker/test", None, remote).action == "recorded"
+    assert written
+    assert len(written) == len(set(written)), "a GC was written twice"
+    with pool.engine.connect() as connection:
+        rejected = connection.execute(
+            text("SELECT count(*) FROM fitness_results WHERE reason LIKE 'rejected%'")
+        ).scalar()
+    assert rejected == 0
