@@ -121,9 +121,12 @@ def _drift_engine(growth: int | None) -> tuple[Engine, GeneticCode, GeneticCode]
     return e, small, large
 
 
-@pytest.mark.parametrize(("growth", "first"), [(0, "small"), (2, "small"), (None, "large"), (8, "large")])
+@pytest.mark.parametrize(
+    ("growth", "first"), [(0, "small"), (2, "small"), (None, "small"), (8, "large"), (1000, "large")]
+)
 def test_neutral_drift_grows_programs_only_by_drift_growth(growth: int | None, first: str) -> None:
-    """An offspring behaving like a kept GC takes its place only if at most drift_growth codons larger."""
+    """An offspring behaving like a kept GC takes its place only if at most drift_growth codons larger
+    (None: koza-quartic's own preference, 0)."""
     e, small, large = _drift_engine(growth)
     island = Island(0, [small.signature])
     e.select_survivors(island, [large.signature])
@@ -138,7 +141,7 @@ def test_size_limits_come_from_the_problem_unless_set() -> None:
     mux = Engine(Multiplexer6(), EvolutionConfig(population=4))
     assert (mux.max_codons, mux.initial_max_codons, mux.drift_growth) == (128, 64, 0)
     koza = Engine(KozaQuartic(), EvolutionConfig(population=4))
-    assert (koza.max_codons, koza.initial_max_codons, koza.drift_growth) == (64, 8, None)
+    assert (koza.max_codons, koza.initial_max_codons, koza.drift_growth) == (64, 8, 0)
     assert Engine(Multiplexer6(), EvolutionConfig(population=4, drift_growth=3)).drift_growth == 3
     mine = Engine(EvenParity3(), EvolutionConfig(population=4, max_codons=40, initial_max_codons=5))
     assert (mine.max_codons, mine.initial_max_codons) == (40, 5)
