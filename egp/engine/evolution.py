@@ -232,8 +232,6 @@ class Island:
     record: EpochRecord | None = None
     best: float = -1.0
     stale: int = 0
-    # GCs that entered the population since the last flush, their first statistics in `record`.
-    joined: set[bytes] = field(default_factory=set)
 
 
 class Engine:
@@ -304,6 +302,9 @@ class Engine:
         # Offspring already given their first statistics, and those statistics until the GC is stored.
         self._credited: set[bytes] = set()
         self._pending: dict[bytes, ProblemStats] = {}
+        # GCs that entered a population since its island's last flush (and the island): their first
+        # statistics are in that island's record, and `flush` decides whether they are stored.
+        self.joined: dict[bytes, int] = {}
         self.evaluations = 0
         self.offspring = 0
         self.stillborn = 0
@@ -733,14 +734,14 @@ class Engine:
         assert record is not None
         pending = self._pending
         persisted = self.persisted
-        joined = island.joined
+        joined = self.joined
         for signature in island.members:
             if signature in persisted or signature in joined:
                 continue
             stats = pending.pop(signature, None)
             if stats is None:  # credited in an earlier generation, and in the population only now
                 stats = ProblemStats(self.fitness(signature), 1, survivability=self.survivability[signature])
-            joined.add(signature)
+            joined[signature] = island.index
             self._problem_delta(record, signature).add(stats)
         pending.clear()
 
@@ -772,9 +773,9 @@ class Engine:
         self.evaluator.prefetch([gc for s, gc in fresh.items() if s not in self.scores])
         for signature, gc in fresh.items():
             self._score(gc)
-            new = signature not in self.persisted and signature not in island.joined
+            new = signature not in self.persisted and signature not in self.joined
             if island.record is not None and new:
-                island.joined.add(signature)
+                self.joined[signature] = island.index
                 stats = self._problem_delta(island.record, signature)
                 stats.fitness_total += self.fitness(signature)
                 stats.fitness_count += 1
@@ -945,10 +946,10 @@ class Engine:
         best = self.best_signature()
         if best is not None and best not in persisted:
             roots.append(best)
-            if best not in island.joined and best not in record.problem_stats:
-                record.problem_stats[best] = ProblemStats(
-                    self.fitness(best), 1, survivability=self.survivability.get(best, self.fitness(best))
-                )
+            if best not in self.joined:  # it never entered a population: its first statistics go here
+                fitness = self.fitness(best)
+                first = ProblemStats(fitness, 1, survivability=self.survivability.get(best, fitness))
+                self._problem_delta(record, best).add(first)
         store = self.store
         stack = [s for s in roots if s not in persisted]
         while stack:
@@ -960,7 +961,8 @@ class Engine:
             stack.extend(a for a in (gc.ancestora, gc.ancestorb) if a is not None and a not in persisted)
         for signature in [s for s in record.problem_stats if s not in persisted]:
             del record.problem_stats[signature]
-        island.joined.clear()
+        for signature in [s for s, index in self.joined.items() if index == island.index]:
+            del self.joined[signature]
 
 
 def niche_size_efficiency(

@@ -157,7 +157,7 @@ def test_parental_protection() -> None:
     e.persisted.add(parent.signature)
     island = Island(0, [parent.signature, weak.signature], record=rec)
     e._store_new_members(island)
-    assert island.joined == {weak.signature} and not rec.new_gcs  # written when the epoch is flushed
+    assert e.joined == {weak.signature: 0} and not rec.new_gcs  # written when the epoch is flushed
     e.scores[parent.signature] = Score(0.8, False)
     e.scores[strong.signature] = Score(0.7, False)  # not the best so far: the best is always stored
     e._store_lineage(island)

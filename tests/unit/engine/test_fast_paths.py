@@ -163,3 +163,29 @@ def test_a_negative_drift_growth_is_refused() -> None:
     """drift_growth below 0 is named in one error before the run starts."""
     with pytest.raises(EvolutionError, match="drift_growth must be at least 0"):
         Engine(KozaQuartic(), EvolutionConfig(population=4, drift_growth=-1))
+
+
+def test_the_best_gc_of_another_island_gets_its_first_statistics_once() -> None:
+    """The best GC joined island 1 and left it: island 0's flush stores it (the best is always stored), and
+    its first statistics, recorded by island 1, reach the Gene Pool once."""
+    e = engine(population=4, migrants=0, islands=2)
+    small = e.gc(e.initial_population(0)[0])
+    best = Assembler(e.store, [FLOAT]).assemble(_expr("float_add", _expr("float_mul", X, X), X))
+    e.scores[small.signature] = Score(0.2, False)
+    e.scores[best.signature] = Score(0.9, False)
+    e.survivability[small.signature] = 0.2
+    e.survivability[best.signature] = 0.9
+    islands = [Island(k, [small.signature]) for k in range(2)]
+    for island in islands:
+        island.record = EpochRecord(problem=e.problem_id, island=island.index, epoch=0)
+    e.persisted.add(small.signature)
+    # `best` entered island 1's population (first statistics in its record), then left it.
+    islands[1].members = [small.signature, best.signature]
+    e._store_new_members(islands[1])
+    islands[1].members = [small.signature]
+    assert e.best_signature() == best.signature
+    for island in islands:
+        e.flush(island)
+    stats = e.pool.problem_stats(e.problem_id, [best.signature])
+    assert stats[best.signature].fitness_count == 1
+    assert e.pool.get_many([best.signature])
