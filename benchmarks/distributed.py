@@ -31,11 +31,14 @@ from typing import Any
 import psycopg
 import redis
 
+from egp.config import Settings
+
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/15"
 CELERY = str(Path(sys.executable).parent / "celery")
 ROOT = Path(__file__).resolve().parents[1]
-EPOCH_GENERATIONS = 50  # generations per epoch task (and per in-process flush): EGP_EPOCH_GENERATIONS
+# Generations per epoch task (and per in-process flush): the default of EGP_EPOCH_GENERATIONS.
+EPOCH_GENERATIONS: int = Settings.model_fields["epoch_generations"].default
 
 
 def _in_process_island(problem: str, population: int, generations: int, seed: int, epoch: int) -> int:

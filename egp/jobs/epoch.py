@@ -400,20 +400,10 @@ def _evolve(
         return _merge_progress(store, job_id, island, epoch - 1, engine, state.members, 0, first, True)
     engine.evaluations = 0
     done_generations = first
-    deadline = None
-    if spec.wall_seconds is not None and info.created is not None:
-        deadline = info.created.timestamp() + spec.wall_seconds
-    checked = time.monotonic()
+    halted = _Halt(store, info)
     for step in range(count):
-        if step:
-            if deadline and time.time() >= deadline:
-                break
-            # A cancel is seen within STATUS_CHECK_SECONDS; reading the jobs row every generation cost
-            # about as much as the generations of a small problem.
-            if time.monotonic() - checked >= STATUS_CHECK_SECONDS:
-                checked = time.monotonic()
-                if store.status(job_id) != JobStatus.RUNNING:
-                    break
+        if step and halted():
+            break
         engine.generation(state, rng)
         done_generations = first + step + 1
         if report is not None:
@@ -433,6 +423,31 @@ def _evolve(
         done_generations,
         budget_spent,
     )
+
+
+class _Halt:
+    """Whether a running epoch must stop before its next generation: the job's wall deadline passed, or
+    the job is no longer running (cancelled).
+
+    The status is read at most every STATUS_CHECK_SECONDS: reading the jobs row every generation cost about
+    as much as the generations of a small problem.
+    """
+
+    def __init__(self, store: JobStore, info: JobInfo) -> None:
+        """Watch `info`'s job in `store`."""
+        self.store, self.job_id = store, info.id
+        wall = info.spec.wall_seconds
+        self.deadline = None if wall is None or info.created is None else info.created.timestamp() + wall
+        self.checked = time.monotonic()
+
+    def __call__(self) -> bool:
+        """True when the epoch must stop now."""
+        if self.deadline is not None and time.time() >= self.deadline:
+            return True
+        if time.monotonic() - self.checked < STATUS_CHECK_SECONDS:
+            return False
+        self.checked = time.monotonic()
+        return self.store.status(self.job_id) != JobStatus.RUNNING
 
 
 def _meta(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -83,3 +84,30 @@ def test_a_bad_spec_is_one_clear_error_and_nothing_is_queued(
     assert message in text and "\n" not in text and text.startswith("bad job spec: ")
     assert cluster.query("SELECT count(*) FROM jobs")[0][0] == 0
     assert redis.Redis.from_url(REDIS_URL).llen("evolution") == 0
+
+
+def test_a_cancelled_job_stops_and_a_wall_deadline_ends_a_job(make_cluster: Callable[..., Cluster]) -> None:
+    """cancel() stops a running job within its epoch (no epoch is recorded after it settles); a job with
+    `wall_seconds` ends with that reason long before its generation budget."""
+    cluster = make_cluster(EGP_EPOCH_GENERATIONS="1000")  # one long epoch: the stop must come mid-epoch
+    cluster.start("worker", "worker", "-c", "2")
+    cluster.wait_ready("worker", 2)
+    client = cluster.client()
+    spec = {"generations": 100_000, "islands": 1, "epoch_generations": 1000, "stop_when_solved": False}
+    job = client.submit("even-parity-5", seed=1, **spec)
+    deadline = time.monotonic() + 60
+    while job.status() != JobStatus.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2)
+    assert job.cancel()
+    assert job.wait(timeout=60) == JobStatus.CANCELLED
+    time.sleep(3)  # the running epoch sees the cancel within STATUS_CHECK_SECONDS and records what it did
+    recorded = cluster.query("SELECT count(*) FROM epochs WHERE job = :j AND epoch >= 0", j=job.id)[0][0]
+    assert recorded == 1, cluster.log("worker")
+    time.sleep(2)
+    assert cluster.query("SELECT count(*) FROM epochs WHERE job = :j", j=job.id)[0][0] == recorded + 1
+    timed = client.submit("even-parity-5", seed=2, wall_seconds=3, **spec)
+    started = time.monotonic()
+    assert timed.wait(timeout=120) == JobStatus.FINISHED, cluster.log("worker")
+    assert timed.info().progress["reason"] == "wall_seconds"
+    assert time.monotonic() - started < 60
