@@ -299,6 +299,9 @@ class Engine:
         self._pgc_categories: list[_PgcCategories | None] = [None] * config.pgc_layers
         # GCs written to (or read from) the Gene Pool, and the shipped codons, which every database has.
         self.persisted: set[bytes] = {codon.signature for codon in registry}
+        # What the Gene Pool is known to hold (with sub-GCs): the codons, what was read from it and what was
+        # committed to it. `persisted` also holds what is queued for the epoch's commit.
+        self.in_gene_pool: set[bytes] = set(self.persisted)
         # Offspring already given their first statistics, and those statistics until the GC is stored.
         self._credited: set[bytes] = set()
         self._pending: dict[bytes, ProblemStats] = {}
@@ -372,6 +375,7 @@ class Engine:
                 gc = found[signature]
                 self.store[signature] = gc
                 self.persisted.add(signature)
+                self.in_gene_pool.add(signature)
                 for sub in (gc.gca, gc.gcb):
                     if sub is not None and sub not in self.store and registry.get(sub) is None:
                         following.append(sub)
@@ -928,6 +932,7 @@ class Engine:
             if stats is not None:
                 stats.survivability = self.survivability[signature]
         self.pool.record_epoch(record)
+        self.in_gene_pool.update(gc.signature for gc in record.new_gcs)
         island.record = None
 
     def _store_lineage(self, island: Island) -> None:

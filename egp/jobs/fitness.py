@@ -247,10 +247,6 @@ class RemoteFitness:
         self.send = send
         self.pool = pool or SQLGenePool(settings.gene_pool_url)
         self.batches_sent = 0
-        # GCs known to be in the Gene Pool with their sub-GCs: what the epoch's engine had read from it when
-        # it first asked for scores, and what this fan-out wrote since. Offspring share most of their
-        # sub-GCs with their parents, so only their new nodes are written.
-        self._stored: set[bytes] | None = None
 
     def __call__(self, engine: Engine, gcs: list[GeneticCode], island: int, epoch: int) -> dict[bytes, Score]:
         """Scores of `gcs`, from stored results or computed by the executor pool."""
@@ -263,15 +259,12 @@ class RemoteFitness:
         pending = [s for s in dict.fromkeys(wanted) if s not in found]
         if not pending:
             return found
-        if self._stored is None:
-            # Before its first generation is scored, every GC the engine holds came from the Gene Pool (or
-            # is a codon): later additions to `persisted` may be queued for the epoch's commit, not stored.
-            self._stored = set(engine.persisted)
-        # Executors read GCs from the Gene Pool: store them (and their sub-GCs) first, with provenance.
-        new = closure_for(engine, [engine.gc(s) for s in pending], self._stored)
+        # Executors read GCs from the Gene Pool: store them first, with provenance. Offspring share most of
+        # their sub-GCs with their parents, so only the nodes the Gene Pool lacks are written.
+        new = closure_for(engine, [engine.gc(s) for s in pending], engine.in_gene_pool)
         with pool.transaction() as connection:
             pool._put(connection, new, self.job, island, epoch)
-        self._stored.update(gc.signature for gc in new)
+        engine.in_gene_pool.update(gc.signature for gc in new)
         size = self.settings.fitness_batch_size
         timeout = self.settings.fitness_batch_timeout_s
         for sends in range(1, MAX_SENDS + 1):
