@@ -18,6 +18,7 @@ input columns.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,8 +71,7 @@ class CaseEvaluator:
         self.count = cases.count
         self.budget = budget_bytes
         self.numpy_quiet = False
-        self.hits = 0
-        self.misses = 0
+        self._tally = _Tally()
         self.flushes = 0
         self.evaluations = 0
         self._executor = executor
@@ -98,43 +98,34 @@ class CaseEvaluator:
         self._ids: dict[Any, int] = {}
         self._cache: dict[tuple[bytes, tuple[int, ...]], tuple[int, ...]] = {}
         self._assessed: dict[tuple[int, ...], Score] = {}
-        self._bytes = 0
+        self._tally.bytes = 0
+        # A closure over the new dictionaries, not a method: the walker holds it, and the evaluator holds
+        # the walker (a bound method there would be a reference cycle keeping the whole cache alive).
+        self._intern = _interner(self._values, self._ids, self.count, self._tally)
         self._input_ids = tuple(self._intern(column) for column in self._inputs)
         self._walk = self._make_walker()
 
+    @property
+    def hits(self) -> int:
+        """Sub-GC lookups answered from the output cache."""
+        return self._tally.hits
+
+    @property
+    def misses(self) -> int:
+        """Sub-GC lookups that had to compute the sub-GC."""
+        return self._tally.misses
+
+    @property
+    def _bytes(self) -> int:
+        return self._tally.bytes
+
+    @_bytes.setter
+    def _bytes(self, value: int) -> None:
+        self._tally.bytes = value
+
     def _column(self, value: Any, type_uid: int) -> Any:
         """A full column for one output: an array of the type's dtype, or a tuple of per-case values."""
-        dtype = _DTYPES.get(type_uid)
-        count = self.count
-        if dtype is not None:
-            if type(value) is _NDARRAY and value.dtype is dtype and value.shape == (count,):
-                return value  # the common case: a vectorised codon's own result
-            array = np.asarray(value, dtype=dtype)
-            if array.ndim == 0:
-                return np.full(count, array, dtype=dtype)
-            return array
-        if isinstance(value, tuple) and len(value) == count:
-            return value
-        if isinstance(value, np.ndarray):
-            return tuple(value.tolist())
-        return (value,) * count
-
-    def _intern(self, column: Any) -> int:
-        """The id of a column, shared by every column with the same content (a new id for a new content)."""
-        if type(column) is _NDARRAY:
-            key: Any = (column.dtype.char, column.tobytes())
-        else:
-            # repr tells 1, 1.0 and True apart, which tuple equality would not.
-            key = ("t", repr(column))
-        found = self._ids.get(key)
-        if found is not None:
-            return found
-        self._values.append(column)
-        index = len(self._values) - 1
-        self._ids[key] = index
-        size = column.nbytes if type(column) is _NDARRAY else 8 * self.count
-        self._bytes += 2 * size + _ENTRY_BYTES
-        return index
+        return _full_column(value, type_uid, self.count)
 
     @property
     def hit_rate(self) -> float:
@@ -200,12 +191,13 @@ class CaseEvaluator:
         cache = self._cache
         values = self._values
         intern = self._intern
-        column = self._column
+        count = self.count
+        tally = self._tally
+        column = _full_column
         lookup = self._executor._lookup
         store_get = self._executor.store.get
         standard = CGraphType.STANDARD
         select = codon_select()
-        evaluator = self
 
         def apply_codon(codon: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
             fn = codon_function(codon)[0]
@@ -220,20 +212,20 @@ class CaseEvaluator:
             else:
                 raw = _map(fn, [values[i] for i in in_ids], len(outputs))
             if len(outputs) == 1:
-                return (intern(column(raw, outputs[0])),)
-            return tuple(intern(column(v, t)) for v, t in zip(raw, outputs, strict=True))
+                return (intern(column(raw, outputs[0], count)),)
+            return tuple(intern(column(v, t, count)) for v, t in zip(raw, outputs, strict=True))
 
         def walk(gc: GeneticCode, in_ids: tuple[int, ...]) -> tuple[int, ...]:
             key = (gc.signature, in_ids)
             found = cache.get(key)
             if found is not None:
-                evaluator.hits += 1
+                tally.hits += 1
                 return found
-            evaluator.misses += 1
+            tally.misses += 1
             if gc.codon is not None:
                 result = apply_codon(gc, in_ids)
                 cache[key] = result
-                evaluator._bytes += _ENTRY_BYTES
+                tally.bytes += _ENTRY_BYTES
                 return result
             graph = gc.graph
             route_a, route_b, route_o, route_f, route_p = graph.routes
@@ -244,18 +236,18 @@ class CaseEvaluator:
             sub_in = route_a(in_ids)
             sub_out = cache.get((signature, sub_in))
             if sub_out is None:
-                sub_out = walk(store_get(signature) or lookup(signature), sub_in)
+                sub_out = recurse(store_get(signature) or lookup(signature), sub_in)
             else:
-                evaluator.hits += 1
+                tally.hits += 1
             ids = in_ids + sub_out
             signature = gc.gcb
             if signature is not None:
                 sub_in = route_b(ids)
                 sub_out = cache.get((signature, sub_in))
                 if sub_out is None:
-                    sub_out = walk(store_get(signature) or lookup(signature), sub_in)
+                    sub_out = recurse(store_get(signature) or lookup(signature), sub_in)
                 else:
-                    evaluator.hits += 1
+                    tally.hits += 1
                 ids += sub_out
             if graph.graph_type is standard:
                 result = route_o(ids)
@@ -270,13 +262,67 @@ class CaseEvaluator:
                         value = tuple(
                             x if c else y for c, x, y in zip(_seq(condition), _seq(a), _seq(b), strict=True)
                         )
-                    out.append(intern(column(value, type_uid)))
+                    out.append(intern(column(value, type_uid, count)))
                 result = tuple(out)
             cache[key] = result
-            evaluator._bytes += _ENTRY_BYTES
+            tally.bytes += _ENTRY_BYTES
             return result
 
+        # The recursion goes through a weak proxy: a closure naming itself is a reference cycle, which would
+        # leave the cache it reaches to the cyclic garbage collector.
+        recurse = weakref.proxy(walk)
         return walk
+
+
+class _Tally:
+    """The output cache's counters, kept apart so the cache's closures need not refer to the evaluator."""
+
+    __slots__ = ("bytes", "hits", "misses")
+
+    def __init__(self) -> None:
+        """Zero counts."""
+        self.hits = 0
+        self.misses = 0
+        self.bytes = 0
+
+
+def _full_column(value: Any, type_uid: int, count: int) -> Any:
+    """A full column for one output: an array of the type's dtype, or a tuple of per-case values."""
+    dtype = _DTYPES.get(type_uid)
+    if dtype is not None:
+        if type(value) is _NDARRAY and value.dtype is dtype and value.shape == (count,):
+            return value  # the common case: a vectorised codon's own result
+        array = np.asarray(value, dtype=dtype)
+        if array.ndim == 0:
+            return np.full(count, array, dtype=dtype)
+        return array
+    if isinstance(value, tuple) and len(value) == count:
+        return value
+    if isinstance(value, np.ndarray):
+        return tuple(value.tolist())
+    return (value,) * count
+
+
+def _interner(values: list[Any], ids: dict[Any, int], count: int, tally: _Tally) -> Callable[[Any], int]:
+    """A function giving the id of a column, shared by every column with the same content (new: new id)."""
+
+    def intern(column: Any) -> int:
+        if type(column) is _NDARRAY:
+            key: Any = (column.dtype.char, column.tobytes())
+        else:
+            # repr tells 1, 1.0 and True apart, which tuple equality would not.
+            key = ("t", repr(column))
+        found = ids.get(key)
+        if found is not None:
+            return found
+        values.append(column)
+        index = len(values) - 1
+        ids[key] = index
+        size = column.nbytes if type(column) is _NDARRAY else 8 * count
+        tally.bytes += 2 * size + _ENTRY_BYTES
+        return index
+
+    return intern
 
 
 def _map(fn: Callable[..., Any], args: list[Any], n_outputs: int) -> Any:

@@ -10,9 +10,10 @@ Every composite has the full input interface, so the result has exactly the requ
 from __future__ import annotations
 
 import random
-from collections.abc import MutableMapping, Sequence
+import weakref
+from collections.abc import Callable, MutableMapping, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from egp.genetic_code.gc import ANONYMOUS_CREATOR, GeneticCode, build_gc
@@ -177,27 +178,40 @@ class ExpressionMaker:
 
     def make(self, rng: random.Random, output: int, n_codons: int) -> Expr:
         """A random expression of type `output` with exactly `n_codons` function codons."""
-        choice = rng.choice
-        randint = rng.randint
+        # rng.choice(seq) is seq[_randbelow(len(seq))] and randint(0, n - 1) is _randbelow(n): the same draws
+        # as the plain spelling, without their argument checks (this runs for every spontaneous GC).
+        randbelow: Callable[[int], int] = rng._randbelow  # type: ignore[attr-defined]
         options_for = self._options_for
         leaves_for = self._leaves_for
+        # Expr's own __new__ is Python code (a NamedTuple's): tuple.__new__ builds the same tuple directly.
+        new_expr = cast("Callable[[type[Expr], tuple[Any, ...]], Expr]", tuple.__new__)
 
         def grow(size: int, type_uid: int) -> Expr:
             if size == 0:
                 leaves = leaves_for(type_uid)
                 if not leaves:
                     raise ValueError("no input or literal can supply the required type")
-                return choice(leaves)
+                return leaves[randbelow(len(leaves))]
             options = options_for(type_uid)
             if not options:
                 raise ValueError("no function codon produces the required type")
-            codon = choice(options)
+            codon = options[randbelow(len(options))]
             codon_inputs = codon.inputs
             arity = len(codon_inputs)
             if arity == 1:
-                return Expr(codon, (grow(size - 1, codon_inputs[0]),))
-            cuts = sorted([randint(0, size - 1) for _ in range(arity - 1)])
+                return new_expr(Expr, (codon, (recurse(size - 1, codon_inputs[0]),), -1))
+            if arity == 2:
+                cut = randbelow(size)
+                args: tuple[Expr, ...] = (
+                    recurse(cut, codon_inputs[0]),
+                    recurse(size - 1 - cut, codon_inputs[1]),
+                )
+                return new_expr(Expr, (codon, args, -1))
+            cuts = sorted([randbelow(size) for _ in range(arity - 1)])
             shares = [b - a for a, b in zip([0, *cuts], [*cuts, size - 1], strict=True)]
-            return Expr(codon, tuple([grow(s, t) for s, t in zip(shares, codon_inputs, strict=True)]))
+            args = tuple([recurse(s, t) for s, t in zip(shares, codon_inputs, strict=True)])
+            return new_expr(Expr, (codon, args, -1))
+
+        recurse = weakref.proxy(grow)  # not grow itself: a closure naming itself is a reference cycle
 
         return grow(n_codons, output)

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import operator
 import re
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from egp.genetic_code.codon_runtime import RUNTIME_NAMES, quiet_numpy
-from egp.genetic_code.codons import codon_registry
+from egp.genetic_code.codons import CodonRegistry, codon_registry
 from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.graph import (
     PLAN_A,
@@ -200,6 +201,40 @@ def codon_format(codon: GeneticCode) -> str:
     return fmt
 
 
+_Inliner = Callable[[GeneticCode, list[str], list[int]], list[str] | None]
+
+
+def _lookup_in(
+    store_get: Callable[[bytes], GeneticCode | None], registry: CodonRegistry
+) -> Callable[[bytes], GeneticCode]:
+    """A function finding a GC in a store, or a codon in the registry; KeyError if neither has it."""
+
+    def lookup(signature: bytes) -> GeneticCode:
+        gc = store_get(signature)
+        if gc is None:
+            gc = registry.get(signature)
+            if gc is None:
+                raise KeyError(f"GC {signature.hex()} is neither stored nor a registered codon")
+        return gc
+
+    return lookup
+
+
+def _codon_caller(
+    single_output: dict[bytes, Callable[..., Any]],
+) -> Callable[[GeneticCode, list[Any]], list[Any]]:
+    """A function calling a codon on arguments, noting single-output codons in `single_output` (inlined)."""
+
+    def call_codon(codon: GeneticCode, args: list[Any]) -> list[Any]:
+        codon_fn = codon_function(codon)[0]
+        if len(codon.outputs) == 1:
+            single_output[codon.signature] = codon_fn
+            return [codon_fn(*args)]
+        return list(codon_fn(*args))
+
+    return call_codon
+
+
 class Executor:
     """Prepares and runs GCs from one store of stored GCs, caching prepared forms by signature (L1)."""
 
@@ -211,20 +246,16 @@ class Executor:
         self._single_output: dict[bytes, Callable[..., Any]] = {}
         self._namespace: dict[str, Any] = dict(RUNTIME_NAMES)
         self._formats: dict[bytes, str] = {}
+        # The hot-path helpers are closures over the executor's dictionaries, never over the executor itself:
+        # a closure stored on the object it refers to is a reference cycle, and the cycle would keep the whole
+        # store alive until the cyclic garbage collector found it (the engine runs with it paused).
+        self._lookup: Callable[[bytes], GeneticCode] = _lookup_in(self._store_get, self._registry)
+        self._call_codon: Callable[[GeneticCode, list[Any]], list[Any]] = _codon_caller(self._single_output)
         self._walk = self._make_walker()
-        self._inline = self._make_inliner()
+        self._inline, self._expressions = self._make_inliner()
         self.l1 = LRUCache(l1_budget_bytes)
         self._scalar: OrderedDict[bytes, Callable[..., Any]] = OrderedDict()
         self._scalar_limit = max(64, l1_budget_bytes // 4000)
-
-    def _lookup(self, signature: bytes) -> GeneticCode:
-        """A stored GC from the store, or a codon from the registry; KeyError if neither has it."""
-        gc = self._store_get(signature)
-        if gc is None:
-            gc = self._registry.get(signature)
-            if gc is None:
-                raise KeyError(f"GC {signature.hex()} is neither stored nor a registered codon")
-        return gc
 
     # -- flattening ---------------------------------------------------------------------------------------
     def flat(self, gc: GeneticCode) -> FlatProgram:
@@ -292,13 +323,6 @@ class Executor:
             return self._call_codon(gc, args)
         return self._walk(gc, args)
 
-    def _call_codon(self, codon: GeneticCode, args: list[Any]) -> list[Any]:
-        codon_fn = codon_function(codon)[0]
-        if len(codon.outputs) == 1:
-            self._single_output[codon.signature] = codon_fn
-            return [codon_fn(*args)]
-        return list(codon_fn(*args))
-
     def _make_walker(self) -> Callable[[GeneticCode, list[Any]], list[Any]]:
         """The recursive evaluator of composite GCs, as a closure over its lookups.
 
@@ -331,7 +355,8 @@ class Executor:
             else:
                 sub = store_get(signature) or lookup(signature)  # type: ignore[arg-type]
                 sub_args = [args[i] for i in row]
-                values = args + (call_codon(sub, sub_args) if sub.codon is not None else walk(sub, sub_args))
+                out = call_codon(sub, sub_args) if sub.codon is not None else recurse(sub, sub_args)
+                values = args + out
             signature = gc.gcb
             if signature is not None:
                 fn = fns.get(signature)
@@ -346,13 +371,16 @@ class Executor:
                 else:
                     sub = store_get(signature) or lookup(signature)
                     sub_args = [values[i] for i in row]
-                    values += call_codon(sub, sub_args) if sub.codon is not None else walk(sub, sub_args)
+                    values += call_codon(sub, sub_args) if sub.codon is not None else recurse(sub, sub_args)
             if graph.graph_type is standard:
                 row = plan[2]
                 return [values[row[0]]] if len(row) == 1 else [values[i] for i in row]
             condition = values[plan[3][0]]
             return [select(condition, values[o], values[p]) for o, p in zip(plan[2], plan[4], strict=True)]
 
+        # The recursion goes through a weak proxy: a closure naming itself is a reference cycle, which would
+        # leave the store it reaches to the cyclic garbage collector.
+        recurse = weakref.proxy(walk)
         return walk
 
     def evaluate_many(self, gcs: Sequence[GeneticCode], inputs: Sequence[Any]) -> list[list[Any]]:
@@ -388,19 +416,7 @@ class Executor:
             self._scalar.popitem(last=False)
         return fn  # type: ignore[no-any-return]
 
-    def _expressions(self, gc: GeneticCode, args: list[str], length: list[int]) -> list[str] | None:
-        """Python expressions for the outputs of `gc` given argument expressions; None if too big."""
-        if gc.codon is not None:
-            if len(gc.outputs) != 1:
-                return None
-            fmt = codon_format(gc)
-            self._formats[gc.signature] = fmt
-            text = fmt.format(*args)
-            length[0] += len(text)
-            return None if length[0] > _MAX_EXPRESSION else [text]
-        return self._inline(gc, args, length)
-
-    def _make_inliner(self) -> Callable[[GeneticCode, list[str], list[int]], list[str] | None]:
+    def _make_inliner(self) -> tuple[_Inliner, _Inliner]:
         """The recursive expression builder for composite GCs, as a closure over its lookups (hot path).
 
         `length` counts the characters of every codon expression written: shared values are written out
@@ -409,8 +425,19 @@ class Executor:
         formats = self._formats
         store_get = self._store_get
         lookup = self._lookup
-        expressions = self._expressions
         standard = CGraphType.STANDARD
+
+        def expressions(gc: GeneticCode, args: list[str], length: list[int]) -> list[str] | None:
+            # Python expressions for the outputs of `gc` given argument expressions; None if too big.
+            if gc.codon is not None:
+                if len(gc.outputs) != 1:
+                    return None
+                fmt = codon_format(gc)
+                formats[gc.signature] = fmt
+                text = fmt.format(*args)
+                length[0] += len(text)
+                return None if length[0] > _MAX_EXPRESSION else [text]
+            return inline_ref(gc, args, length)
 
         def inline(gc: GeneticCode, args: list[str], length: list[int]) -> list[str] | None:
             graph = gc.graph
@@ -425,9 +452,9 @@ class Executor:
                 sub = store_get(signature) or lookup(signature)  # type: ignore[arg-type]
                 sub_args = [args[i] for i in plan[0]]
                 out = (
-                    expressions(sub, sub_args, length)
+                    expressions_ref(sub, sub_args, length)
                     if sub.codon is not None
-                    else inline(sub, sub_args, length)
+                    else inline_ref(sub, sub_args, length)
                 )
                 if out is None:
                     return None
@@ -443,9 +470,9 @@ class Executor:
                     sub = store_get(signature) or lookup(signature)
                     sub_args = [values[i] for i in plan[1]]
                     out = (
-                        expressions(sub, sub_args, length)
+                        expressions_ref(sub, sub_args, length)
                         if sub.codon is not None
-                        else inline(sub, sub_args, length)
+                        else inline_ref(sub, sub_args, length)
                     )
                     if out is None:
                         return None
@@ -462,7 +489,9 @@ class Executor:
             length[0] += sum(len(text) for text in outputs)
             return None if length[0] > _MAX_EXPRESSION else outputs
 
-        return inline
+        # Weak proxies for the (mutual) recursion: see _make_walker.
+        inline_ref, expressions_ref = weakref.proxy(inline), weakref.proxy(expressions)
+        return inline, expressions
 
     def execute(self, gc: GeneticCode, inputs: Sequence[Any]) -> tuple[Any, ...]:
         """Run `gc` once on one set of inputs (scalars or arrays); always returns a tuple of outputs."""

@@ -189,3 +189,27 @@ def test_the_best_gc_of_another_island_gets_its_first_statistics_once() -> None:
     stats = e.pool.problem_stats(e.problem_id, [best.signature])
     assert stats[best.signature].fitness_count == 1
     assert e.pool.get_many([best.signature])
+
+
+def test_a_run_leaves_no_reference_cycles_and_nothing_frozen() -> None:
+    """The engine pauses the cyclic garbage collector and freezes what each generation keeps, so it must not
+    depend on it: a finished run's objects are all freed by reference counting (the walkers and expression
+    makers recurse through weak proxies), and no object is left frozen once the run's epochs are flushed."""
+    import gc
+
+    from egp.engine.evolution import evolve_problem
+    from egp.engine.gene_pool import MemoryGenePool
+
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        config = EvolutionConfig(seed=5, population=60, generations=12, epoch_generations=4, islands=2)
+        result = evolve_problem(KozaQuartic(), config, MemoryGenePool())
+        assert result.generations == 12 or result.solved
+        assert gc.get_freeze_count() == 0
+        del result
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()
