@@ -414,9 +414,8 @@ class Engine:
             raise EvolutionError("spontaneous assembly supports single-output problems")
         size = rng.randint(2, max(2, self.initial_max_codons))
         try:
-            expr = self._expressions.make(rng, self.outputs[0], size)
             filler = self.literals[0] if self.literals else None
-            return assembler.assemble(expr, filler)
+            return assembler.random_gc(self._expressions, rng, self.outputs[0], size, filler)
         except (ValueError, EGPError):
             return None
 

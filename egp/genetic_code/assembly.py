@@ -13,7 +13,7 @@ import random
 import weakref
 from collections.abc import Callable, MutableMapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from egp.genetic_code.gc import ANONYMOUS_CREATOR, GeneticCode, build_gc
@@ -53,7 +53,7 @@ class Assembler:
         self.inputs = tuple(inputs)
         self.creator = creator
         self.created = created
-        self._all_inputs = [(ROW_I, k) for k in range(len(self.inputs))]
+        self._all_inputs = tuple([(ROW_I, k) for k in range(len(self.inputs))])
         self._built: dict[tuple[object, ...], GeneticCode] = {}
 
     def _keep(self, gc: GeneticCode) -> GeneticCode:
@@ -62,11 +62,11 @@ class Assembler:
     def _standard(
         self,
         gca: GeneticCode,
-        a_conns: list[Connection],
+        a_conns: Sequence[Connection],
         gcb: GeneticCode,
-        b_conns: list[Connection],
-        out_conns: list[Connection],
-        out_types: list[int],
+        b_conns: Sequence[Connection],
+        out_conns: Sequence[Connection],
+        out_types: Sequence[int],
     ) -> GeneticCode:
         # Random expressions repeat small parts endlessly (x*x, x+x, ...): a part already built is the same
         # GC again (no lineage, same creator), so it is looked up before its graph and signature are made.
@@ -74,61 +74,90 @@ class Assembler:
         built = self._built.get(key)
         if built is not None:
             return built
+        a_graph, b_graph = gca.graph, gcb.graph
         graph = make_graph(
             CGraphType.STANDARD,
             self.inputs,
-            {ROW_A: gca.inputs, ROW_B: gcb.inputs, ROW_O: out_types},
+            {ROW_A: a_graph.inputs, ROW_B: b_graph.inputs, ROW_O: out_types},
             {ROW_A: a_conns, ROW_B: b_conns, ROW_O: out_conns},
-            {ROW_A: gca.outputs, ROW_B: gcb.outputs},
+            {ROW_A: a_graph.out_types, ROW_B: b_graph.out_types},
         )
         built = self._built[key] = self._keep(
             build_gc(graph, gca, gcb, creator=self.creator, created=self.created)
         )
         return built
 
-    def _part(self, expr: Expr) -> tuple[GeneticCode, list[Connection]]:
+    def _part(self, expr: Expr) -> _Part:
         """A GC computing `expr` and the row-I connections that feed its inputs."""
         codon = expr.codon
         assert codon is not None
-        if all(arg.codon is None for arg in expr.args):
-            return codon, [(ROW_I, arg.input_index) for arg in expr.args]
-        return self._build(expr), list(self._all_inputs)
+        args = [(None, arg.input_index) if arg.codon is None else self._part(arg) for arg in expr.args]
+        return self._apply(codon, args)
 
-    def _build(self, expr: Expr) -> GeneticCode:
-        """A GC with the full input interface computing `expr` (which has at least one codon argument)."""
-        codon = expr.codon
-        assert codon is not None
-        computed = [arg for arg in expr.args if arg.codon is not None]
-        parts = [self._part(arg) for arg in computed]
+    def _apply(self, codon: GeneticCode, args: Sequence[_Arg]) -> _Part:
+        """The part computing `codon` on `args` (inputs by index, or parts): the codon itself, wired from row
+        I, when every argument is an input; otherwise a GC with the full input interface."""
+        if all(gc is None for gc, _ in args):
+            return codon, tuple([(ROW_I, index) for _, index in args])
+        return self._build(codon, args), self._all_inputs
+
+    def _build(self, codon: GeneticCode, args: Sequence[_Arg]) -> GeneticCode:
+        """A GC with the full input interface computing `codon` on `args` (at least one of them a part)."""
+        parts = [(gc, conns) for gc, conns in args if gc is not None]
         bundle, bundle_conns = parts[0]
         for gc, conns in parts[1:]:
             # Side by side: the new bundle's outputs are the previous bundle's, then this part's.
-            out_conns = [(ROW_A, k) for k in range(len(bundle.outputs))] + [(ROW_B, 0)]
+            bundle_outputs = bundle.graph.out_types
+            out_conns = [(ROW_A, k) for k in range(len(bundle_outputs))] + [(ROW_B, 0)]
             bundle = self._standard(
-                bundle, bundle_conns, gc, conns, out_conns, [*bundle.outputs, gc.outputs[0]]
+                bundle, bundle_conns, gc, conns, out_conns, [*bundle_outputs, gc.graph.out_types[0]]
             )
-            bundle_conns = list(self._all_inputs)
+            bundle_conns = self._all_inputs
         b_conns: list[Connection] = []
         position = 0
-        for arg in expr.args:
-            if arg.codon is None:
-                b_conns.append((ROW_I, arg.input_index))
+        for part, index in args:
+            if part is None:
+                b_conns.append((ROW_I, index))
             else:
                 b_conns.append((ROW_A, position))
                 position += 1
         return self._standard(bundle, bundle_conns, codon, b_conns, [(ROW_B, 0)], [codon.outputs[0]])
 
-    def assemble(self, expr: Expr, filler: GeneticCode | None = None) -> GeneticCode:
-        """The GC computing `expr`; a lone codon on inputs is wrapped with an unused `filler` codon as B."""
-        if expr.codon is None:
-            raise ValueError("an expression that is only an input has no codon to assemble")
-        if any(arg.codon is not None for arg in expr.args):
-            return self._build(expr)
-        gc, conns = self._part(expr)
+    def _finish(self, part: _Part, filler: GeneticCode | None) -> GeneticCode:
+        """The GC of a whole expression's part; a lone codon on inputs is wrapped with an unused `filler`."""
+        gc, conns = part
+        if gc.codon is None:
+            return gc
         if filler is None:
             raise ValueError("a single codon on the inputs needs a filler codon to make a STANDARD graph")
         # STANDARD graphs have both A and B: a zero-input filler (a literal) whose output is unused.
         return self._standard(gc, conns, filler, [], [(ROW_A, 0)], [gc.outputs[0]])
+
+    def assemble(self, expr: Expr, filler: GeneticCode | None = None) -> GeneticCode:
+        """The GC computing `expr`; a lone codon on inputs is wrapped with an unused `filler` codon as B."""
+        if expr.codon is None:
+            raise ValueError("an expression that is only an input has no codon to assemble")
+        return self._finish(self._part(expr), filler)
+
+    def random_gc(
+        self,
+        maker: ExpressionMaker,
+        rng: random.Random,
+        output: int,
+        n_codons: int,
+        filler: GeneticCode | None = None,
+    ) -> GeneticCode:
+        """`assemble(maker.make(rng, output, n_codons), filler)` without the expression: the same draws and
+        the same GC, each part built as soon as its arguments are (spontaneous assembly's hot path)."""
+        if n_codons < 1:
+            raise ValueError("an expression that is only an input has no codon to assemble")
+        return self._finish(maker.grow_parts(rng, output, n_codons, self._apply), filler)
+
+
+# An argument of a codon while assembling: (None, input index) for a GC input, or a part (GC, row-I
+# connections feeding it).
+_Part = tuple[GeneticCode, tuple[Connection, ...]]
+_Arg = tuple[GeneticCode | None, Any]
 
 
 def random_expression(
@@ -159,6 +188,7 @@ class ExpressionMaker:
         self.terminals = list(terminals)
         self._options: dict[int, list[GeneticCode]] = {}
         self._leaves: dict[int, list[Expr]] = {}
+        self._leaf_parts: dict[int, list[Any]] = {}
 
     def _options_for(self, type_uid: int) -> list[GeneticCode]:
         found = self._options.get(type_uid)
@@ -176,17 +206,63 @@ class ExpressionMaker:
             self._leaves[type_uid] = found
         return found
 
+    def _leaf_parts_for(self, type_uid: int) -> list[Any]:
+        """The leaves of `type_uid` as assembly arguments: (None, input index) or (literal codon, ())."""
+        found = self._leaf_parts.get(type_uid)
+        if found is None:
+            found = [
+                (None, e.input_index) if e.codon is None else (e.codon, ())
+                for e in self._leaves_for(type_uid)
+            ]
+            self._leaf_parts[type_uid] = found
+        return found
+
     def make(self, rng: random.Random, output: int, n_codons: int) -> Expr:
         """A random expression of type `output` with exactly `n_codons` function codons."""
+        # Expr's own __new__ is Python code (a NamedTuple's): tuple.__new__ builds the same tuple directly.
+        new_expr = tuple.__new__
+        expr: Expr = self._grow(
+            rng, output, n_codons, self._leaves_for, lambda c, a: new_expr(Expr, (c, a, -1))
+        )
+        return expr
+
+    def grow_parts(
+        self,
+        rng: random.Random,
+        output: int,
+        n_codons: int,
+        apply: Callable[[GeneticCode, Sequence[Any]], Any],
+    ) -> Any:
+        """What `make` would draw, each node handed to `apply(codon, arguments)` as soon as its arguments are
+        made; leaves are (None, input index) and literals apply(literal, ())."""
+        literal_parts: dict[int, list[Any]] = {}
+
+        def leaves(type_uid: int) -> list[Any]:
+            found = literal_parts.get(type_uid)
+            if found is None:
+                found = literal_parts[type_uid] = [
+                    leaf if leaf[0] is None else apply(leaf[0], ()) for leaf in self._leaf_parts_for(type_uid)
+                ]
+            return found
+
+        return self._grow(rng, output, n_codons, leaves, apply)
+
+    def _grow(
+        self,
+        rng: random.Random,
+        output: int,
+        n_codons: int,
+        leaves_for: Callable[[int], list[Any]],
+        node: Callable[[GeneticCode, tuple[Any, ...]], Any],
+    ) -> Any:
+        """A random tree of type `output` with exactly `n_codons` function codons: leaves from `leaves_for`,
+        nodes made by `node(codon, arguments)`, children drawn in argument order after the node's draws."""
         # rng.choice(seq) is seq[_randbelow(len(seq))] and randint(0, n - 1) is _randbelow(n): the same draws
         # as the plain spelling, without their argument checks (this runs for every spontaneous GC).
         randbelow: Callable[[int], int] = rng._randbelow  # type: ignore[attr-defined]
         options_for = self._options_for
-        leaves_for = self._leaves_for
-        # Expr's own __new__ is Python code (a NamedTuple's): tuple.__new__ builds the same tuple directly.
-        new_expr = cast("Callable[[type[Expr], tuple[Any, ...]], Expr]", tuple.__new__)
 
-        def grow(size: int, type_uid: int) -> Expr:
+        def grow(size: int, type_uid: int) -> Any:
             if size == 0:
                 leaves = leaves_for(type_uid)
                 if not leaves:
@@ -196,21 +272,16 @@ class ExpressionMaker:
             if not options:
                 raise ValueError("no function codon produces the required type")
             codon = options[randbelow(len(options))]
-            codon_inputs = codon.inputs
+            codon_inputs = codon.graph.inputs
             arity = len(codon_inputs)
             if arity == 1:
-                return new_expr(Expr, (codon, (recurse(size - 1, codon_inputs[0]),), -1))
+                return node(codon, (recurse(size - 1, codon_inputs[0]),))
             if arity == 2:
                 cut = randbelow(size)
-                args: tuple[Expr, ...] = (
-                    recurse(cut, codon_inputs[0]),
-                    recurse(size - 1 - cut, codon_inputs[1]),
-                )
-                return new_expr(Expr, (codon, args, -1))
+                return node(codon, (recurse(cut, codon_inputs[0]), recurse(size - 1 - cut, codon_inputs[1])))
             cuts = sorted([randbelow(size) for _ in range(arity - 1)])
             shares = [b - a for a, b in zip([0, *cuts], [*cuts, size - 1], strict=True)]
-            args = tuple([recurse(s, t) for s, t in zip(shares, codon_inputs, strict=True)])
-            return new_expr(Expr, (codon, args, -1))
+            return node(codon, tuple([recurse(s, t) for s, t in zip(shares, codon_inputs, strict=True)]))
 
         recurse = weakref.proxy(grow)  # not grow itself: a closure naming itself is a reference cycle
 

@@ -248,10 +248,10 @@ def make_graph(
             key_parts.append(row)
             key_parts.append(tuple(types))
             key_parts.append(tuple(dest_conns[row]))
-    for row in (ROW_A, ROW_B):
+    for row, tag in _SOURCE_TAGS:
         types = source_types.get(row)
         if types is not None:
-            key_parts.append(row.value + "s")
+            key_parts.append(tag)
             key_parts.append(tuple(types))
     key = tuple(key_parts)
     cached = _INTERNED.get(key)
@@ -283,6 +283,9 @@ def make_graph(
 
 
 _INTERN_LIMIT = 200_000
+# The source rows and their interning-key tags ("As", "Bs"): an enum member's `.value` is a Python-level
+# property, too slow for a key built for every new GC.
+_SOURCE_TAGS = ((ROW_A, "As"), (ROW_B, "Bs"))
 _INTERNED: dict[tuple[Any, ...], ConnectionGraph] = {}
 
 

@@ -242,3 +242,45 @@ def uses_libm_sensitive_codons(gc: GeneticCode, store: dict[bytes, GeneticCode])
 
 
 LIBM_SENSITIVE = frozenset({"float_psin", "float_pcos", "float_pexp", "float_plog", "float_ppow"})
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    name=st.sampled_from(sorted(FUNCTION_SETS)),
+    n_codons=st.integers(1, 24),
+    literal_only=st.booleans(),
+)
+def test_random_gc_builds_what_assembling_the_random_expression_builds(
+    seed: int, name: str, n_codons: int, literal_only: bool
+) -> None:
+    """`Assembler.random_gc` (spontaneous assembly's fused path) draws exactly what `ExpressionMaker.make`
+    draws and builds the same GC (same signature, same sub-GCs stored) as assembling that expression."""
+    from egp.genetic_code.assembly import ExpressionMaker
+
+    fset = FUNCTION_SETS[name]
+    inputs = [] if literal_only else list(fset.input_types)
+    maker = ExpressionMaker([codon(n) for n in fset.functions], inputs, [codon(n) for n in fset.terminals])
+    filler = codon(fset.terminals[0])
+    output = fset.output_types[0]
+    plain_rng, fused_rng = random.Random(seed), random.Random(seed)
+    plain_store: dict[bytes, GeneticCode] = {}
+    fused_store: dict[bytes, GeneticCode] = {}
+    try:
+        expected: GeneticCode | str = Assembler(plain_store, inputs).assemble(
+            maker.make(plain_rng, output, n_codons), filler
+        )
+    except ValueError as error:
+        expected = str(error)
+    try:
+        got: GeneticCode | str = Assembler(fused_store, inputs).random_gc(
+            maker, fused_rng, output, n_codons, filler
+        )
+    except ValueError as error:
+        got = str(error)
+    if isinstance(expected, str):
+        assert got == expected
+    else:
+        assert isinstance(got, GeneticCode) and got.signature == expected.signature
+        assert set(fused_store) == set(plain_store)
+    assert fused_rng.getstate() == plain_rng.getstate()
