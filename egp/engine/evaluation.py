@@ -64,6 +64,9 @@ class CaseEvaluator:
     costs more than scoring a small GC.
     """
 
+    #: Whether the engine must hand over a whole generation first (see `prefetch`): scoring here is not.
+    batched = False
+
     def __init__(self, problem: Problem, executor: Executor, budget_bytes: int = 1_000_000_000) -> None:
         """An evaluator for `problem` whose GCs are looked up through `executor`'s store."""
         self.problem = problem

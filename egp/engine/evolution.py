@@ -22,7 +22,7 @@ import hashlib
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +54,13 @@ LITERAL_PERTURBATION = "pgc_perturb_literal"  # the pGC codon that needs literal
 # A layer's pGCs for the 4/2/1 choice: fitness by signature, then the pGCs > 0.5 with their cumulative
 # selection weights, and the rest with theirs.
 _PgcCategories = tuple[dict[bytes, float], list[bytes], list[float], list[bytes], list[float]]
+
+
+class _Unset:
+    """The type of a keyword argument not given (where None is a meaningful value)."""
+
+
+_UNSET = _Unset()
 
 
 class EvolutionError(EGPError):
@@ -291,6 +298,7 @@ class Engine:
         self.survivability: dict[bytes, float] = {}
         self.evolvability: dict[bytes, tuple[float, int]] = {}
         self.effective: dict[bytes, tuple[bytes, ...]] = {}
+        self._effective_pending: dict[bytes, tuple[bytes, ...]] = {}
         self.pgc_pool: list[list[bytes]] = [
             [c.signature for c in self.pgc_codons] for _ in range(config.pgc_layers)
         ]
@@ -468,16 +476,21 @@ class Engine:
         return stats
 
     # -- pGC selection and meta-evolution --------------------------------------------------------------------
-    def select_pgc(self, target: GeneticCode, layer: int, rng: random.Random) -> GeneticCode:
+    def select_pgc(
+        self,
+        target: GeneticCode,
+        layer: int,
+        rng: random.Random,
+        categories: _PgcCategories | None = None,
+    ) -> GeneticCode:
         """The master selector z0: a category by weight 4/2/1 (effective, fitness > 0.5, rest), then a pGC.
 
         Within a category, pGCs above 0.5 are weighted by (fitness − 0.5), the rest by their fitness and
         effective ones by their fitness (domain spec §4.4). Runs once per offspring: kept to plain loops.
         """
-        cached = self._pgc_categories[layer]
-        if cached is None:
-            cached = self._pgc_categories[layer] = self._categorise_pgcs(layer)
-        fitness_of, positive, positive_cum, negative, negative_cum = cached
+        fitness_of, positive, positive_cum, negative, negative_cum = (
+            categories if categories is not None else self._layer_categories(layer)
+        )
         recorded = self.effective.get(target.signature)
         effective = [s for s in recorded if s in fitness_of] if recorded else []
         # Cumulative weights, as random.choices would accumulate them from the 4/2/1 category weights
@@ -493,6 +506,13 @@ class Engine:
         else:
             signature = rng.choices(negative, cum_weights=negative_cum)[0]
         return self.executor._lookup(signature)
+
+    def _layer_categories(self, layer: int) -> _PgcCategories:
+        """`_categorise_pgcs(layer)`, cached until a statistic of that layer changes."""
+        cached = self._pgc_categories[layer]
+        if cached is None:
+            cached = self._pgc_categories[layer] = self._categorise_pgcs(layer)
+        return cached
 
     def _categorise_pgcs(self, layer: int) -> _PgcCategories:
         """Each pooled pGC's fitness, and the > 0.5 and the other pGCs with their selection weights."""
@@ -525,17 +545,25 @@ class Engine:
         rng: random.Random,
         donors: Sequence[GeneticCode],
         max_codons: int | None = None,
+        *,
+        donor_index: dict[bytes, int] | _Unset | None = _UNSET,
     ) -> tuple[GeneticCode | None, list[GeneticCode]]:
-        """Execute a pGC on a target; returns the stabilised offspring (None if stillborn) and new GCs."""
+        """Execute a pGC on a target; returns the stabilised offspring (None if stillborn) and new GCs.
+
+        `donor_index` (where each donor's signature sits in `donors`, None if some repeat) spares indexing a
+        generation's donors again each time breeding resumes after a pGC was evolved on other donors.
+        """
         ctx = self._physics
         ctx.rng = rng
         ctx.pgc = pgc.signature
         if donors is not self._donors:
-            # A new donor list (once per generation): crossover finds the target in it by index.
+            # A new donor list: crossover finds the target in it by index.
             self._donors = donors
             ctx.donors = lambda _t: donors
-            index = {gc.signature: k for k, gc in enumerate(donors)}
-            ctx.donor_index = index if len(index) == len(donors) else None
+            if isinstance(donor_index, _Unset):
+                index = {gc.signature: k for k, gc in enumerate(donors)}
+                donor_index = index if len(index) == len(donors) else None
+            ctx.donor_index = donor_index
         ctx.max_codons = max_codons if max_codons is not None else self.max_codons
         ctx.new_gcs = []
         token = CURRENT.set(ctx)
@@ -627,9 +655,19 @@ class Engine:
 
     # -- one generation --------------------------------------------------------------------------------------
     def generation(self, island: Island, rng: random.Random) -> None:
-        """Breed one generation on `island`, score the new offspring and keep the survivors."""
+        """Breed one generation on `island`, score the new offspring and keep the survivors.
+
+        In this process each offspring is bred just before it is scored, so a run that stops mid-generation
+        (solved, target, budget) does not breed offspring it would never look at: in a koza-quartic run that
+        was a quarter of all breeding. A batched evaluator (the executor pool) gets the whole generation
+        first, to score it in one fan-out. Both see the same offspring: breeding has its own RNG stream and
+        reads only what the generation started with.
+        """
         with self.quiet():
-            self.integrate(island, self.breed(island, rng), rng)
+            offspring: Iterable[Offspring] = self.breeding(island, rng)
+            if self.evaluator.batched:
+                offspring = list(offspring)
+            self.integrate(island, offspring, rng)
 
     @contextmanager
     def quiet(self) -> Iterator[None]:
@@ -661,26 +699,48 @@ class Engine:
                     garbage_collector.enable()
 
     def breed(self, island: Island, rng: random.Random) -> list[Offspring]:
-        """One generation's offspring: parents picked by survivability, each mutated by a pGC (4/2/1 choice).
+        """One generation's offspring, all bred now (what `breeding` yields)."""
+        return list(self.breeding(island, rng))
 
-        Nothing is scored or credited here, so the new offspring can be scored anywhere (in this process or
-        by the fitness executors) before `integrate` takes them in. pGCs are chosen from the statistics at the
-        start of the generation.
+    def breeding(self, island: Island, rng: random.Random) -> Iterator[Offspring]:
+        """One generation's offspring, bred one by one as they are asked for: parents picked by
+        survivability, each mutated by a pGC (4/2/1 choice).
+
+        Nothing is scored or credited here, so the offspring can be scored anywhere (in this process or by
+        the fitness executors) before `integrate` takes them in. Everything breeding reads is fixed now,
+        before the first offspring: the parents, the donors, the pGC statistics (the start of the
+        generation's), and a breeding RNG drawn from `rng`. So the offspring are the same however their
+        breeding interleaves with integrating them.
         """
         config = self.config
         members = island.members
         top = max(self.survivability[s] for s in members) or 1.0
         weights = [max(self.survivability[s] / top, 1e-9) ** config.selection_pressure for s in members]
         donors = [self.gc(s) for s in members]
-        bred: list[Offspring] = []
-        started = time.perf_counter()
-        for parent_sig in rng.choices(members, weights, k=config.population):
+        index = {gc.signature: k for k, gc in enumerate(donors)}
+        donor_index = index if len(index) == len(donors) else None
+        breeding_rng = random.Random(rng.getrandbits(64))
+        parents = breeding_rng.choices(members, weights, k=config.population)
+        categories = self._layer_categories(0)
+        return self._bred(parents, donors, donor_index, categories, breeding_rng)
+
+    def _bred(
+        self,
+        parents: list[bytes],
+        donors: list[GeneticCode],
+        donor_index: dict[bytes, int] | None,
+        categories: _PgcCategories,
+        rng: random.Random,
+    ) -> Iterator[Offspring]:
+        timing = self.timing
+        clock = time.perf_counter
+        for parent_sig in parents:
+            started = clock()
             parent = self.gc(parent_sig)
-            pgc = self.select_pgc(parent, 0, rng)
-            child, _ = self._run_pgc(pgc, parent, rng, donors)
-            bred.append(Offspring(parent_sig, pgc, child))
-        self.timing["breed"] += time.perf_counter() - started
-        return bred
+            pgc = self.select_pgc(parent, 0, rng, categories)
+            child, _ = self._run_pgc(pgc, parent, rng, donors, donor_index=donor_index)
+            timing["breed"] += clock() - started
+            yield Offspring(parent_sig, pgc, child)
 
     def unscored(self, bred: Sequence[Offspring]) -> list[GeneticCode]:
         """The distinct offspring in `bred` that have no score on the problem yet (in breeding order)."""
@@ -691,7 +751,7 @@ class Engine:
                 new.setdefault(child.signature, child)
         return list(new.values())
 
-    def integrate(self, island: Island, bred: Sequence[Offspring], rng: random.Random) -> None:
+    def integrate(self, island: Island, bred: Iterable[Offspring], rng: random.Random) -> None:
         """Score the offspring (from the score cache where possible), credit Δ to parents and pGCs (evolving
         the pGCs that reached N uses), keep the survivors and reseed a stagnant island.
 
@@ -699,11 +759,16 @@ class Engine:
         """
         record = island.record
         assert record is not None
-        # Remote fitness: the executor pool scores the new offspring in one fan-out. In-process: nothing.
-        self.evaluator.prefetch(self.unscored(bred))
+        # Remote fitness: the executor pool scores the new offspring in one fan-out. In-process: nothing
+        # (and `bred` may be `breeding`'s lazy offspring, bred as the loop asks for them).
+        if isinstance(bred, Sequence):
+            self.evaluator.prefetch(self.unscored(bred))
         children: list[bytes] = []
-        for offspring in bred:
-            if self.stop_now():
+        pending = iter(bred)
+        # The stop test comes before the next offspring is asked for: a lazy one is not even bred.
+        while not self.stop_now():
+            offspring = next(pending, None)
+            if offspring is None:
                 break
             parent_sig, pgc, child = offspring.parent, offspring.pgc, offspring.child
             self.offspring += 1
@@ -725,6 +790,10 @@ class Engine:
             parent_delta.evolvability_count += 1
             self._use_pgc(record, pgc, 0, delta, rng)
             self.timing["bookkeeping"] += time.perf_counter() - started
+        # The pGCs that improved this generation's children count for breeding from the next generation on
+        # (breeding reads only what its generation started with; see `breeding`).
+        self.effective.update(self._effective_pending)
+        self._effective_pending.clear()
         self.select_survivors(island, children)
         self._store_new_members(island)
         self._check_stagnation(island, rng)
@@ -809,7 +878,9 @@ class Engine:
         if delta > 0:
             # The pGCs that improved this lineage, most recent first; a child that did not improve on its
             # parent starts without any, so one lucky pGC cannot take over every lineage descending from it.
-            self.effective[signature] = (pgc.signature, *self.effective.get(parent_sig, ())[:1])
+            pending = self._effective_pending
+            earlier = pending.get(parent_sig) or self.effective.get(parent_sig, ())
+            pending[signature] = (pgc.signature, *earlier[:1])
 
     def select_survivors(self, island: Island, children: Sequence[bytes]) -> None:
         """Keep the island's elite, then the fittest offspring by survivability, one per behaviour first.

@@ -200,6 +200,9 @@ def _remote_initial(engine: Engine, island: int) -> list[bytes]:
 class _PrefetchedEvaluator:
     """Stands in for the CaseEvaluator in remote mode: answers from scores the executors produced."""
 
+    #: The engine hands over each generation whole, for `prefetch` to score in one executor fan-out.
+    batched = True
+
     def __init__(self, fetch: Callable[[list[GeneticCode]], dict[bytes, Score]]) -> None:
         self.fetch = fetch  # scores GCs in one executor fan-out
         self.ready: dict[bytes, Score] = {}

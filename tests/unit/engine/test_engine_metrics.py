@@ -166,9 +166,10 @@ def test_parental_protection() -> None:
     assert rec.problem_stats[weak.signature].fitness_total == pytest.approx(0.3)
     assert rec.problem_stats[weak.signature].fitness_count == 1
     assert strong.signature not in rec.problem_stats
-    # An improving child records the pGC as effective for its lineage; a worse one does not.
-    assert e.effective[strong.signature][0] == pgc.signature
-    assert weak.signature not in e.effective
+    # An improving child records the pGC as effective for its lineage; a worse one does not. Breeding sees
+    # it from the next generation on (integrate commits the generation's records when it ends).
+    assert e._effective_pending[strong.signature][0] == pgc.signature
+    assert weak.signature not in e._effective_pending and strong.signature not in e.effective
 
 
 def test_problem_stats_add() -> None:

@@ -4,6 +4,7 @@ behaviour first; an offspring that behaves like its parent takes the parent's pl
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from engine_support import engine, record, small_config
 
@@ -43,6 +44,48 @@ def test_unscored_lists_each_new_offspring_once() -> None:
     assert [gc.signature for gc in new] == list(dict.fromkeys(children))
     e._score(new[0])
     assert new[0] not in e.unscored(bred)
+
+
+def test_lazy_breeding_and_whole_generations_evolve_alike() -> None:
+    """In this process offspring are bred as integrate asks for them (interleaved with scoring, pGC credit
+    and pGC evolution); a batched evaluator gets each generation whole first. Over many generations with
+    meta-evolution both leave the same islands, counts, statistics and effective pGCs."""
+    lazy, whole = engine(population=24, pgc_evolve_every=2), engine(population=24, pgc_evolve_every=2)
+    island_lazy, island_whole = started(lazy), started(whole)
+    for generation in range(12):
+        lazy.generation(island_lazy, epoch_rng(7, 0, generation))
+        rng = epoch_rng(7, 0, generation)
+        with whole.quiet():
+            whole.integrate(island_whole, whole.breed(island_whole, rng), rng)
+    assert island_lazy.members == island_whole.members
+    assert (lazy.evaluations, lazy.offspring, lazy.stillborn, lazy.pgcs_evolved) == (
+        whole.evaluations,
+        whole.offspring,
+        whole.stillborn,
+        whole.pgcs_evolved,
+    )
+    assert lazy.pgcs_evolved > 0
+    assert lazy.pgc_pool == whole.pgc_pool
+    assert lazy.pgc_stats == whole.pgc_stats
+    assert lazy.effective == whole.effective and lazy.effective
+
+
+def test_a_run_that_stops_mid_generation_breeds_no_offspring_it_does_not_take_in() -> None:
+    """Lazy breeding: once the evaluation budget is spent, the rest of the generation is never bred."""
+    e = engine(population=40, max_evaluations=45)
+    island = started(e)
+    bred = 0
+    select_pgc = e.select_pgc
+
+    def counting(target: GeneticCode, layer: int, *args: Any) -> GeneticCode:
+        nonlocal bred
+        bred += layer == 0  # one layer-0 choice per offspring bred (layer 1+: evolving a pGC)
+        return select_pgc(target, layer, *args)
+
+    e.select_pgc = counting  # type: ignore[method-assign]
+    e.generation(island, epoch_rng(1, 0, 0))
+    assert e.stop_now() and 0 < e.offspring < 40
+    assert bred == e.offspring
 
 
 def test_integrate_after_breed_is_one_generation() -> None:
