@@ -118,14 +118,6 @@ class CaseEvaluator:
         """Sub-GC lookups that had to compute the sub-GC."""
         return self._tally.misses
 
-    @property
-    def _bytes(self) -> int:
-        return self._tally.bytes
-
-    @_bytes.setter
-    def _bytes(self, value: int) -> None:
-        self._tally.bytes = value
-
     def _column(self, value: Any, type_uid: int) -> Any:
         """A full column for one output: an array of the type's dtype, or a tuple of per-case values."""
         return _full_column(value, type_uid, self.count)
@@ -137,7 +129,7 @@ class CaseEvaluator:
         return self.hits / total if total else 0.0
 
     def _output_ids(self, gc: GeneticCode) -> tuple[int, ...]:
-        if self._bytes > self.budget:
+        if self._tally.bytes > self.budget:
             self._reset()
             self.flushes += 1
         if self.numpy_quiet:
@@ -172,7 +164,7 @@ class CaseEvaluator:
             with quiet_numpy():
                 score = self._assess(columns)
         self._assessed[ids] = score
-        self._bytes += _ENTRY_BYTES
+        self._tally.bytes += _ENTRY_BYTES
         return score
 
     def _assess(self, columns: list[Any]) -> Score:

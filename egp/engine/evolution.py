@@ -56,11 +56,11 @@ LITERAL_PERTURBATION = "pgc_perturb_literal"  # the pGC codon that needs literal
 _PgcCategories = tuple[dict[bytes, float], list[bytes], list[float], list[bytes], list[float]]
 
 
-class _Unset:
-    """The type of a keyword argument not given (where None is a meaningful value)."""
-
-
-_UNSET = _Unset()
+def donor_index_of(donors: Sequence[GeneticCode]) -> dict[bytes, int] | None:
+    """Where each donor's signature sits in `donors` (crossover skips the target by index); None if one
+    repeats."""
+    index = {gc.signature: k for k, gc in enumerate(donors)}
+    return index if len(index) == len(donors) else None
 
 
 class EvolutionError(EGPError):
@@ -544,14 +544,13 @@ class Engine:
         target: GeneticCode,
         rng: random.Random,
         donors: Sequence[GeneticCode],
+        donor_index: dict[bytes, int] | None,
         max_codons: int | None = None,
-        *,
-        donor_index: dict[bytes, int] | _Unset | None = _UNSET,
     ) -> tuple[GeneticCode | None, list[GeneticCode]]:
         """Execute a pGC on a target; returns the stabilised offspring (None if stillborn) and new GCs.
 
-        `donor_index` (where each donor's signature sits in `donors`, None if some repeat) spares indexing a
-        generation's donors again each time breeding resumes after a pGC was evolved on other donors.
+        `donor_index` is `donor_index_of(donors)`, made once by the caller: breeding resumes on its
+        generation's donors after every pGC evolved (on the pGC pool) in between.
         """
         ctx = self._physics
         ctx.rng = rng
@@ -560,9 +559,6 @@ class Engine:
             # A new donor list: crossover finds the target in it by index.
             self._donors = donors
             ctx.donors = lambda _t: donors
-            if isinstance(donor_index, _Unset):
-                index = {gc.signature: k for k, gc in enumerate(donors)}
-                donor_index = index if len(index) == len(donors) else None
             ctx.donor_index = donor_index
         ctx.max_codons = max_codons if max_codons is not None else self.max_codons
         ctx.new_gcs = []
@@ -609,7 +605,9 @@ class Engine:
         donors = [self.executor._lookup(s) for s in self.pgc_pool[layer]]
         # pGCs stay small: every codon of a pGC is a mutation run on each use, so a long chain costs as much
         # as that many offspring and mostly breaks what the first link made.
-        child, _new = self._run_pgc(mutator, pgc, rng, donors, self.config.max_pgc_codons)
+        child, _new = self._run_pgc(
+            mutator, pgc, rng, donors, donor_index_of(donors), self.config.max_pgc_codons
+        )
         if child is None or not child.is_pgc or child.signature in dict.fromkeys(self.pgc_pool[layer]):
             if child is None:
                 self._pgc_delta(record, layer + 1, mutator.signature, -1.0)
@@ -717,8 +715,7 @@ class Engine:
         top = max(self.survivability[s] for s in members) or 1.0
         weights = [max(self.survivability[s] / top, 1e-9) ** config.selection_pressure for s in members]
         donors = [self.gc(s) for s in members]
-        index = {gc.signature: k for k, gc in enumerate(donors)}
-        donor_index = index if len(index) == len(donors) else None
+        donor_index = donor_index_of(donors)
         breeding_rng = random.Random(rng.getrandbits(64))
         parents = breeding_rng.choices(members, weights, k=config.population)
         categories = self._layer_categories(0)
@@ -738,7 +735,7 @@ class Engine:
             started = clock()
             parent = self.gc(parent_sig)
             pgc = self.select_pgc(parent, 0, rng, categories)
-            child, _ = self._run_pgc(pgc, parent, rng, donors, donor_index=donor_index)
+            child, _ = self._run_pgc(pgc, parent, rng, donors, donor_index)
             timing["breed"] += clock() - started
             yield Offspring(parent_sig, pgc, child)
 

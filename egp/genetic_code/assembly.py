@@ -234,18 +234,8 @@ class ExpressionMaker:
         apply: Callable[[GeneticCode, Sequence[Any]], Any],
     ) -> Any:
         """What `make` would draw, each node handed to `apply(codon, arguments)` as soon as its arguments are
-        made; leaves are (None, input index) and literals apply(literal, ())."""
-        literal_parts: dict[int, list[Any]] = {}
-
-        def leaves(type_uid: int) -> list[Any]:
-            found = literal_parts.get(type_uid)
-            if found is None:
-                found = literal_parts[type_uid] = [
-                    leaf if leaf[0] is None else apply(leaf[0], ()) for leaf in self._leaf_parts_for(type_uid)
-                ]
-            return found
-
-        return self._grow(rng, output, n_codons, leaves, apply)
+        made; leaves are (None, input index) for an input and (literal codon, ()) for a literal."""
+        return self._grow(rng, output, n_codons, self._leaf_parts_for, apply)
 
     def _grow(
         self,
