@@ -412,6 +412,7 @@ class Engine:
                     seen.add(spontaneous.signature)
             if not members:
                 raise EvolutionError(f"cannot assemble any GC for {self.problem.name} from its codons")
+            members = list(self._within_budget({s: self.gc(s) for s in members}))
             for signature in members:
                 self._score(self.gc(signature))
         return members
@@ -842,6 +843,7 @@ class Engine:
             if gc is None or gc.signature in fresh or gc.signature in keep:
                 continue
             fresh[gc.signature] = gc
+        fresh = self._within_budget(fresh)
         # One batch: in remote-fitness mode the executor pool scores them in one fan-out.
         self.evaluator.prefetch([gc for s, gc in fresh.items() if s not in self.scores])
         for signature, gc in fresh.items():
@@ -853,6 +855,25 @@ class Engine:
                 stats.fitness_total += self.fitness(signature)
                 stats.fitness_count += 1
         island.members = [*keep, *fresh]
+
+    def _within_budget(self, fresh: dict[bytes, GeneticCode]) -> dict[bytes, GeneticCode]:
+        """`fresh` cut to the GCs the evaluation budget can still score (in order; scored ones are free).
+
+        The budget is a hard limit: a reseed (or an initial population) larger than what is left of it takes
+        in only what it can still score, so no run is charged, or solves, beyond `max_evaluations`.
+        """
+        limit = self.config.max_evaluations
+        if limit is None:
+            return fresh
+        room = limit - self.evaluations
+        kept: dict[bytes, GeneticCode] = {}
+        for signature, gc in fresh.items():
+            if signature not in self.scores:
+                if room <= 0:
+                    continue
+                room -= 1
+            kept[signature] = gc
+        return kept
 
     def _child_statistics(
         self,

@@ -170,3 +170,16 @@ def test_cli_malformed_option_is_a_usage_error(tmp_path: Path) -> None:
     done = run_egp("evolve", "even-parity-3", "--population", "many", cwd=tmp_path)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "Usage: egp evolve" in done.stderr
+
+
+@pytest.mark.parametrize("budget", [7, 31, 58, 95])
+def test_the_evaluation_budget_is_never_exceeded(budget: int) -> None:
+    """max_evaluations is a hard limit, also for an initial population or a reseed larger than what is left
+    (stagnation 1, reseed 0.9: every unimproved generation assembles and scores 27 fresh GCs)."""
+    from egp.problems import EvenParity5
+
+    config = EvolutionConfig(
+        population=30, generations=50, seed=3, max_evaluations=budget, stagnation=1, reseed=0.9
+    )
+    result = evolve_problem(EvenParity5(), config, MemoryGenePool())
+    assert result.evaluations == budget
