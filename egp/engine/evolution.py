@@ -99,7 +99,9 @@ class EvolutionConfig:
     # a case falls as 1/size, and even-parity-3 solved 4 of 40 seeds, multiplexer-6 3 of 40 (without it: 75
     # and 78 of 80).
     niche_size_threshold: float | None = None
-    reseed: float = 0.5
+    # Share of a stagnant island replaced by spontaneous GCs (1: a restart). None: the problem's own
+    # preference (Problem.reseed).
+    reseed: float | None = None
     pgc_pool_limit: int = 20
     # Neutral drift: an offspring that behaves like a kept GC takes its place if it is at most this many
     # codons larger. None: the problem's own preference (Problem.drift_growth).
@@ -139,6 +141,8 @@ class EvolutionConfig:
             raise EvolutionError(f"niche_size_threshold must be positive, got {self.niche_size_threshold}")
         if self.survivability not in (None, "fitness", "niche"):
             raise EvolutionError(f"survivability must be 'fitness' or 'niche', got {self.survivability!r}")
+        if self.reseed is not None and not 0.0 <= self.reseed <= 1.0:
+            raise EvolutionError(f"reseed must be in [0, 1], got {self.reseed}")
         if self.selection_pressure < 0:
             raise EvolutionError(f"selection_pressure must be >= 0, got {self.selection_pressure}")
 
@@ -295,6 +299,9 @@ class Engine:
             config.initial_max_codons if config.initial_max_codons is not None else problem.initial_max_codons
         )
         self.drift_growth = config.drift_growth if config.drift_growth is not None else problem.drift_growth
+        self.reseed = config.reseed if config.reseed is not None else problem.reseed
+        if not 0.0 <= self.reseed <= 1.0:
+            raise EvolutionError(f"problem {problem.name}: reseed must be in [0, 1], got {self.reseed}")
         self.survivability: dict[bytes, float] = {}
         self.evolvability: dict[bytes, tuple[float, int]] = {}
         self.effective: dict[bytes, tuple[bytes, ...]] = {}
@@ -820,7 +827,8 @@ class Engine:
         pending.clear()
 
     def _check_stagnation(self, island: Island, rng: random.Random) -> None:
-        """After `stagnation` generations without a better best, replace the weakest with spontaneous GCs.
+        """After `stagnation` generations without a better best, replace the weakest `reseed` share of the
+        island with spontaneous GCs (with reseed = 1, all of it: a restart).
 
         An island that has converged on one local optimum can only re-explore with new material: the
         SPONTANEOUS source that seeded it supplies it again (the retired GCs stay in the Gene Pool).
@@ -830,10 +838,12 @@ class Engine:
             island.best, island.stale = best, 0
             return
         island.stale += 1
-        if island.stale < self.config.stagnation or self.config.reseed <= 0:
+        if island.stale < self.config.stagnation or self.reseed <= 0:
             return
         island.stale = 0
-        keep = island.members[: max(1, len(island.members) - round(self.config.reseed * len(island.members)))]
+        # With reseed = 1 nothing is kept: the island starts again from new material (the run's best GC and
+        # score stay known, and the pGCs keep what they learnt).
+        keep = island.members[: len(island.members) - round(self.reseed * len(island.members))]
         assembler = Assembler(self.store, self.inputs, self.config.creator, self._physics.created)
         fresh: dict[bytes, GeneticCode] = {}
         attempts = 0
@@ -854,7 +864,8 @@ class Engine:
                 stats = self._problem_delta(island.record, signature)
                 stats.fitness_total += self.fitness(signature)
                 stats.fitness_count += 1
-        island.members = [*keep, *fresh]
+        if keep or fresh:
+            island.members = [*keep, *fresh]
 
     def _within_budget(self, fresh: dict[bytes, GeneticCode]) -> dict[bytes, GeneticCode]:
         """`fresh` cut to the GCs the evaluation budget can still score (in order; scored ones are free).

@@ -83,6 +83,9 @@ class Problem(ABC):
     #: Neutral drift: how many codons larger than the kept GC an offspring with the same behaviour may be to
     #: take its place (None: any size; 0: drift only to programs no larger).
     drift_growth: int | None = None
+    #: What share of a stagnant island is replaced by new spontaneous GCs (1: the island restarts from new
+    #: material alone, which suits deceptive problems whose plateau no mutation leaves).
+    reseed: float = 0.5
 
     #: How the engine ranks GCs by default: "fitness", or "niche" (test groups share their reward; see
     #: `case_scores`), which keeps GCs that solve rare cases alive on deceptive problems.

@@ -118,6 +118,8 @@ def test_a_bad_problem_does_not_stop_the_run(mode: str, monkeypatch: pytest.Monk
         ({"population": 4, "migrants": 4}, "migrants must be in [0, population)"),
         ({"migrants": -1}, "migrants must be in [0, population)"),
         ({"selection_pressure": -1.0}, "selection_pressure must be >= 0"),
+        ({"reseed": 1.5}, "reseed must be in [0, 1]"),
+        ({"reseed": -0.1}, "reseed must be in [0, 1]"),
     ],
 )
 def test_config_check_names_the_bad_setting(setting: dict[str, object], message: str) -> None:

@@ -236,3 +236,23 @@ def test_a_stagnant_island_is_reseeded_with_one_scoring_batch() -> None:
     assert len(fresh) >= 6 and len(kept) == 8 and set(kept) <= set(before)
     assert counting.batches[-1] and set(counting.batches[-1]) <= set(fresh)
     assert all(s in e.scores for s in island.members)
+
+
+def test_reseed_one_restarts_a_stagnant_island_from_new_material_alone() -> None:
+    """reseed = 1: the whole island is replaced by spontaneous GCs (the run keeps its best fitness)."""
+    e = engine(population=16, stagnation=2, reseed=1.0)
+    island = started(e)
+    best = e.best_signature()
+    island.best, island.stale = 2.0, 1
+    island.record = record(e)
+    before = set(island.members)
+    e.integrate(island, [], random.Random(3))
+    assert len(island.members) == 16 and not before & set(island.members)
+    assert e.fitness(e.best_signature() or b"") >= e.fitness(best or b"")  # nothing is lost
+
+
+def test_reseed_is_the_problems_preference_unless_the_run_sets_it() -> None:
+    """even-parity-3 restarts stagnant islands (reseed 1), koza-quartic reseeds half; a run's setting wins."""
+    assert engine(EvenParity3()).reseed == 1.0
+    assert engine().reseed == 0.5
+    assert engine(EvenParity3(), reseed=0.25).reseed == 0.25
