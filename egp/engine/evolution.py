@@ -22,6 +22,7 @@ import hashlib
 import random
 import sys
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -47,7 +48,6 @@ from egp.problems.base import Problem
 PARENTAL_PROTECTION = 0.75  # a new child's survivability is at least this share of its parent's
 PGC_INHERITANCE = 0.75  # a new pGC starts at this share of its parent's fitness (Gen II)
 CATEGORY_WEIGHTS = (4.0, 2.0, 1.0)  # effective pGCs, pGCs with fitness > 0.5, the rest
-_CATEGORIES = (0, 1, 2)
 LITERAL_PERTURBATION = "pgc_perturb_literal"  # the pGC codon that needs literal codons to act on
 
 
@@ -506,13 +506,15 @@ class Engine:
         first = CATEGORY_WEIGHTS[0] if effective else 0.0
         second = first + (CATEGORY_WEIGHTS[1] if positive else 0.0)
         third = second + (CATEGORY_WEIGHTS[2] if negative else 0.0)
-        category = rng.choices(_CATEGORIES, cum_weights=(first, second, third))[0]
+        draw = rng.random
+        category = bisect_right((first, second, third), draw() * third, 0, 2)  # 0, 1 or 2
         if category == 0:
-            signature = rng.choices(effective, [max(fitness_of[s], 1e-6) for s in effective])[0]
+            weights = list(accumulate([max(fitness_of[s], 1e-6) for s in effective]))
+            signature = _pick(effective, weights, draw())
         elif category == 1:
-            signature = rng.choices(positive, cum_weights=positive_cum)[0]
+            signature = _pick(positive, positive_cum, draw())
         else:
-            signature = rng.choices(negative, cum_weights=negative_cum)[0]
+            signature = _pick(negative, negative_cum, draw())
         return self.executor._lookup(signature)
 
     def _layer_categories(self, layer: int) -> _PgcCategories:
@@ -1092,6 +1094,12 @@ def _stats_of(table: dict[tuple[bytes, int], PgcStats], key: tuple[bytes, int]) 
     if stats is None:
         stats = table[key] = PgcStats()
     return stats
+
+
+def _pick(population: Sequence[bytes], cum_weights: Sequence[float], draw: float) -> bytes:
+    """`rng.choices(population, cum_weights=cum_weights)[0]` given the draw `rng.random()`: the same pick,
+    without choices' list and checks (this runs for every offspring)."""
+    return population[bisect_right(cum_weights, draw * cum_weights[-1], 0, len(population) - 1)]
 
 
 def _usable(codon: GeneticCode) -> bool:

@@ -5,14 +5,18 @@ neutral drift and the problems' size preferences."""
 from __future__ import annotations
 
 import pickle
+import random
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
 import pytest
 from engine_support import FLOAT, codon, engine
+from hypothesis import given
+from hypothesis import strategies as st
 
 from egp.engine.evaluation import CaseEvaluator, Score
-from egp.engine.evolution import Engine, EvolutionConfig, EvolutionError, Island, epoch_rng
+from egp.engine.evolution import Engine, EvolutionConfig, EvolutionError, Island, _pick, epoch_rng
 from egp.engine.gene_pool import EpochRecord
 from egp.genetic_code.assembly import Assembler, Expr
 from egp.genetic_code.execution import Executor
@@ -213,3 +217,20 @@ def test_a_run_leaves_no_reference_cycles_and_nothing_frozen() -> None:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@given(
+    weights=st.lists(st.floats(min_value=1e-6, max_value=10.0), min_size=1, max_size=25),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_the_pgc_pick_draws_what_random_choices_draws(weights: list[float], seed: int) -> None:
+    """pGC selection picks with one rng.random() and a bisection: what random.choices picks, same draws."""
+    population = [bytes([i]) for i in range(len(weights))]
+    cumulative = list(accumulate(weights))
+    ours, theirs = random.Random(seed), random.Random(seed)
+    for _ in range(5):
+        assert (
+            _pick(population, cumulative, ours.random())
+            == theirs.choices(population, cum_weights=cumulative)[0]
+        )
+    assert ours.random() == theirs.random()
