@@ -300,8 +300,8 @@ class Engine:
         )
         self.drift_growth = config.drift_growth if config.drift_growth is not None else problem.drift_growth
         self.reseed = config.reseed if config.reseed is not None else problem.reseed
-        if not 0.0 <= self.reseed <= 1.0:
-            raise EvolutionError(f"problem {problem.name}: reseed must be in [0, 1], got {self.reseed}")
+        if config.reseed is None and not 0.0 <= problem.reseed <= 1.0:  # the run's own is checked by check()
+            raise EvolutionError(f"problem {problem.name}: reseed must be in [0, 1], got {problem.reseed}")
         self.survivability: dict[bytes, float] = {}
         self.evolvability: dict[bytes, tuple[float, int]] = {}
         self.effective: dict[bytes, tuple[bytes, ...]] = {}
@@ -419,7 +419,7 @@ class Engine:
                     seen.add(spontaneous.signature)
             if not members:
                 raise EvolutionError(f"cannot assemble any GC for {self.problem.name} from its codons")
-            members = list(self._within_budget({s: self.gc(s) for s in members}))
+            members = self._within_budget(members)
             for signature in members:
                 self._score(self.gc(signature))
         return members
@@ -672,10 +672,7 @@ class Engine:
         reads only what the generation started with.
         """
         with self.quiet():
-            offspring: Iterable[Offspring] = self.breeding(island, rng)
-            if self.evaluator.batched:
-                offspring = list(offspring)
-            self.integrate(island, offspring, rng)
+            self.integrate(island, self.breeding(island, rng), rng)
 
     @contextmanager
     def quiet(self) -> Iterator[None]:
@@ -766,9 +763,10 @@ class Engine:
         """
         record = island.record
         assert record is not None
-        # Remote fitness: the executor pool scores the new offspring in one fan-out. In-process: nothing
-        # (and `bred` may be `breeding`'s lazy offspring, bred as the loop asks for them).
-        if isinstance(bred, Sequence):
+        # Remote fitness: the whole generation is bred first, for the executor pool to score its new
+        # offspring in one fan-out. In-process `bred` may stay lazy (`breeding`), bred as the loop asks.
+        if self.evaluator.batched:
+            bred = list(bred)
             self.evaluator.prefetch(self.unscored(bred))
         children: list[bytes] = []
         pending = iter(bred)
@@ -855,7 +853,7 @@ class Engine:
             if gc is None or gc.signature in fresh or gc.signature in keep:
                 continue
             fresh[gc.signature] = gc
-        fresh = self._within_budget(fresh)
+        fresh = {signature: fresh[signature] for signature in self._within_budget(fresh)}
         # One batch: in remote-fitness mode the executor pool scores them in one fan-out.
         self.evaluator.prefetch([gc for s, gc in fresh.items() if s not in self.scores])
         for signature, gc in fresh.items():
@@ -869,23 +867,23 @@ class Engine:
         if keep or fresh:
             island.members = [*keep, *fresh]
 
-    def _within_budget(self, fresh: dict[bytes, GeneticCode]) -> dict[bytes, GeneticCode]:
-        """`fresh` cut to the GCs the evaluation budget can still score (in order; scored ones are free).
+    def _within_budget(self, signatures: Iterable[bytes]) -> list[bytes]:
+        """`signatures` cut to the GCs the evaluation budget can still score (in order; scored ones are free).
 
         The budget is a hard limit: a reseed (or an initial population) larger than what is left of it takes
         in only what it can still score, so no run is charged, or solves, beyond `max_evaluations`.
         """
         limit = self.config.max_evaluations
         if limit is None:
-            return fresh
+            return list(signatures)
         room = limit - self.evaluations
-        kept: dict[bytes, GeneticCode] = {}
-        for signature, gc in fresh.items():
+        kept: list[bytes] = []
+        for signature in signatures:
             if signature not in self.scores:
                 if room <= 0:
                     continue
                 room -= 1
-            kept[signature] = gc
+            kept.append(signature)
         return kept
 
     def _child_statistics(
