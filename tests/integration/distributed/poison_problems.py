@@ -42,5 +42,7 @@ class HungryQuartic(KozaQuartic):
         if _unlucky(outputs, 5):
             hoard = []
             while True:
-                hoard.append(bytearray(50_000_000))
+                # bytes(n) is calloc'd: address space the executor's RLIMIT_AS counts at once, without the
+                # zero-filling of bytearray(n), which on a slow machine outran the 0.5 s time limit first.
+                hoard.append(bytes(50_000_000))
         return super().assess(outputs)
