@@ -408,21 +408,29 @@ class Engine:
                 members.append(gc.signature)
         rng = epoch_rng(self.config.seed, island, -1)
         with self.quiet():
-            assembler = Assembler(self.store, self.inputs, self.config.creator, self._physics.created)
-            attempts = 0
-            seen = set(members)
-            while len(members) < size and attempts < size * 20:
-                attempts += 1
-                spontaneous = self._spontaneous(rng, assembler)
-                if spontaneous is not None and spontaneous.signature not in seen:
-                    members.append(spontaneous.signature)
-                    seen.add(spontaneous.signature)
+            members += self._distinct_spontaneous(rng, members)
             if not members:
                 raise EvolutionError(f"cannot assemble any GC for {self.problem.name} from its codons")
             members = self._within_budget(members)
             for signature in members:
                 self._score(self.gc(signature))
         return members
+
+    def _distinct_spontaneous(self, rng: random.Random, taken: Sequence[bytes]) -> list[bytes]:
+        """Signatures of new spontaneous GCs, distinct from each other and from `taken`, enough to fill a
+        population after `taken` (fewer if 20 attempts per member do not find them)."""
+        assembler = Assembler(self.store, self.inputs, self.config.creator, self._physics.created)
+        seen = set(taken)
+        found: list[bytes] = []
+        wanted = self.config.population - len(taken)
+        attempts = 0
+        while len(found) < wanted and attempts < self.config.population * 20:
+            attempts += 1
+            gc = self._spontaneous(rng, assembler)
+            if gc is not None and gc.signature not in seen:
+                seen.add(gc.signature)
+                found.append(gc.signature)
+        return found
 
     def _spontaneous(self, rng: random.Random, assembler: Assembler) -> GeneticCode | None:
         """Assemble a GC with the problem's interface from its codons (incremental spontaneous assembly)."""
@@ -844,15 +852,7 @@ class Engine:
         # With reseed = 1 nothing is kept: the island starts again from new material (the run's best GC and
         # score stay known, and the pGCs keep what they learnt).
         keep = island.members[: len(island.members) - round(self.reseed * len(island.members))]
-        assembler = Assembler(self.store, self.inputs, self.config.creator, self._physics.created)
-        fresh: dict[bytes, GeneticCode] = {}
-        attempts = 0
-        while len(keep) + len(fresh) < self.config.population and attempts < self.config.population * 20:
-            attempts += 1
-            gc = self._spontaneous(rng, assembler)
-            if gc is None or gc.signature in fresh or gc.signature in keep:
-                continue
-            fresh[gc.signature] = gc
+        fresh = {signature: self.gc(signature) for signature in self._distinct_spontaneous(rng, keep)}
         fresh = {signature: fresh[signature] for signature in self._within_budget(fresh)}
         # One batch: in remote-fitness mode the executor pool scores them in one fan-out.
         self.evaluator.prefetch([gc for s, gc in fresh.items() if s not in self.scores])
