@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from benchmarks.deap_baselines import DEFAULT_BUDGETS, HIT_TOLERANCE, KOZA_POINTS, deap_search
+from benchmarks.search import egp_run, summarise
 
 Array = npt.NDArray[np.float64]
 
@@ -161,32 +162,25 @@ class ContentAddressedLoop:
 
 
 def floor_run(seed: int, budget: int) -> dict[str, Any]:
-    """One run of the bare loop: its evaluations, wall time and whether it solved koza-quartic."""
+    """One run of the bare loop, with the figures `search.summarise` reads."""
     started = time.perf_counter()
     evaluations, solved = ContentAddressedLoop(seed, budget=budget).run()
-    return {"evaluations": evaluations, "seconds": time.perf_counter() - started, "solved": solved}
-
-
-def egp_run(seed: int, budget: int) -> dict[str, Any]:
-    """One EGP run on koza-quartic with the default settings (meta-evolution on)."""
-    from egp.engine.evolution import EvolutionConfig, evolve_problem
-    from egp.engine.gene_pool import MemoryGenePool
-    from egp.problems.registry import get_problem
-
-    config = EvolutionConfig(seed=seed, max_evaluations=budget, generations=1_000_000)
-    result = evolve_problem(get_problem("koza-quartic"), config, MemoryGenePool())
-    return {"evaluations": result.evaluations, "seconds": result.seconds, "solved": result.solved}
+    return {
+        "solved": solved,
+        "evaluations": evaluations,
+        "evaluations_to_solution": evaluations if solved else None,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Solved share, total evaluations, evaluations per second and microseconds per evaluation."""
-    evaluations = sum(r["evaluations"] for r in runs)
-    seconds = sum(r["seconds"] for r in runs)
+    """The search benchmark's summary of the runs, with their total evaluations and cost of one."""
+    summary = summarise(runs)
+    rate = summary["evals_per_s"]
     return {
-        "success_rate": sum(bool(r["solved"]) for r in runs) / len(runs),
-        "evaluations": evaluations,
-        "evals_per_s": evaluations / seconds if seconds else 0.0,
-        "microseconds_per_evaluation": 1e6 * seconds / evaluations if evaluations else 0.0,
+        **summary,
+        "evaluations": sum(r["evaluations"] for r in runs),
+        "microseconds_per_evaluation": 1e6 / rate if rate else 0.0,
     }
 
 
@@ -203,7 +197,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
     for seed in range(args.seeds):
         runs["floor"].append(floor_run(seed, args.budget))
-        runs["egp"].append(egp_run(seed, args.budget))
+        runs["egp"].append(egp_run("koza-quartic", seed, args.budget, True))
         runs["deap"].append(deap_search("koza-quartic", seed, args.budget))
     figures = {name: _summary(side) for name, side in runs.items()}
     deap_rate = figures["deap"]["evals_per_s"]
