@@ -161,10 +161,10 @@ class ContentAddressedLoop:
         return self.evaluations, False
 
 
-def floor_run(seed: int, budget: int) -> dict[str, Any]:
-    """One run of the bare loop, with the figures `search.summarise` reads."""
+def floor_run(seed: int, budget: int, loop: type[ContentAddressedLoop] | None = None) -> dict[str, Any]:
+    """One run of the bare loop (or `loop`, e.g. the lean core), with the figures `search.summarise` reads."""
     started = time.perf_counter()
-    evaluations, solved = ContentAddressedLoop(seed, budget=budget).run()
+    evaluations, solved = (loop or ContentAddressedLoop)(seed, budget=budget).run()
     return {
         "solved": solved,
         "evaluations": evaluations,
@@ -193,10 +193,13 @@ def main(argv: list[str]) -> dict[str, Any]:
     if args.seeds < 1 or args.budget < 1:
         parser.error("--seeds and --budget must be at least 1")
     np.seterr(all="ignore")  # protected division and overflowing products are part of the search
-    runs: dict[str, list[dict[str, Any]]] = {"floor": [], "egp": [], "deap": []}
+    from benchmarks._lean_loop import LeanLoop  # it builds on this module's loop
+
+    runs: dict[str, list[dict[str, Any]]] = {"floor": [], "lean_core": [], "egp": [], "deap": []}
     started = time.perf_counter()
     for seed in range(args.seeds):
         runs["floor"].append(floor_run(seed, args.budget))
+        runs["lean_core"].append(floor_run(seed, args.budget, LeanLoop))
         runs["egp"].append(egp_run("koza-quartic", seed, args.budget, True))
         runs["deap"].append(deap_search("koza-quartic", seed, args.budget))
     figures = {name: _summary(side) for name, side in runs.items()}
@@ -208,6 +211,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         "budget": args.budget,
         **figures,
         "ratio_floor_vs_deap": figures["floor"]["evals_per_s"] / deap_rate if deap_rate else None,
+        "ratio_lean_core_vs_deap": figures["lean_core"]["evals_per_s"] / deap_rate if deap_rate else None,
         "ratio_egp_vs_deap": figures["egp"]["evals_per_s"] / deap_rate if deap_rate else None,
         "ratio_egp_vs_floor": figures["egp"]["evals_per_s"] / figures["floor"]["evals_per_s"],
         "seconds": time.perf_counter() - started,

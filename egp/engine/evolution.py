@@ -53,7 +53,7 @@ LITERAL_PERTURBATION = "pgc_perturb_literal"  # the pGC codon that needs literal
 
 # A layer's pGCs for the 4/2/1 choice: fitness by signature, then the pGCs > 0.5 with their cumulative
 # selection weights, and the rest with theirs.
-_PgcCategories = tuple[dict[bytes, float], list[bytes], list[float], list[bytes], list[float]]
+PgcCategories = tuple[dict[bytes, float], list[bytes], list[float], list[bytes], list[float]]
 
 
 def donor_index_of(donors: Sequence[GeneticCode]) -> dict[bytes, int] | None:
@@ -311,7 +311,7 @@ class Engine:
         ]
         self.pgc_stats: list[dict[bytes, PgcStats]] = [{} for _ in range(config.pgc_layers)]
         # select_pgc's view of each layer's pool, rebuilt after any statistic of that layer changes.
-        self._pgc_categories: list[_PgcCategories | None] = [None] * config.pgc_layers
+        self._pgc_categories: list[PgcCategories | None] = [None] * config.pgc_layers
         # GCs written to (or read from) the Gene Pool, and the shipped codons, which every database has.
         self.persisted: set[bytes] = {codon.signature for codon in registry}
         # What the Gene Pool is known to hold (with sub-GCs): the codons, what was read from it and what was
@@ -497,7 +497,7 @@ class Engine:
         target: GeneticCode,
         layer: int,
         rng: random.Random,
-        categories: _PgcCategories | None = None,
+        categories: PgcCategories | None = None,
     ) -> GeneticCode:
         """The master selector z0: a category by weight 4/2/1 (effective, fitness > 0.5, rest), then a pGC.
 
@@ -525,36 +525,25 @@ class Engine:
             signature = _pick(negative, negative_cum, draw())
         return self.executor._lookup(signature)
 
-    def _layer_categories(self, layer: int) -> _PgcCategories:
+    def _layer_categories(self, layer: int) -> PgcCategories:
         """`_categorise_pgcs(layer)`, cached until a statistic of that layer changes."""
         cached = self._pgc_categories[layer]
         if cached is None:
             cached = self._pgc_categories[layer] = self._categorise_pgcs(layer)
         return cached
 
-    def _categorise_pgcs(self, layer: int) -> _PgcCategories:
+    def _categorise_pgcs(self, layer: int) -> PgcCategories:
         """Each pooled pGC's fitness, and the > 0.5 and the other pGCs with their selection weights."""
         get = self.pgc_stats[layer].get
-        positive: list[bytes] = []
-        positive_w: list[float] = []
-        negative: list[bytes] = []
-        negative_w: list[float] = []
         fitness_of: dict[bytes, float] = {}
         for signature in self.pgc_pool[layer]:
             stats = get(signature)
-            value = (
+            fitness_of[signature] = (
                 stats.fitness_total / stats.fitness_count
                 if stats is not None and stats.fitness_count
                 else 0.5
             )
-            fitness_of[signature] = value
-            if value > 0.5:
-                positive.append(signature)
-                positive_w.append(value - 0.5)
-            else:
-                negative.append(signature)
-                negative_w.append(value if value > 1e-6 else 1e-6)
-        return fitness_of, positive, list(accumulate(positive_w)), negative, list(accumulate(negative_w))
+        return categorise_pgcs(fitness_of)
 
     def _run_pgc(
         self,
@@ -741,7 +730,7 @@ class Engine:
         parents: list[bytes],
         donors: list[GeneticCode],
         donor_index: dict[bytes, int] | None,
-        categories: _PgcCategories,
+        categories: PgcCategories,
         rng: random.Random,
     ) -> Iterator[Offspring]:
         timing = self.timing
@@ -1084,6 +1073,23 @@ def niche_size_efficiency(
     z = np.minimum(np.minimum(threshold, mean)[None, :] / np.maximum(sizes, 1.0)[:, None], 1.0)
     result: npt.NDArray[np.float64] = np.maximum(z, sys.float_info.min)
     return result
+
+
+def categorise_pgcs(fitness_of: dict[bytes, float]) -> PgcCategories:
+    """The 4/2/1 choice's view of a layer's pool from each pGC's fitness (in pool order): `fitness_of`, the
+    pGCs above 0.5 with cumulative weights (fitness − 0.5), and the rest with cumulative weights (fitness)."""
+    positive: list[bytes] = []
+    positive_w: list[float] = []
+    negative: list[bytes] = []
+    negative_w: list[float] = []
+    for signature, value in fitness_of.items():
+        if value > 0.5:
+            positive.append(signature)
+            positive_w.append(value - 0.5)
+        else:
+            negative.append(signature)
+            negative_w.append(value if value > 1e-6 else 1e-6)
+    return fitness_of, positive, list(accumulate(positive_w)), negative, list(accumulate(negative_w))
 
 
 def _stats_of(table: dict[tuple[bytes, int], PgcStats], key: tuple[bytes, int]) -> PgcStats:
