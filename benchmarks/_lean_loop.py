@@ -26,11 +26,9 @@ Its search settings are EGP's defaults (population 500, elitism 0.5, selection p
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
-from itertools import accumulate
 
 from benchmarks.floor import _INPUT, _OPERATOR_NAMES, MAX_NODES, ContentAddressedLoop
-from egp.engine.evolution import PgcCategories, categorise_pgcs
+from egp.engine.evolution import PgcCategories, categorise_pgcs, choose_pgc, distinct_first
 
 PRIMITIVES = ("subtree", "crossover", "point", "insert", "delete")
 LAYERS = 4
@@ -137,22 +135,8 @@ class LeanLoop(ContentAddressedLoop):
         return found
 
     def select(self, target: bytes, layer: int) -> bytes:
-        """A pGC for `target` by the 4/2/1 rule: effective for its lineage, fitness > 0.5, the rest."""
-        fitness_of, positive, positive_cum, negative, negative_cum = self._categorise(layer)
-        effective = [s for s in self.effective.get(target, ()) if s in fitness_of]
-        first = 4.0 if effective else 0.0
-        second = first + (2.0 if positive else 0.0)
-        third = second + (1.0 if negative else 0.0)
-        draw = self.rng.random
-        category = bisect_right((first, second, third), draw() * third, 0, 2)
-        if category == 0:
-            weights = list(accumulate([max(fitness_of[s], 1e-6) for s in effective]))
-            chosen, cum = effective, weights
-        elif category == 1:
-            chosen, cum = positive, positive_cum
-        else:
-            chosen, cum = negative, negative_cum
-        return chosen[bisect_right(cum, draw() * cum[-1], 0, len(chosen) - 1)]
+        """A pGC for `target` by EGP's own 4/2/1 rule: effective for its lineage, fitness > 0.5, the rest."""
+        return choose_pgc(self._categorise(layer), self.effective.get(target), self.rng.random)
 
     def credit(self, pgc: bytes, delta: float) -> None:
         """Δ to the pGC and the chain that made it; evolve any that reached EVOLVE_EVERY uses."""
@@ -183,14 +167,13 @@ class LeanLoop(ContentAddressedLoop):
             else:
                 steps[rng.randrange(len(steps))] = PRIMITIVES[rng.randrange(len(PRIMITIVES))]
         child = self._operator(tuple(steps), mutator)
-        pool = self.pools[layer]
         if child in self.stats[layer]:
             return  # made before (and maybe retired since): no second start
-
         parent = self.stats[layer][pgc]
         fitness = parent[0] / parent[1] if parent[1] else 0.5
         evolvability = parent[2] / parent[3] if parent[3] else 0.0
         self.stats[layer][child] = [INHERITANCE * fitness * 2, 2, INHERITANCE * evolvability * 2, 2]
+        pool = self.pools[layer]
         pool.append(child)
         self.evolved[layer] += 1
         if len(pool) > POOL_LIMIT:
@@ -221,16 +204,7 @@ class LeanLoop(ContentAddressedLoop):
         in_elite = set(elite)
         fresh = rank([s for s in children if s not in in_elite])
         ordered = [*elite, *fresh, *(s for s in ranked if s not in in_elite)]
-        newer = set(fresh)
-        chosen: dict[bytes, bytes] = {}
-        for signature in ordered:
-            value = self.behaviour[signature]
-            current = chosen.get(value)
-            if current is None or (signature in newer and current not in newer):
-                chosen[value] = signature
-        distinct = list(chosen.values())
-        kept = set(distinct)
-        return (distinct + [s for s in ordered if s not in kept])[: self.population]
+        return distinct_first(ordered, fresh, self.behaviour.__getitem__)[: self.population]
 
     def record_epoch(self, members: list[bytes]) -> None:
         """Queue the members' new nodes (sub-nodes first) and their statistics, as an epoch commit would."""
@@ -268,6 +242,7 @@ class LeanLoop(ContentAddressedLoop):
             children: list[bytes] = []
             pending: dict[bytes, tuple[bytes, ...]] = {}
             for parent in parents:
+                parent_stats = self._stats(parent)
                 pgc = self.select(parent, 0)
                 self.pgc = pgc
                 try:
@@ -285,12 +260,11 @@ class LeanLoop(ContentAddressedLoop):
                         protected = max(fitness, PROTECTION * self.survivability[parent])
                         self.survivability[child] = protected
                         self.problem_stats[child] = [fitness, 1, 0.0, 0, 0]
-                        self._stats(parent)[4] += 1
+                        parent_stats[4] += 1
                     if delta > 0:
                         earlier = pending.get(parent) or self.effective.get(parent, ())
                         pending[child] = (pgc, *earlier[:1])
                     children.append(child)
-                parent_stats = self._stats(parent)
                 parent_stats[2] += delta if delta > 0 else 0.0
                 parent_stats[3] += 1
                 self.credit(pgc, delta)

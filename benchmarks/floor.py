@@ -161,10 +161,12 @@ class ContentAddressedLoop:
         return self.evaluations, False
 
 
-def floor_run(seed: int, budget: int, loop: type[ContentAddressedLoop] | None = None) -> dict[str, Any]:
+def floor_run(
+    seed: int, budget: int, loop: type[ContentAddressedLoop] = ContentAddressedLoop
+) -> dict[str, Any]:
     """One run of the bare loop (or `loop`, e.g. the lean core), with the figures `search.summarise` reads."""
     started = time.perf_counter()
-    evaluations, solved = (loop or ContentAddressedLoop)(seed, budget=budget).run()
+    evaluations, solved = loop(seed, budget=budget).run()
     return {
         "solved": solved,
         "evaluations": evaluations,

@@ -499,31 +499,14 @@ class Engine:
         rng: random.Random,
         categories: PgcCategories | None = None,
     ) -> GeneticCode:
-        """The master selector z0: a category by weight 4/2/1 (effective, fitness > 0.5, rest), then a pGC.
-
-        Within a category, pGCs above 0.5 are weighted by (fitness − 0.5), the rest by their fitness and
-        effective ones by their fitness (domain spec §4.4). Runs once per offspring: kept to plain loops.
-        """
-        fitness_of, positive, positive_cum, negative, negative_cum = (
-            categories if categories is not None else self._layer_categories(layer)
+        """The master selector z0's pGC (`choose_pgc`) for `target` from layer `layer`'s pool (`categories`:
+        that layer's, as breeding fixed them for its generation)."""
+        chosen = choose_pgc(
+            categories if categories is not None else self._layer_categories(layer),
+            self.effective.get(target.signature),
+            rng.random,
         )
-        recorded = self.effective.get(target.signature)
-        effective = [s for s in recorded if s in fitness_of] if recorded else []
-        # Cumulative weights, as random.choices would accumulate them from the 4/2/1 category weights
-        # (an empty category weighs 0): the same draws, without building the lists per offspring.
-        first = CATEGORY_WEIGHTS[0] if effective else 0.0
-        second = first + (CATEGORY_WEIGHTS[1] if positive else 0.0)
-        third = second + (CATEGORY_WEIGHTS[2] if negative else 0.0)
-        draw = rng.random
-        category = bisect_right((first, second, third), draw() * third, 0, 2)  # 0, 1 or 2
-        if category == 0:
-            weights = list(accumulate([max(fitness_of[s], 1e-6) for s in effective]))
-            signature = _pick(effective, weights, draw())
-        elif category == 1:
-            signature = _pick(positive, positive_cum, draw())
-        else:
-            signature = _pick(negative, negative_cum, draw())
-        return self.executor._lookup(signature)
+        return self.executor._lookup(chosen)
 
     def _layer_categories(self, layer: int) -> PgcCategories:
         """`_categorise_pgcs(layer)`, cached until a statistic of that layer changes."""
@@ -841,8 +824,7 @@ class Engine:
         # With reseed = 1 nothing is kept: the island starts again from new material (the run's best GC and
         # score stay known, and the pGCs keep what they learnt).
         keep = island.members[: len(island.members) - round(self.reseed * len(island.members))]
-        fresh = {signature: self.gc(signature) for signature in self._distinct_spontaneous(rng, keep)}
-        fresh = {signature: fresh[signature] for signature in self._within_budget(fresh)}
+        fresh = {s: self.gc(s) for s in self._within_budget(self._distinct_spontaneous(rng, keep))}
         # One batch: in remote-fitness mode the executor pool scores them in one fan-out.
         self.evaluator.prefetch([gc for s, gc in fresh.items() if s not in self.scores])
         for signature, gc in fresh.items():
@@ -953,28 +935,17 @@ class Engine:
         )
 
     def _distinct_first(self, ordered: list[bytes], newer: Sequence[bytes] = ()) -> list[bytes]:
-        """`ordered` with one GC per behaviour first (in order of first appearance), the repeats after.
-
-        A behaviour's representative is its first GC in `ordered`, unless one of the `newer` GCs (this
-        generation's offspring) has it: then the first of those. A child that behaves exactly like its parent
-        thus takes the parent's place (neutral drift), so an island can walk across a fitness plateau instead
-        of freezing on the first GC that reached it.
-        """
-        fresh = set(newer)
+        """`distinct_first` by behaviour on the problem; a newer GC takes a behaviour's place from an older
+        one only if it is at most `drift_growth` codons larger."""
         grow = self.drift_growth
-        chosen: dict[bytes, bytes] = {}
-        for signature in ordered:
-            value = self.scores[signature].behaviour
-            current = chosen.get(value)
-            if current is None or (
-                signature in fresh
-                and current not in fresh
-                and (grow is None or self.gc(signature).num_codons <= self.gc(current).num_codons + grow)
-            ):
-                chosen[value] = signature
-        distinct = list(chosen.values())
-        kept = set(distinct)
-        return distinct + [s for s in ordered if s not in kept]
+        scores = self.scores
+        gc = self.gc
+        return distinct_first(
+            ordered,
+            newer,
+            lambda signature: scores[signature].behaviour,
+            None if grow is None else lambda new, old: gc(new).num_codons <= gc(old).num_codons + grow,
+        )
 
     # -- termination -----------------------------------------------------------------------------------------
     def stop_now(self) -> bool:
@@ -1090,6 +1061,59 @@ def categorise_pgcs(fitness_of: dict[bytes, float]) -> PgcCategories:
             negative.append(signature)
             negative_w.append(value if value > 1e-6 else 1e-6)
     return fitness_of, positive, list(accumulate(positive_w)), negative, list(accumulate(negative_w))
+
+
+def choose_pgc(
+    categories: PgcCategories, recorded: Sequence[bytes] | None, draw: Callable[[], float]
+) -> bytes:
+    """The master selector z0 on a layer's `categories`: a category by weight 4/2/1 (the target lineage's
+    effective pGCs `recorded`, fitness > 0.5, the rest), then a pGC within it, from two `draw()`s.
+
+    Within a category, pGCs above 0.5 are weighted by (fitness − 0.5), the rest by their fitness and
+    effective ones by their fitness (domain spec §4.4). Runs once per offspring: kept to plain loops.
+    """
+    fitness_of, positive, positive_cum, negative, negative_cum = categories
+    effective = [s for s in recorded if s in fitness_of] if recorded else []
+    # Cumulative weights, as random.choices would accumulate them from the 4/2/1 category weights (an
+    # empty category weighs 0): the same draws, without building the lists per offspring.
+    first = CATEGORY_WEIGHTS[0] if effective else 0.0
+    second = first + (CATEGORY_WEIGHTS[1] if positive else 0.0)
+    third = second + (CATEGORY_WEIGHTS[2] if negative else 0.0)
+    category = bisect_right((first, second, third), draw() * third, 0, 2)  # 0, 1 or 2
+    if category == 0:
+        return _pick(effective, list(accumulate([max(fitness_of[s], 1e-6) for s in effective])), draw())
+    if category == 1:
+        return _pick(positive, positive_cum, draw())
+    return _pick(negative, negative_cum, draw())
+
+
+def distinct_first(
+    ordered: list[bytes],
+    newer: Sequence[bytes],
+    behaviour: Callable[[bytes], bytes],
+    may_replace: Callable[[bytes, bytes], bool] | None = None,
+) -> list[bytes]:
+    """`ordered` with one GC per behaviour first (in order of first appearance), the repeats after.
+
+    A behaviour's representative is its first GC in `ordered`, unless one of the `newer` GCs (this
+    generation's offspring) has it: then the first of those (if `may_replace(new, old)` allows). A child
+    that behaves exactly like its parent thus takes the parent's place (neutral drift), so an island can
+    walk across a fitness plateau instead of freezing on the first GC that reached it.
+    """
+    fresh = set(newer)
+    chosen: dict[bytes, bytes] = {}
+    for signature in ordered:
+        value = behaviour(signature)
+        current = chosen.get(value)
+        if current is None or (
+            signature in fresh
+            and current not in fresh
+            and (may_replace is None or may_replace(signature, current))
+        ):
+            chosen[value] = signature
+    distinct = list(chosen.values())
+    kept = set(distinct)
+    return distinct + [s for s in ordered if s not in kept]
 
 
 def _stats_of(table: dict[tuple[bytes, int], PgcStats], key: tuple[bytes, int]) -> PgcStats:
