@@ -60,7 +60,7 @@ def _as_problem(obj: Any, where: str) -> Problem:
         if isinstance(made, Problem):
             return made
         raise ProblemError(f"{where}: the factory returned {type(made).__name__}, not a Problem")
-    raise ProblemError(f"{where} is a {type(obj).__name__}, not a Problem, Problem class or factory")
+    raise ProblemError(f"{where} is of type {type(obj).__name__}, not a Problem, Problem class or factory")
 
 
 def _validate(problem: Problem, where: str) -> Problem:
