@@ -28,7 +28,8 @@ from __future__ import annotations
 import hashlib
 
 from benchmarks.floor import _INPUT, _OPERATOR_NAMES, MAX_NODES, ContentAddressedLoop
-from egp.engine.evolution import PgcCategories, categorise_pgcs, choose_pgc, distinct_first
+from egp.engine.pgc_pool import PgcCategories, categorise_pgcs, choose_pgc
+from egp.engine.survival import distinct_first
 
 PRIMITIVES = ("subtree", "crossover", "point", "insert", "delete")
 LAYERS = 4

@@ -43,7 +43,8 @@ EPOCH_GENERATIONS: int = Settings.model_fields["epoch_generations"].default
 
 def _in_process_island(problem: str, population: int, generations: int, seed: int, epoch: int) -> int:
     """One island of the in-process engine, run to its generation budget; returns its evaluations."""
-    from egp.engine.evolution import EvolutionConfig, evolve_problem
+    from egp.engine.config import EvolutionConfig
+    from egp.engine.evolve import evolve_problem
     from egp.engine.gene_pool import MemoryGenePool
     from egp.problems.registry import get_problem
 
@@ -60,7 +61,7 @@ def _in_process_island(problem: str, population: int, generations: int, seed: in
 
 def _ready(_: int) -> None:
     """Import the engine (and wait a moment, so each pool process takes one call)."""
-    import egp.engine.evolution  # noqa: F401
+    import egp.engine.evolve  # noqa: F401
 
     time.sleep(0.5)
 

@@ -30,7 +30,8 @@ def egp_run(
     problem: str, seed: int, budget: int, meta: bool, overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """One EGP run with the default engine settings (and `overrides`); the figures the summary needs."""
-    from egp.engine.evolution import EvolutionConfig, evolve_problem
+    from egp.engine.config import EvolutionConfig
+    from egp.engine.evolve import evolve_problem
     from egp.engine.gene_pool import MemoryGenePool
     from egp.problems.registry import get_problem
 
@@ -82,7 +83,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 # Where an offspring's time goes, by the file (or function) whose own time it is. "mutation" includes building
 # the new GC nodes and graphs and running the pGC; "pgc selection" is the 4/2/1 choice and meta-evolution
 # bookkeeping; "bookkeeping" is everything else (statistics, survivors, persistence, the RNG).
-_FUNCTION_GROUPS = {"select_pgc": "pgc selection", "_use_pgc": "pgc selection", "_pgc_delta": "pgc selection"}
+_FUNCTION_GROUPS = {"select_pgc": "pgc selection", "use_pgc": "pgc selection", "credit": "pgc selection"}
 _GROUPS = {
     "mutation": (
         "egp/physics/mutations.py",

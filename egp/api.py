@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from egp.config import get_settings
-from egp.engine.evolution import EvolutionConfig, EvolutionResult, GenerationRecord, evolve_problem
+from egp.engine.config import EvolutionConfig, EvolutionResult, GenerationRecord
+from egp.engine.evolve import evolve_problem
 from egp.engine.gene_pool import GenePool, MemoryGenePool
 from egp.problems.base import Problem
 from egp.problems.registry import get_problem

@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 
 from egp.api import evolve
 from egp.cli import app
-from egp.engine.evolution import EvolutionConfig, GenerationRecord
+from egp.engine.config import EvolutionConfig, GenerationRecord
 
 
 @app.command("evolve")

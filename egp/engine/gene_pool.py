@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.gc import GeneticCode
@@ -95,6 +95,9 @@ class EpochRecord:
     # starts from them, so stagnation is counted across epoch tasks).
     best: float = -1.0
     stale: int = 0
+    # In a job, the island's state after the epoch as JSON-ready data (egp.engine.island_epoch's
+    # IslandSnapshot): the next epoch of the island, in any process, starts from it.
+    state: dict[str, Any] | None = None
 
 
 @runtime_checkable
@@ -139,6 +142,14 @@ class GenePool(Protocol):
         """Apply an epoch's writes atomically; False (nothing written) if that epoch was already recorded."""
         ...
 
+    def epoch_recorded(self, job: str, island: int, epoch: int) -> bool:
+        """Whether the ledger holds (job, island, epoch)."""
+        ...
+
+    def members(self, job: str | None, island: int) -> list[bytes]:
+        """The island's members as last recorded, best first."""
+        ...
+
     def close(self) -> None:
         """Release connections or files."""
         ...
@@ -153,7 +164,8 @@ class MemoryGenePool:
         self.stats: dict[bytes, dict[bytes, ProblemStats]] = {}
         self.pgc: dict[int, dict[bytes, PgcStats]] = {}
         self.ledger: set[tuple[str | None, int, int]] = set()
-        self.members: dict[tuple[str | None, int], list[bytes]] = {}
+        self.island_members: dict[tuple[str | None, int], list[bytes]] = {}
+        self.states: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
         self._by_interface: dict[tuple[tuple[int, ...], tuple[int, ...]], list[bytes]] = {}
 
     def get_many(self, signatures: Iterable[bytes]) -> dict[bytes, GeneticCode]:
@@ -239,10 +251,26 @@ class MemoryGenePool:
             stored.add(delta)
         for (signature, layer), pdelta in record.pgc_stats.items():
             self.pgc.setdefault(layer, {}).setdefault(signature, PgcStats()).add(pdelta)
-        self.members[(record.job, record.island)] = list(record.members)
+        self.island_members[(record.job, record.island)] = list(record.members)
         if record.job is not None:
             self.ledger.add(key)
+            if record.state is not None:
+                self.states.setdefault((record.job, record.island), {})[record.epoch] = record.state
         return True
+
+    def epoch_recorded(self, job: str, island: int, epoch: int) -> bool:
+        """Whether (job, island, epoch) was recorded."""
+        return (job, island, epoch) in self.ledger
+
+    def epoch_state(self, job: str, island: int, epoch: int) -> dict[str, Any] | None:
+        """The state of the island's latest recorded epoch at or before `epoch`."""
+        states = self.states.get((job, island), {})
+        recorded = [e for e in states if e <= epoch]
+        return states[max(recorded)] if recorded else None
+
+    def members(self, job: str | None, island: int) -> list[bytes]:
+        """The island's members as last recorded."""
+        return list(self.island_members.get((job, island), []))
 
     def close(self) -> None:
         """Nothing to release."""

@@ -31,9 +31,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from egp.config import FitnessMode, Settings
+from egp.engine.config import EvolutionConfig
+from egp.engine.engine import Engine
 from egp.engine.evaluation import CaseEvaluator, Score
-from egp.engine.evolution import Engine, EvolutionConfig, Island, epoch_rng
 from egp.engine.gene_pool import EpochRecord, ProblemStats
+from egp.engine.population import Island, epoch_rng
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.gc import GeneticCode
 from egp.jobs.spec import JobError, JobSpec
@@ -156,7 +158,7 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
                 members = engine.initial_population(island)
             record = EpochRecord(problem=engine.problem_id, job=job_id, island=island, epoch=-1)
             for signature in members:
-                gc = engine.gc(signature)
+                gc = engine.lookup(signature)
                 if signature not in engine.persisted:
                     engine.persist(record, gc)
                     record.problem_stats[signature] = ProblemStats(
@@ -185,7 +187,7 @@ def _remote_initial(engine: Engine, island: int) -> list[bytes]:
         members = engine.initial_population(island)
     finally:
         evaluator.deferred = False
-    pending = [engine.gc(s) for s in members if s in evaluator.placeholder]
+    pending = [engine.lookup(s) for s in members if s in evaluator.placeholder]
     scores = evaluator.fetch(pending)
     for gc in pending:
         score = scores[gc.signature]
@@ -354,7 +356,7 @@ def _restore(
     stats = pool.problem_stats(engine.problem_id, wanted)
     known = fitness_results(pool, engine.problem_id, wanted) if remote else {}
     for signature in wanted:
-        gc = engine.gc(signature)
+        gc = engine.lookup(signature)
         score = known.get(signature) if remote else engine.evaluator.score(gc)
         if score is None:
             value = stats[signature].fitness if signature in stats else 0.0
@@ -583,7 +585,7 @@ def closure_for(
             order.append(node)
             for sub in (node.gca, node.gcb):
                 if sub is not None and sub not in seen:
-                    stack.append(engine.gc(sub))
+                    stack.append(engine.lookup(sub))
 
     for gc in gcs:
         visit(gc)

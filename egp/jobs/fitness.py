@@ -34,8 +34,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from egp.config import Settings
+from egp.engine.engine import Engine
 from egp.engine.evaluation import CaseEvaluator, Score
-from egp.engine.evolution import Engine
 from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
 from egp.problems.base import Problem
@@ -261,7 +261,7 @@ class RemoteFitness:
             return found
         # Executors read GCs from the Gene Pool: store them first, with provenance. Offspring share most of
         # their sub-GCs with their parents, so only the nodes the Gene Pool lacks are written.
-        new = closure_for(engine, [engine.gc(s) for s in pending], engine.in_gene_pool)
+        new = closure_for(engine, [engine.lookup(s) for s in pending], engine.in_gene_pool)
         with pool.transaction() as connection:
             pool._put(connection, new, self.job, island, epoch)
         engine.in_gene_pool.update(gc.signature for gc in new)

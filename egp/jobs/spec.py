@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from egp.config import FitnessMode, Settings
-from egp.engine.evolution import EvolutionConfig, EvolutionError
+from egp.engine.config import EvolutionConfig, EvolutionError
 from egp.errors import EGPError
 from egp.problems.base import Problem
 from egp.problems.registry import get_problem

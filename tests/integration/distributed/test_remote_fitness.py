@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 from egp.config import Settings, load_settings
 from egp.db import dispose_engines
+from egp.engine.engine import Engine
 from egp.engine.evaluation import CaseEvaluator, Score
-from egp.engine.evolution import Engine
 from egp.genetic_code.execution import Executor
 from egp.jobs.epoch import closure_for, gene_pool, reset_process_state, run_epoch, start_job
 from egp.jobs.fitness import RemoteFitness, evaluate_batch, read_results
@@ -65,13 +65,13 @@ def test_an_executor_score_is_the_whole_local_score(
     problem = get_problem(problem_name)
     engine = Engine(problem, JobSpec(problem=problem_name, seed=7).evolution_config(settings), pool)
     members = engine.initial_population(0)
-    pool.put_many(closure_for(engine, [engine.gc(s) for s in members]))
+    pool.put_many(closure_for(engine, [engine.lookup(s) for s in members]))
     evaluate_batch(settings, pool, problem_name, None, [s.hex() for s in members], "executor/test")
     stored = read_results(pool, problem.identity, members)
     local = CaseEvaluator(problem, Executor(dict(engine.store)))
     assert set(stored) == set(members)
     for signature in members:
-        expected: Score = local.score(engine.gc(signature))
+        expected: Score = local.score(engine.lookup(signature))
         got = stored[signature]
         assert (got.fitness, got.solved, got.reason) == (expected.fitness, expected.solved, expected.reason)
         assert got.behaviour == expected.behaviour and len(got.behaviour) > 0

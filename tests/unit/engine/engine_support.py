@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from egp.engine.evolution import Engine, EvolutionConfig
+from egp.engine.config import EvolutionConfig
+from egp.engine.engine import Engine
 from egp.engine.gene_pool import EpochRecord
 from egp.genetic_code.assembly import Assembler, Expr
 from egp.genetic_code.codons import codon_registry
@@ -57,8 +58,8 @@ def composite_pgc(
     """A composite pGC `then(first(x))` kept in the engine's store, recording `made_by` as its maker."""
     expr = Expr(codon(then), (Expr(codon(first), (Expr(None, (), 0),)),))
     plain = Assembler(e.store, [GCABC]).assemble(expr)
-    gca = e.gc(plain.gca) if plain.gca else None
-    gcb = e.gc(plain.gcb) if plain.gcb else None
+    gca = e.lookup(plain.gca) if plain.gca else None
+    gcb = e.lookup(plain.gcb) if plain.gcb else None
     gc = build_gc(plain.graph, gca, gcb, pgc=made_by, ancestora=plain.signature)
     e.store[gc.signature] = gc
     return gc

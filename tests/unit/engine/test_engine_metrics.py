@@ -15,16 +15,16 @@ import numpy as np
 import pytest
 from engine_support import FLOAT, codon, composite_pgc, engine, record, square_plus_x
 
+from egp.engine import lineage
+from egp.engine.config import EvolutionError
+from egp.engine.engine import Engine
 from egp.engine.evaluation import Score
-from egp.engine.evolution import (
-    PARENTAL_PROTECTION,
-    PGC_INHERITANCE,
-    Engine,
-    EvolutionError,
-    Island,
-    niche_size_efficiency,
-)
 from egp.engine.gene_pool import EpochRecord, PgcStats, ProblemStats
+from egp.engine.lineage import PARENTAL_PROTECTION, child_statistics, store_new_members
+from egp.engine.meta_evolution import use_pgc
+from egp.engine.pgc_pool import PGC_INHERITANCE
+from egp.engine.population import Island
+from egp.engine.survival import niche_size_efficiency, niche_survivability
 from egp.genetic_code.assembly import Assembler, Expr
 
 
@@ -34,8 +34,8 @@ def test_pgc_fitness_and_evolvability_are_running_means_of_the_delta() -> None:
     rec = record(e)
     pgc = codon("pgc_stack").signature
     for delta in (0.4, -0.2, -1.0):
-        e._pgc_delta(rec, 0, pgc, delta)
-    stats = e.pgc_stats[0][pgc]
+        e.pgcs.credit(rec, 0, pgc, delta)
+    stats = e.pgcs.stats[0][pgc]
     assert stats.fitness_count == 3 and stats.evolvability_count == 3
     assert stats.fitness == pytest.approx(11 / 30)
     assert stats.evolvability == pytest.approx(2 / 15)
@@ -51,11 +51,11 @@ def test_a_stillborn_child_counts_delta_minus_one() -> None:
     e = engine(meta_evolution=False, population=10)
     members = e.initial_population(0)
     stillborn_pgc = codon("pgc_perturb_literal").signature
-    e.pgc_pool[0] = [stillborn_pgc]
+    e.pgcs.pool[0] = [stillborn_pgc]
     island = Island(0, members, record(e))
     e.generation(island, random.Random(1))
     assert e.stillborn == e.offspring == 10
-    stats = e.pgc_stats[0][stillborn_pgc]
+    stats = e.pgcs.stats[0][stillborn_pgc]
     assert (stats.fitness_total, stats.fitness_count) == (0.0, 10)
     assert (stats.evolvability_total, stats.evolvability_count) == (0.0, 10)
     assert island.record is not None
@@ -73,16 +73,16 @@ def test_delta_rolls_up_the_creator_chain() -> None:
     p1 = composite_pgc(e, made_by=wrap)
     p2 = composite_pgc(e, made_by=p1.signature, first="pgc_rewire")
     rec = record(e)
-    e._use_pgc(rec, p2, 0, 0.5, random.Random(0))
-    e._use_pgc(rec, p2, 0, -0.5, random.Random(0))
+    use_pgc(e, rec, p2, 0, 0.5, random.Random(0))
+    use_pgc(e, rec, p2, 0, -0.5, random.Random(0))
     for layer, signature in ((0, p2.signature), (1, p1.signature), (2, wrap)):
-        stats = e.pgc_stats[layer][signature]
+        stats = e.pgcs.stats[layer][signature]
         assert stats.fitness_count == 2
         assert stats.fitness == pytest.approx((0.75 + 0.25) / 2)
         assert stats.evolvability == pytest.approx(0.25)
         assert rec.pgc_stats[(signature, layer)].fitness_count == 2
-    assert all(wrap not in e.pgc_stats[layer] for layer in (0, 1, 3))
-    assert p1.signature not in e.pgc_stats[0]
+    assert all(wrap not in e.pgcs.stats[layer] for layer in (0, 1, 3))
+    assert p1.signature not in e.pgcs.stats[0]
 
 
 def test_the_roll_up_stops_at_the_top_layer() -> None:
@@ -91,9 +91,9 @@ def test_the_roll_up_stops_at_the_top_layer() -> None:
     wrap = codon("pgc_wrap").signature
     p1 = composite_pgc(e, made_by=wrap)
     p2 = composite_pgc(e, made_by=p1.signature, first="pgc_rewire")
-    e._use_pgc(record(e), p2, 0, 0.5, random.Random(0))
-    assert p1.signature in e.pgc_stats[1]
-    assert len(e.pgc_stats) == 2
+    use_pgc(e, record(e), p2, 0, 0.5, random.Random(0))
+    assert p1.signature in e.pgcs.stats[1]
+    assert len(e.pgcs.stats) == 2
 
 
 def test_meta_evolution_after_n_uses_inherits_three_quarters() -> None:
@@ -102,20 +102,20 @@ def test_meta_evolution_after_n_uses_inherits_three_quarters() -> None:
     e = engine(pgc_evolve_every=4, pgc_layers=3)
     parent = codon("pgc_wrap")
     stack = codon("pgc_stack").signature
-    e.pgc_pool[1] = [stack]  # the only layer-1 mutator: stack always makes a child of a pGC codon
+    e.pgcs.pool[1] = [stack]  # the only layer-1 mutator: stack always makes a child of a pGC codon
     rec = record(e)
     rng = random.Random(5)
     for k, delta in enumerate((0.2, 0.6, -1.0, 0.0)):
-        e._use_pgc(rec, parent, 0, delta, rng)
+        use_pgc(e, rec, parent, 0, delta, rng)
         assert e.pgcs_evolved == (1 if k == 3 else 0)
-    parent_stats = e.pgc_stats[0][parent.signature]
+    parent_stats = e.pgcs.stats[0][parent.signature]
     assert parent_stats.fitness == pytest.approx(0.475)
     assert parent_stats.evolvability == pytest.approx(0.2)
-    child_sig = e.pgc_pool[0][-1]
+    child_sig = e.pgcs.pool[0][-1]
     assert child_sig not in {c.signature for c in e.pgc_codons}
-    child = e.gc(child_sig)
+    child = e.lookup(child_sig)
     assert child.is_pgc and child.pgc == stack and child.ancestora == parent.signature
-    inherited = e.pgc_stats[0][child_sig]
+    inherited = e.pgcs.stats[0][child_sig]
     assert inherited.fitness_count == 2 and inherited.evolvability_count == 2
     assert inherited.fitness == pytest.approx(PGC_INHERITANCE * 0.475)
     assert inherited.evolvability == pytest.approx(PGC_INHERITANCE * 0.2)
@@ -129,9 +129,9 @@ def test_no_meta_evolution_when_switched_off() -> None:
     e = engine(pgc_evolve_every=2, meta_evolution=False)
     rec = record(e)
     for _ in range(6):
-        e._use_pgc(rec, codon("pgc_wrap"), 0, 0.1, random.Random(0))
+        use_pgc(e, rec, codon("pgc_wrap"), 0, 0.1, random.Random(0))
     assert e.pgcs_evolved == 0
-    assert e.pgc_pool[0] == [c.signature for c in e.pgc_codons]
+    assert e.pgcs.pool[0] == [c.signature for c in e.pgc_codons]
 
 
 def test_parental_protection() -> None:
@@ -144,23 +144,23 @@ def test_parental_protection() -> None:
     rec = record(e)
     weak = composite_pgc(e, made_by=None)  # any stored GC not seen before serves as a "child" here
     e.scores[weak.signature] = Score(0.3, False)
-    e._child_statistics(rec, parent, weak, Score(0.3, False), 0.3 - 0.8, pgc)
+    child_statistics(e, rec, parent.signature, weak, Score(0.3, False), 0.3 - 0.8, pgc)
     assert e.survivability[weak.signature] == pytest.approx(0.6)
     assert rec.problem_stats[parent.signature].descendants == 1
     assert weak.signature not in rec.problem_stats  # stored only if it enters the population
     strong = composite_pgc(e, made_by=None, first="pgc_delete")
     e.scores[strong.signature] = Score(0.9, False)
-    e._child_statistics(rec, parent, strong, Score(0.9, False), 0.1, pgc)
+    child_statistics(e, rec, parent.signature, strong, Score(0.9, False), 0.1, pgc)
     assert e.survivability[strong.signature] == pytest.approx(0.9)
     assert rec.problem_stats[parent.signature].descendants == 2
     # Selection keeps the weak child: it is stored with its first statistics; the strong one is not.
     e.persisted.add(parent.signature)
     island = Island(0, [parent.signature, weak.signature], record=rec)
-    e._store_new_members(island)
+    store_new_members(e, island)
     assert e.joined == {weak.signature: 0} and not rec.new_gcs  # written when the epoch is flushed
     e.scores[parent.signature] = Score(0.8, False)
     e.scores[strong.signature] = Score(0.7, False)  # not the best so far: the best is always stored
-    e._store_lineage(island)
+    lineage._store_lineage(e, island)
     assert weak in rec.new_gcs and strong not in rec.new_gcs
     assert rec.problem_stats[weak.signature].survivability == pytest.approx(0.6)
     assert rec.problem_stats[weak.signature].fitness_total == pytest.approx(0.3)
@@ -168,8 +168,8 @@ def test_parental_protection() -> None:
     assert strong.signature not in rec.problem_stats
     # An improving child records the pGC as effective for its lineage; a worse one does not. Breeding sees
     # it from the next generation on (integrate commits the generation's records when it ends).
-    assert e._effective_pending[strong.signature][0] == pgc.signature
-    assert weak.signature not in e._effective_pending and strong.signature not in e.effective
+    assert e.effective_pending[strong.signature][0] == pgc.signature
+    assert weak.signature not in e.effective_pending and strong.signature not in e.effective
 
 
 def test_problem_stats_add() -> None:
@@ -211,7 +211,7 @@ def test_the_roll_up_ends_at_a_maker_the_run_does_not_have() -> None:
     e = engine(pgc_evolve_every=1)
     pgc = composite_pgc(e, made_by=bytes(32))
     rec = record(e)
-    e._use_pgc(rec, pgc, 0, 0.5, random.Random(1))
+    use_pgc(e, rec, pgc, 0, 0.5, random.Random(1))
     assert (pgc.signature, 0) in rec.pgc_stats
     assert all(signature != bytes(32) for signature, _layer in rec.pgc_stats)
 
@@ -221,13 +221,13 @@ def test_an_engine_loads_the_makers_of_its_pooled_pgcs() -> None:
     first = engine(pgc_evolve_every=1)
     maker = composite_pgc(first, None)
     made = composite_pgc(first, maker.signature, "pgc_wrap", "pgc_rewire")
-    subs = [first.gc(s) for s in (maker.gca, maker.gcb, made.gca, made.gcb) if s is not None]
+    subs = [first.lookup(s) for s in (maker.gca, maker.gcb, made.gca, made.gcb) if s is not None]
     first.pool.put_many([*subs, maker, made])
     delta = EpochRecord(problem=first.problem_id)
     delta.pgc_stats[(made.signature, 0)] = PgcStats(0.9, 1, 0.4, 1)
     first.pool.record_epoch(delta)
     second = Engine(first.problem, first.config, first.pool)
-    assert made.signature in second.pgc_pool[0]
+    assert made.signature in second.pgcs.pool[0]
     assert maker.signature in second.store
 
 
@@ -255,7 +255,7 @@ def _niche_engine(threshold: float | None) -> tuple[Engine, list[bytes], dict[by
 def test_niche_survivability_shares_each_case_among_its_competitors() -> None:
     """η = 1: case 1 is shared by the first two GCs, case 2 by the last two (hand-computed)."""
     e, sigs, _ = _niche_engine(None)
-    e._niche_survivability(sigs)
+    niche_survivability(e, sigs)
     assert [e.survivability[s] for s in sigs] == pytest.approx([0.25, 0.5, 0.25])
 
 
@@ -264,7 +264,7 @@ def test_niche_size_efficiency_gives_smaller_competitors_a_bigger_share() -> Non
     e, sigs, sizes = _niche_engine(2.0)
     z1 = [min(2 / sizes[s], (sizes[sigs[0]] + sizes[sigs[1]]) / 2 / sizes[s], 1.0) for s in sigs[:2]]
     z2 = [min(2 / sizes[s], (sizes[sigs[1]] + sizes[sigs[2]]) / 2 / sizes[s], 1.0) for s in sigs[1:]]
-    e._niche_survivability(sigs)
+    niche_survivability(e, sigs)
     expected = [
         0.5 * z1[0] / sum(z1),
         0.5 * z1[1] / sum(z1) + 0.5 * z2[0] / sum(z2),

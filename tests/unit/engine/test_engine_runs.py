@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from engine_support import BadKoza, small_config
 
-from egp.engine import evolution
-from egp.engine.evolution import EvolutionConfig, EvolutionError, evolve_problem
+from egp.engine import evolve as evolve_module
+from egp.engine.config import EvolutionConfig, EvolutionError
+from egp.engine.evolve import evolve_problem
 from egp.engine.gene_pool import MemoryGenePool
 from egp.problems import EvenParity3, KozaQuartic
 
@@ -23,8 +24,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 RUN_SCRIPT = """
 import json
-from egp.engine import evolution
-from egp.engine.evolution import EvolutionConfig, evolve_problem
+from egp.engine.config import EvolutionConfig
+from egp.engine.evolve import evolve_problem
 from egp.engine.gene_pool import MemoryGenePool
 from egp.problems import KozaQuartic
 config = EvolutionConfig(population=24, generations=6, epoch_generations=3, islands=2, migrants=2, seed=11)
@@ -50,7 +51,7 @@ def test_one_seed_gives_one_result_in_process() -> None:
     """Two runs with seed 11 (fresh Gene Pools) agree on the best signature and the whole history."""
     first, second = run_summary(11), run_summary(11)
     assert first == second
-    assert 1 <= len(first["history"]) <= 6  # type: ignore[arg-type]  # fewer when solved early
+    assert 1 <= len(first["history"]) <= 12  # type: ignore[arg-type]  # one per island generation; fewer if solved
 
 
 def test_one_seed_gives_one_result_across_processes() -> None:
@@ -76,14 +77,14 @@ def test_different_seeds_differ() -> None:
 def test_a_bad_problem_does_not_stop_the_run(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """An assess that raises, returns NaN or returns 1.7 on some programs: the run completes all its
     generations; those programs score 0 with the reason recorded; the others are scored normally."""
-    engines: list[evolution.Engine] = []
+    engines: list[evolve_module.Engine] = []
 
-    class Watched(evolution.Engine):
+    class Watched(evolve_module.Engine):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             engines.append(self)
 
-    monkeypatch.setattr(evolution, "Engine", Watched)
+    monkeypatch.setattr(evolve_module, "Engine", Watched)
     problem = BadKoza()
     problem.mode = mode
     result = evolve_problem(problem, small_config(population=16, generations=4, seed=5), MemoryGenePool())

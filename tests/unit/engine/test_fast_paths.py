@@ -15,9 +15,13 @@ from engine_support import FLOAT, codon, engine
 from hypothesis import given
 from hypothesis import strategies as st
 
+from egp.engine.config import EvolutionConfig, EvolutionError
+from egp.engine.engine import Engine
 from egp.engine.evaluation import CaseEvaluator, Score
-from egp.engine.evolution import Engine, EvolutionConfig, EvolutionError, Island, _pick, epoch_rng
 from egp.engine.gene_pool import EpochRecord
+from egp.engine.lineage import store_new_members
+from egp.engine.pgc_pool import pick
+from egp.engine.population import Island, epoch_rng
 from egp.genetic_code.assembly import Assembler, Expr
 from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
@@ -77,7 +81,7 @@ def test_an_epoch_stores_its_members_best_and_their_lineage_only() -> None:
     lived: set[bytes] = set()
     children: set[bytes] = set()
     for _ in range(6):
-        bred = e.breed(island, rng)
+        bred = list(e.breed(island, rng))
         children |= {o.child.signature for o in bred if o.child is not None}
         e.integrate(island, bred, rng)
         lived |= set(island.members)
@@ -88,13 +92,13 @@ def test_an_epoch_stores_its_members_best_and_their_lineage_only() -> None:
     stored = {gc.signature for gc in record.new_gcs}
     # What the members and the best reach through sub-GCs and ancestors, among this epoch's new GCs.
     reachable: set[bytes] = set()
-    stack = [*island.members, best, *(s for layer in e.pgc_pool for s in layer)]
+    stack = [*island.members, best, *(s for layer in e.pgcs.pool for s in layer)]
     while stack:
         signature = stack.pop()
         if signature in reachable or signature in before:
             continue
         reachable.add(signature)
-        gc = e.gc(signature)
+        gc = e.lookup(signature)
         links = (gc.gca, gc.gcb, gc.pgc if gc.is_pgc else None, gc.ancestora, gc.ancestorb)
         stack.extend(s for s in links if s is not None)
     assert stored <= reachable
@@ -149,10 +153,10 @@ def test_size_limits_come_from_the_problem_unless_set() -> None:
     assert Engine(Multiplexer6(), EvolutionConfig(population=4, drift_growth=3)).drift_growth == 3
     mine = Engine(EvenParity3(), EvolutionConfig(population=4, max_codons=40, initial_max_codons=5))
     assert (mine.max_codons, mine.initial_max_codons) == (40, 5)
-    assert all(mine.gc(s).num_codons <= 5 for s in mine.initial_population(0))
+    assert all(mine.lookup(s).num_codons <= 5 for s in mine.initial_population(0))
 
 
-def test_a_stored_gc_is_immutable_and_pickles() -> None:
+def test_a_stored_gc_is_immutable_andpickles() -> None:
     """Writes to a GeneticCode raise; a pickled GC comes back equal, with the same graph."""
     gc = codon("float_add")
     with pytest.raises(AttributeError, match="immutable"):
@@ -173,7 +177,7 @@ def test_the_best_gc_of_another_island_gets_its_first_statistics_once() -> None:
     """The best GC joined island 1 and left it: island 0's flush stores it (the best is always stored), and
     its first statistics, recorded by island 1, reach the Gene Pool once."""
     e = engine(population=4, migrants=0, islands=2)
-    small = e.gc(e.initial_population(0)[0])
+    small = e.lookup(e.initial_population(0)[0])
     best = Assembler(e.store, [FLOAT]).assemble(_expr("float_add", _expr("float_mul", X, X), X))
     e.scores[small.signature] = Score(0.2, False)
     e.scores[best.signature] = Score(0.9, False)
@@ -185,7 +189,7 @@ def test_the_best_gc_of_another_island_gets_its_first_statistics_once() -> None:
     e.persisted.add(small.signature)
     # `best` entered island 1's population (first statistics in its record), then left it.
     islands[1].members = [small.signature, best.signature]
-    e._store_new_members(islands[1])
+    store_new_members(e, islands[1])
     islands[1].members = [small.signature]
     assert e.best_signature() == best.signature
     for island in islands:
@@ -201,7 +205,7 @@ def test_a_run_leaves_no_reference_cycles_and_nothing_frozen() -> None:
     makers recurse through weak proxies), and no object is left frozen once the run's epochs are flushed."""
     import gc
 
-    from egp.engine.evolution import evolve_problem
+    from egp.engine.evolve import evolve_problem
     from egp.engine.gene_pool import MemoryGenePool
 
     gc.collect()
@@ -223,14 +227,14 @@ def test_a_run_leaves_no_reference_cycles_and_nothing_frozen() -> None:
     weights=st.lists(st.floats(min_value=1e-6, max_value=10.0), min_size=1, max_size=25),
     seed=st.integers(min_value=0, max_value=2**32),
 )
-def test_the_pgc_pick_draws_what_random_choices_draws(weights: list[float], seed: int) -> None:
+def test_the_pgcpick_draws_what_random_choices_draws(weights: list[float], seed: int) -> None:
     """pGC selection picks with one rng.random() and a bisection: what random.choices picks, same draws."""
     population = [bytes([i]) for i in range(len(weights))]
     cumulative = list(accumulate(weights))
     ours, theirs = random.Random(seed), random.Random(seed)
     for _ in range(5):
         assert (
-            _pick(population, cumulative, ours.random())
+            pick(population, cumulative, ours.random())
             == theirs.choices(population, cum_weights=cumulative)[0]
         )
     assert ours.random() == theirs.random()

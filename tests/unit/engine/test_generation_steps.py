@@ -8,9 +8,10 @@ from typing import Any
 
 from engine_support import engine, record, small_config
 
+from egp.engine.engine import Engine
 from egp.engine.evaluation import Score
-from egp.engine.evolution import Engine, Island, epoch_rng
 from egp.engine.gene_pool import EpochRecord
+from egp.engine.population import Island, epoch_rng
 from egp.genetic_code.gc import GeneticCode
 from egp.problems import EvenParity3
 
@@ -26,11 +27,11 @@ def test_breed_neither_scores_nor_credits() -> None:
     """breed makes population-many offspring and touches no evaluation count or pGC statistic."""
     e = engine(population=16)
     island = started(e)
-    evaluations, stats = e.evaluations, [dict(layer) for layer in e.pgc_stats]
-    bred = e.breed(island, epoch_rng(3, 0, 0))
+    evaluations, stats = e.evaluations, [dict(layer) for layer in e.pgcs.stats]
+    bred = list(e.breed(island, epoch_rng(3, 0, 0)))
     assert len(bred) == 16
     assert e.evaluations == evaluations and e.offspring == 0
-    assert [dict(layer) for layer in e.pgc_stats] == stats
+    assert [dict(layer) for layer in e.pgcs.stats] == stats
     assert all(o.parent in island.members for o in bred)
 
 
@@ -38,11 +39,11 @@ def test_unscored_lists_each_new_offspring_once() -> None:
     """unscored: the distinct live children without a score, in breeding order; scored ones are left out."""
     e = engine(population=16)
     island = started(e)
-    bred = e.breed(island, epoch_rng(3, 0, 0))
+    bred = list(e.breed(island, epoch_rng(3, 0, 0)))
     new = e.unscored(bred)
     children = [o.child.signature for o in bred if o.child is not None]
     assert [gc.signature for gc in new] == list(dict.fromkeys(children))
-    e._score(new[0])
+    e.score(new[0])
     assert new[0] not in e.unscored(bred)
 
 
@@ -55,8 +56,8 @@ def test_lazy_breeding_and_whole_generations_evolve_alike() -> None:
     for generation in range(12):
         lazy.generation(island_lazy, epoch_rng(7, 0, generation))
         rng = epoch_rng(7, 0, generation)
-        with whole.quiet():
-            whole.integrate(island_whole, whole.breed(island_whole, rng), rng)
+        with whole.generation_scope():
+            whole.integrate(island_whole, list(whole.breed(island_whole, rng)), rng)
     assert island_lazy.members == island_whole.members
     assert (lazy.evaluations, lazy.offspring, lazy.stillborn, lazy.pgcs_evolved) == (
         whole.evaluations,
@@ -65,8 +66,8 @@ def test_lazy_breeding_and_whole_generations_evolve_alike() -> None:
         whole.pgcs_evolved,
     )
     assert lazy.pgcs_evolved > 0
-    assert lazy.pgc_pool == whole.pgc_pool
-    assert lazy.pgc_stats == whole.pgc_stats
+    assert lazy.pgcs.pool == whole.pgcs.pool
+    assert lazy.pgcs.stats == whole.pgcs.stats
     assert lazy.effective == whole.effective and lazy.effective
 
 
@@ -94,7 +95,7 @@ def test_integrate_after_breed_is_one_generation() -> None:
     island_one, island_two = started(first), started(second)
     first.generation(island_one, epoch_rng(3, 0, 0))
     rng = epoch_rng(3, 0, 0)
-    second.integrate(island_two, second.breed(island_two, rng), rng)
+    second.integrate(island_two, list(second.breed(island_two, rng)), rng)
     assert island_one.members == island_two.members
     assert (first.evaluations, first.offspring, first.stillborn) == (
         second.evaluations,
@@ -108,7 +109,7 @@ def test_integrate_credits_every_offspring() -> None:
     e = engine(population=16)
     island = started(e)
     rng = epoch_rng(3, 0, 0)
-    bred = e.breed(island, rng)
+    bred = list(e.breed(island, rng))
     e.integrate(island, bred, rng)
     assert e.offspring == len(bred)
     assert e.stillborn == sum(1 for o in bred if o.child is None)
@@ -152,7 +153,7 @@ def test_breeding_is_reproducible() -> None:
     for _ in range(2):
         e = engine(population=16)
         island = started(e)
-        bred = e.breed(island, random.Random(5))
+        bred = list(e.breed(island, random.Random(5)))
         signatures.append([o.child.signature if o.child else None for o in bred])
     assert signatures[0] == signatures[1]
 
@@ -165,7 +166,7 @@ def test_literal_perturbation_only_where_there_are_literals() -> None:
     assert not without.literals and with_literals.literals
     assert "pgc_perturb_literal" not in [c.name for c in without.pgc_codons]
     assert "pgc_perturb_literal" in [c.name for c in with_literals.pgc_codons]
-    assert len(without.pgc_pool[0]) == len(with_literals.pgc_pool[0]) - 1
+    assert len(without.pgcs.pool[0]) == len(with_literals.pgcs.pool[0]) - 1
 
 
 def test_an_engine_reuses_a_warm_evaluator_of_the_same_problem() -> None:
@@ -200,7 +201,7 @@ def test_a_solution_ends_the_run_unless_stop_when_solved_is_off() -> None:
     for stop_when_solved, target, expected in ((True, None, True), (False, None, False), (False, 0.5, True)):
         e = engine(stop_when_solved=stop_when_solved, target=target)
         island = started(e)
-        e.solved_by = e.gc(island.members[0])
+        e.solved_by = e.lookup(island.members[0])
         e.scores[island.members[0]] = Score(1.0, True, None)
         assert e.stop_now() is expected
 

@@ -10,8 +10,9 @@ from collections import Counter
 import pytest
 from engine_support import codon, engine, square_plus_x
 
-from egp.engine.evolution import CATEGORY_WEIGHTS, Engine
+from egp.engine.engine import Engine
 from egp.engine.gene_pool import PgcStats
+from egp.engine.pgc_pool import CATEGORY_WEIGHTS
 from egp.genetic_code.gc import GeneticCode
 
 DRAWS = 14_000
@@ -20,8 +21,8 @@ DRAWS = 14_000
 def setup(fitness: dict[str, float], effective: tuple[str, ...] = ()) -> tuple[Engine, GeneticCode]:
     e = engine()
     target = square_plus_x(e)
-    e.pgc_pool[0] = [codon(name).signature for name in fitness]
-    e.pgc_stats[0] = {
+    e.pgcs.pool[0] = [codon(name).signature for name in fitness]
+    e.pgcs.stats[0] = {
         codon(name).signature: PgcStats(value * 4, 4, 0.0, 4) for name, value in fitness.items()
     }
     if effective:
@@ -77,7 +78,7 @@ def test_within_a_category_positive_pgcs_weigh_fitness_minus_half_and_negative_o
 def test_unused_pgcs_count_as_neutral_negative() -> None:
     """A pGC without statistics has fitness 0.5: in the ≤ 0.5 category, weighted 0.5."""
     e, target = setup({"pgc_delete": 0.25})
-    e.pgc_pool[0].append(codon("pgc_harmony").signature)
+    e.pgcs.pool[0].append(codon("pgc_harmony").signature)
     seen = frequencies(e, target, 6000)
     assert seen["pgc_harmony"] == pytest.approx(0.5 / 0.75, abs=0.025)
 

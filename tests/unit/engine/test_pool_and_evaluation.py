@@ -91,7 +91,7 @@ def test_record_epoch_is_idempotent_per_job_island_and_epoch() -> None:
     stats = pool.problem_stats(PROBLEM, [made[0].signature])[made[0].signature]
     assert (stats.fitness_total, stats.fitness_count) == (1.5, 3)
     assert pool.pgc_stats(0, [codon("pgc_stack").signature])[codon("pgc_stack").signature].fitness_count == 3
-    assert pool.members[("job-1", 0)] == [gc.signature for gc in made]
+    assert pool.members("job-1", 0) == [gc.signature for gc in made]
 
 
 def test_put_many_stores_each_gc_once() -> None:
