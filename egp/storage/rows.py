@@ -234,6 +234,7 @@ def gc_json_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     """The JSON object (serialization.to_json form) of a `genetic_codes` row, for from_json validation."""
 
     def hexed(key: str) -> str | None:
+        """The column `key` as hex text (None stays None)."""
         value = row[key]
         return None if value is None else bytes(value).hex()
 

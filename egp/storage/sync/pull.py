@@ -78,6 +78,7 @@ def _wanted(local: SQLGenePool, upstream: SQLGenePool, settings: Settings) -> tu
 
 
 def _pull_locked(local: SQLGenePool, upstream: SQLGenePool, settings: Settings, report: SyncReport) -> None:
+    """Admit the wanted upstream GCs into `local` and merge their statistics (the caller holds the lock)."""
     problems, wanted = _wanted(local, upstream, settings)
     rows = upstream.closure_rows(wanted)
     source = f"pull from {display_url(upstream.url)}"

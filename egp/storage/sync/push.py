@@ -205,6 +205,7 @@ def _finish_push(local: SQLGenePool, peer: str, batch: dict[str, Any], gcs_new: 
 
 
 def pending_batch(local: SQLGenePool, peer: str) -> dict[str, Any] | None:
+    """The batch prepared for `peer` but not yet known to be applied there, if any."""
     with local.engine.connect() as connection:
         row = connection.execute(
             text("SELECT pending FROM sync_state WHERE peer = :peer"), {"peer": peer}
