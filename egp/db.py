@@ -1,17 +1,17 @@
-"""Database plumbing: one lazily created SQLAlchemy engine per URL, fork-safe, and session scopes."""
+"""Database plumbing: one lazily created SQLAlchemy engine per URL, fork-safe; UTC timestamps read back."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from egp.config import display_url, normalise_database_url
 from egp.errors import EGPError, one_line
@@ -54,13 +54,6 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
-@contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """Yield a session on `url` that commits on success and rolls back on an exception."""
-    with Session(get_engine(url)) as session, session.begin():
-        yield session
-
-
 def sqlite_file(url: str) -> Path | None:
     """Return the file a SQLite URL names, or None for Postgres and in-memory SQLite."""
     parsed = make_url(normalise_database_url(url))
@@ -82,3 +75,9 @@ def ping(url: str) -> None:
     """Run `SELECT 1` on `url`; raises the driver's error when the database cannot be reached."""
     with get_engine(url).connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def as_utc(value: datetime | str) -> datetime:
+    """A timestamp read back from the database as an aware UTC datetime (SQLite keeps naive UTC text)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

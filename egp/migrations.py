@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from alembic import command
@@ -13,9 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, DateTime, String, Uuid, column, inspect, select, table, text
 
-import egp
 from egp.config import ANONYMOUS_CREATOR, DatabaseRole, display_url
-from egp.db import get_engine
+from egp.db import as_utc, get_engine
 from egp.errors import ConfigurationError, EGPError
 
 # An arbitrary constant: Postgres advisory lock key that serialises concurrent upgrades of one database.
@@ -50,7 +49,7 @@ class DatabaseInfo:
 
 def script_location() -> Path:
     """Return the Alembic scripts directory: packaged in the wheel, or at the root of a checkout."""
-    package_dir = Path(egp.__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parent
     # A wheel carries the scripts as egp/_alembic; an editable install or checkout has them beside egp/.
     # Both must hold env.py, which the alembic library's own package directory does not.
     for candidate in (package_dir / "_alembic", package_dir.parent / "alembic"):
@@ -83,8 +82,7 @@ def _info(connection: Connection) -> DatabaseInfo:
     row = connection.execute(select(_META)).first()
     if row is None:
         return info
-    # SQLite keeps no zone; every EGP timestamp is written in UTC.
-    created = row.created if row.created.tzinfo else row.created.replace(tzinfo=UTC)
+    created = as_utc(row.created)
     return DatabaseInfo(
         revision=revision,
         head=info.head,

@@ -263,7 +263,7 @@ class RemoteFitness:
         # their sub-GCs with their parents, so only the nodes the Gene Pool lacks are written.
         new = closure_for(engine, [engine.lookup(s) for s in pending], engine.in_gene_pool)
         with pool.transaction() as connection:
-            pool._put(connection, new, self.job, island, epoch)
+            pool.put(connection, new, self.job, island, epoch)
         engine.in_gene_pool.update(gc.signature for gc in new)
         size = self.settings.fitness_batch_size
         timeout = self.settings.fitness_batch_timeout_s

@@ -6,7 +6,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
+
+from egp.db import as_utc
 from egp.jobs.store import JobInfo, JobStatus, JobStore
+from egp.storage.locks import advisory_lock
 
 START_TASK = "evolution.start"
 EPOCH_TASK = "evolution.epoch"
@@ -47,6 +51,33 @@ def redispatch(store: JobStore, info: JobInfo, send: Callable[[str, list[Any]], 
     return sent
 
 
+def stalled_jobs(url: str, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Running jobs whose epoch ledger (or, before any epoch, job row) has not advanced within the lease."""
+    from egp.storage.sql_pool import SQLGenePool
+
+    pool = SQLGenePool(url)
+    moment = now or datetime.now(UTC)
+    with advisory_lock(url, "watchdog") as got:
+        if not got:
+            return []
+        with pool.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT j.id, j.lease_s, j.updated, max(e.committed), max(e.epoch)"
+                    " FROM jobs j LEFT JOIN epochs e ON e.job = j.id"
+                    " WHERE j.status = 'running' GROUP BY j.id, j.lease_s, j.updated ORDER BY j.id"
+                )
+            ).all()
+    stalled = []
+    for job, lease_s, updated, committed, epoch in rows:
+        last = max(as_utc(t) for t in (updated, committed) if t is not None)
+        if (moment - last).total_seconds() > lease_s:
+            stalled.append(
+                {"job": job, "last_epoch": epoch, "last_activity": last.isoformat(), "lease_s": int(lease_s)}
+            )
+    return stalled
+
+
 def redispatch_stalled(
     url: str, send: Callable[[str, list[Any]], Any], now: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -54,8 +85,6 @@ def redispatch_stalled(
 
     Epochs and starts are idempotent, so re-sending one that is in fact still queued or running is harmless.
     """
-    from egp.storage.sync import stalled_jobs
-
     store = JobStore(url)
     moment = now or datetime.now(UTC)
     stalled = stalled_jobs(url, moment)
@@ -69,4 +98,4 @@ def redispatch_stalled(
     return stalled
 
 
-__all__ = ["EPOCH_TASK", "START_TASK", "next_epochs", "redispatch", "redispatch_stalled"]
+__all__ = ["EPOCH_TASK", "START_TASK", "next_epochs", "redispatch", "redispatch_stalled", "stalled_jobs"]

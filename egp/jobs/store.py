@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, select, text, update
 
-from egp.db import get_engine
+from egp.db import as_utc, get_engine
 from egp.jobs.spec import JobError, JobSpec
 from egp.storage.models import JobRow
 
@@ -111,8 +111,8 @@ class JobStore:
             spec=JobSpec.model_validate(row.spec),
             status=JobStatus(row.status),
             progress=dict(row.progress or {}),
-            created=_utc(row.created),
-            updated=_utc(row.updated),
+            created=as_utc(row.created),
+            updated=as_utc(row.updated),
             lease_s=int(row.lease_s),
         )
 
@@ -191,14 +191,6 @@ class JobStore:
                 {"job": job_id},
             ).all()
         return {int(island): int(epoch) for island, epoch in rows}
-
-
-def _utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(moment, datetime)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 __all__ = ["JobInfo", "JobStatus", "JobStore", "new_job_id"]

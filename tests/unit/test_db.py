@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
-from egp.db import dispose_engines, get_engine, session_scope, sqlite_file
+from egp.db import as_utc, dispose_engines, get_engine, sqlite_file
 from egp.migrations import script_location
 
 
@@ -27,19 +26,6 @@ def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: Path) -> None:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_session_scope_commits_or_rolls_back(tmp_path: Path) -> None:
-    """A session scope commits on success and rolls back when the block raises."""
-    url = f"sqlite:///{tmp_path / 'c.db'}"
-    with session_scope(url) as session:
-        session.execute(text("CREATE TABLE t (x INTEGER)"))
-        session.execute(text("INSERT INTO t VALUES (1)"))
-    with pytest.raises(RuntimeError), session_scope(url) as session:
-        session.execute(text("INSERT INTO t VALUES (2)"))
-        raise RuntimeError("abandon")
-    with session_scope(url) as session:
-        assert session.execute(text("SELECT x FROM t")).scalars().all() == [1]
-
-
 def test_sqlite_file_names_the_file() -> None:
     """sqlite_file gives the path of a file URL and None for memory or Postgres."""
     assert sqlite_file("sqlite:///rel/pool.db") == Path("rel/pool.db")
@@ -52,3 +38,13 @@ def test_migration_scripts_are_found_and_do_not_shadow_alembic() -> None:
     location = script_location()
     assert (location / "env.py").is_file() and (location / "versions" / "0001_meta.py").is_file()
     assert not (location / "__init__.py").exists()
+
+
+def test_as_utc_reads_naive_text_and_aware_values_as_utc() -> None:
+    """SQLite's naive UTC text becomes an aware UTC datetime; an aware value keeps its zone."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    assert as_utc("2024-05-01 12:00:00.000001") == datetime(2024, 5, 1, 12, 0, 0, 1, tzinfo=UTC)
+    paris = datetime(2024, 5, 1, 14, tzinfo=timezone(timedelta(hours=2)))
+    assert as_utc(paris) is paris
+    assert as_utc(datetime(2024, 5, 1, 12)).tzinfo is UTC

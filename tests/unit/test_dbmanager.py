@@ -7,7 +7,8 @@ import pytest
 from egp.config import load_settings
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.types import TYPES
-from egp.storage.sql_pool import interface_key, is_runtime_literal, lock_key
+from egp.storage.locks import lock_key
+from egp.storage.sql_pool import interface_key, is_runtime_literal
 from egp.storage.sync import SyncError, upstream_of
 
 
@@ -57,9 +58,13 @@ def test_runtime_literals() -> None:
 
 
 def test_lock_keys_differ_and_are_stable() -> None:
-    """Advisory lock keys are 32-bit, stable and distinct per job."""
-    assert lock_key("sync") == lock_key("sync") != lock_key("archive")
-    assert 0 <= lock_key("watchdog") < 2**32
+    """Advisory lock keys are 32-bit, distinct per name, and the same in every process and release."""
+    names = ["sync", "archive", "watchdog", "island:job-1:0", "island:job-1:1", "island:job-2:0"]
+    keys = [lock_key(n) for n in names]
+    assert len(set(keys)) == len(names)
+    assert all(0 <= k < 2**32 for k in keys)
+    # The key is CRC-32 of "egp:" + name: a changed value would let an old and a new process both run.
+    assert lock_key("sync") == 0x5EE4845D
 
 
 def test_no_upstream_is_a_one_line_error() -> None:

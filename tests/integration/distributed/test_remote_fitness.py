@@ -128,7 +128,7 @@ def test_a_remote_fan_out_writes_only_new_nodes_and_every_gc_is_found(
     pool = gene_pool(url)
     written: list[bytes] = []
     fanning_out = [False]
-    original_put, original_call = SQLGenePool._put, RemoteFitness.__call__
+    original_put, original_call = SQLGenePool.put, RemoteFitness.__call__
 
     def counting_put(self: SQLGenePool, connection: Any, gcs: list[Any], *args: Any) -> Any:
         """Record what each fan-out writes (the epoch's own commit writes its members again, a no-op)."""
@@ -147,7 +147,7 @@ def test_a_remote_fan_out_writes_only_new_nodes_and_every_gc_is_found(
     assert start_job(
         settings, job, "worker/test", _synchronous(settings, pool, job, spec.problem)
     ).dispatch == [(0, 0)]
-    monkeypatch.setattr(SQLGenePool, "_put", counting_put)
+    monkeypatch.setattr(SQLGenePool, "put", counting_put)
     monkeypatch.setattr(RemoteFitness, "__call__", fan_out)
     for epoch in (0, 1):  # a worker makes one RemoteFitness per epoch task
         remote = _synchronous(settings, pool, job, spec.problem)

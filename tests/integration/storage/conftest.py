@@ -18,22 +18,10 @@ from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.types import TYPES
 from egp.migrations import upgrade
+from egp.storage.schema import data_tables
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 FLOAT = TYPES.uid("float")
-DATA_TABLES = (
-    "genetic_codes",
-    "gc_problem_stats",
-    "pgc_stats",
-    "problems",
-    "jobs",
-    "population_members",
-    "epochs",
-    "sources",
-    "sync_state",
-    "quarantine",
-    "archive",
-)
 
 
 class PostgresDatabases:
@@ -95,7 +83,7 @@ def postgres_databases(postgres_store: PostgresDatabases) -> Iterator[Callable[[
 def empty(url: str) -> str:
     """Delete every data row (not meta or the schema revision) from the database at `url`; return the URL."""
     with get_engine(url).begin() as connection:
-        for table in DATA_TABLES:
+        for table in data_tables():
             connection.execute(text(f"DELETE FROM {table}"))
     return url
 

@@ -18,8 +18,9 @@ from egp.genetic_code.assembly import Assembler, Expr
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.serialization import from_json, to_json
+from egp.jobs.recovery import stalled_jobs
 from egp.storage.sql_pool import SQLGenePool
-from egp.storage.sync import archive, prepare_database, promote, pull, stalled_jobs
+from egp.storage.sync import archive, prepare_database, promote, pull
 
 from .conftest import FLOAT, make_gcs
 from .test_gene_pool_conformance import literal_gc

@@ -1,0 +1,152 @@
+"""Pull: fetch the upstream's best GCs for the local problems, its codons and its best pGCs, each with its
+closure and statistics, merged by the delta rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+
+from egp.config import Settings, display_url
+from egp.storage.locks import advisory_lock
+from egp.storage.sql_pool import SQLGenePool
+from egp.storage.sync.admission import admit, quarantine
+from egp.storage.sync.delta import PGC_VALUES, STATS_VALUES, pull_conflict
+from egp.storage.sync.peers import SyncReport, open_upstream, peer_name, upstream_of
+from egp.storage.sync.push import pending_batch, push_locked
+
+
+def pull(local_url: str, settings: Settings, upstream_url: str | None = None) -> SyncReport:
+    """Fetch the upstream's best GCs for local problems, its codons and best pGCs, each with its closure."""
+    upstream_url = upstream_url or upstream_of(settings)
+    report = SyncReport("pull", display_url(upstream_url))
+    with advisory_lock(local_url, "sync") as got:
+        if not got:
+            report.skipped = "another promote or pull holds the lock"
+            return report
+        local = SQLGenePool(local_url)
+        upstream = open_upstream(upstream_url)
+        peer = peer_name(upstream.url)
+        if pending_batch(local, peer) is not None:
+            # A pull must not see the upstream without our unapplied deltas: flush them first.
+            push_locked(local, upstream, settings, SyncReport("promote", report.upstream))
+        _pull_locked(local, upstream, settings, report)
+    return report
+
+
+def _wanted(local: SQLGenePool, upstream: SQLGenePool, settings: Settings) -> tuple[list[bytes], list[bytes]]:
+    """The local problems, and the upstream signatures to pull (best per problem, best pGCs, codons)."""
+    with local.engine.connect() as connection:
+        problems = sorted(
+            bytes(r[0])
+            for r in connection.execute(
+                text("SELECT identity FROM problems UNION SELECT DISTINCT problem FROM gc_problem_stats")
+            )
+        )
+    wanted: set[bytes] = set()
+    with upstream.engine.connect() as connection:
+        for problem in problems:
+            wanted.update(
+                bytes(r[0])
+                for r in connection.execute(
+                    text(
+                        "SELECT signature FROM gc_problem_stats WHERE problem = :p"
+                        " ORDER BY fitness DESC, signature LIMIT :n"
+                    ),
+                    {"p": problem, "n": settings.pull_best_per_problem},
+                )
+            )
+        layers = [int(r[0]) for r in connection.execute(text("SELECT DISTINCT layer FROM pgc_stats"))]
+        for layer in layers:
+            wanted.update(
+                bytes(r[0])
+                for r in connection.execute(
+                    text(
+                        "SELECT signature FROM pgc_stats WHERE layer = :l"
+                        " ORDER BY fitness DESC, signature LIMIT :n"
+                    ),
+                    {"l": layer, "n": settings.pull_best_pgcs_per_layer},
+                )
+            )
+        wanted.update(
+            bytes(r[0])
+            for r in connection.execute(
+                text("SELECT signature FROM genetic_codes WHERE codon_inline IS NOT NULL")
+            )
+        )
+    return problems, sorted(wanted)
+
+
+def _pull_locked(local: SQLGenePool, upstream: SQLGenePool, settings: Settings, report: SyncReport) -> None:
+    """Admit the wanted upstream GCs into `local` and merge their statistics (the caller holds the lock)."""
+    problems, wanted = _wanted(local, upstream, settings)
+    rows = upstream.closure_rows(wanted)
+    source = f"pull from {display_url(upstream.url)}"
+    signatures = [bytes(r["signature"]) for r in rows]
+    with upstream.engine.connect() as connection:
+        stats: list[Any] = []
+        pgc: list[Any] = []
+        for chunk in upstream.chunks(signatures):
+            condition, params = upstream.in_condition("signature", chunk)
+            if problems:
+                pcond, pparams = upstream.in_condition("problem", problems, "p")
+                stats += connection.execute(
+                    text(
+                        f"SELECT signature, problem, {', '.join(STATS_VALUES)} FROM gc_problem_stats"
+                        f" WHERE {condition} AND {pcond}"
+                    ),
+                    params | pparams,
+                ).all()
+            pgc += connection.execute(
+                text(f"SELECT signature, layer, {', '.join(PGC_VALUES)} FROM pgc_stats WHERE {condition}"),
+                params,
+            ).all()
+    with local.transaction() as connection:
+        valid, rejected = admit(local, connection, rows, source)
+        report.gcs_sent = len(rows)
+        report.gcs_new = local.put(connection, valid)
+        report.quarantined = len(rejected)
+        report.reasons = [reason for _, _, reason in rejected[:10]]
+        quarantine(local, connection, rejected, source)
+        bad = {sig for sig, _, _ in rejected}
+        # Snapshot on arrival: V = V + (V_up - V_snap), V_snap = V_up.
+        stat_rows = sorted(
+            (bytes(r[0]), bytes(r[1]), *(v for x in r[2:] for v in (x, x)))
+            for r in stats
+            if bytes(r[0]) not in bad
+        )
+        columns = ("signature", "problem", *(c for v in STATS_VALUES for c in (v, v + "_snap")))
+        local.bulk_upsert(
+            connection,
+            "gc_problem_stats",
+            columns,
+            stat_rows,
+            "signature, problem",
+            pull_conflict("gc_problem_stats", "signature, problem", STATS_VALUES),
+        )
+        pgc_rows = sorted(
+            (bytes(r[0]), int(r[1]), *(v for x in r[2:] for v in (x, x)))
+            for r in pgc
+            if bytes(r[0]) not in bad
+        )
+        pcolumns = ("signature", "layer", *(c for v in PGC_VALUES for c in (v, v + "_snap")))
+        local.bulk_upsert(
+            connection,
+            "pgc_stats",
+            pcolumns,
+            pgc_rows,
+            "signature, layer",
+            pull_conflict("pgc_stats", "signature, layer", PGC_VALUES),
+        )
+        report.stats_rows, report.pgc_stats_rows = len(stat_rows), len(pgc_rows)
+        peer = peer_name(upstream.url)
+        connection.execute(
+            text("INSERT INTO sync_state (peer) VALUES (:peer) ON CONFLICT (peer) DO NOTHING"), {"peer": peer}
+        )
+        connection.execute(
+            text("UPDATE sync_state SET last_pull = :now, pulled_gcs = pulled_gcs + :n WHERE peer = :peer"),
+            {"now": local.now(), "n": report.gcs_new, "peer": peer},
+        )
+
+
+__all__ = ["pull"]
