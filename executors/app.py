@@ -22,8 +22,8 @@ from egp.config import get_settings
 from egp.errors import EGPError
 from egp.health import process_report
 from egp.jobs.compat import check_codon_registry
-from egp.jobs.epoch import gene_pool, reset_process_state
 from egp.jobs.fitness import FITNESS_TASK, evaluate_batch
+from egp.jobs.process import gene_pool, reset_process_state
 
 app = make_app("egp.executors", Queue.FITNESS)
 logger = logging.getLogger(__name__)

@@ -24,16 +24,10 @@ from egp.config import FitnessMode, get_settings
 from egp.errors import EGPError, one_line
 from egp.health import process_report
 from egp.jobs.compat import check_codon_registry
-from egp.jobs.epoch import (
-    StepResult,
-    fail_job,
-    gene_pool,
-    mark_dispatched,
-    reset_process_state,
-    run_epoch,
-    start_job,
-)
+from egp.jobs.epoch import StepResult, run_epoch, start_job
 from egp.jobs.fitness import FITNESS_TASK, RemoteFitness
+from egp.jobs.process import gene_pool, reset_process_state
+from egp.jobs.progress import fail_job, mark_dispatched
 from egp.jobs.store import JobStore
 
 app = make_app("egp.workers", Queue.EVOLUTION)

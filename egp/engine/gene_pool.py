@@ -142,8 +142,16 @@ class GenePool(Protocol):
         """Apply an epoch's writes atomically; False (nothing written) if that epoch was already recorded."""
         ...
 
+    def record_epochs(self, records: Sequence[EpochRecord]) -> list[bool]:
+        """Apply several epochs' writes in one transaction, each at most once; which were written."""
+        ...
+
     def epoch_recorded(self, job: str, island: int, epoch: int) -> bool:
         """Whether the ledger holds (job, island, epoch)."""
+        ...
+
+    def epoch_state(self, job: str, island: int, epoch: int) -> dict[str, Any] | None:
+        """The snapshot recorded with the island's latest epoch at or before `epoch` (None if none)."""
         ...
 
     def members(self, job: str | None, island: int) -> list[bytes]:
@@ -257,6 +265,10 @@ class MemoryGenePool:
             if record.state is not None:
                 self.states.setdefault((record.job, record.island), {})[record.epoch] = record.state
         return True
+
+    def record_epochs(self, records: Sequence[EpochRecord]) -> list[bool]:
+        """Apply several epochs' writes, each at most once (one process: nothing can interleave)."""
+        return [self.record_epoch(record) for record in records]
 
     def epoch_recorded(self, job: str, island: int, epoch: int) -> bool:
         """Whether (job, island, epoch) was recorded."""

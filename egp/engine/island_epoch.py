@@ -39,7 +39,10 @@ class IslandSnapshot:
     best_fitness: float
     solved: bool
     best_codons: int
+    mean: float
     pgcs: list[LayerSnapshot]
+    # The pGCs that improved each member's lineage (the master selector's first category).
+    effective: dict[bytes, tuple[bytes, ...]]
 
     def to_json(self) -> dict[str, Any]:
         """The snapshot as JSON-ready data (floats round-trip exactly through JSON text)."""
@@ -54,6 +57,8 @@ class IslandSnapshot:
             "best_fitness": self.best_fitness,
             "solved": self.solved,
             "best_codons": self.best_codons,
+            "mean": self.mean,
+            "effective": {s.hex(): [p.hex() for p in chain] for s, chain in self.effective.items()},
             "pgcs": [
                 [[_stats_json(s, v) for s, v in members], [_stats_json(s, v) for s, v in others]]
                 for members, others in self.pgcs
@@ -88,7 +93,12 @@ class IslandSnapshot:
                 best_fitness=float(data["best_fitness"]),
                 solved=bool(data["solved"]),
                 best_codons=int(data["best_codons"]),
+                mean=float(data["mean"]),
                 pgcs=pgcs,
+                effective={
+                    bytes.fromhex(s): tuple(bytes.fromhex(p) for p in chain)
+                    for s, chain in data["effective"].items()
+                },
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"malformed island snapshot: {error!r}") from None
@@ -122,6 +132,7 @@ def snapshot_island(engine: Engine, island: Island) -> IslandSnapshot:
     """The island's state and progress as a job's next epoch needs them."""
     best = engine.best_signature()
     score = engine.scores[best] if best is not None else Score(0.0, False)
+    fitness = [engine.fitness(s) for s in island.members]
     return IslandSnapshot(
         members=list(island.members),
         survivability=[engine.survivability[s] for s in island.members],
@@ -133,7 +144,9 @@ def snapshot_island(engine: Engine, island: Island) -> IslandSnapshot:
         best_fitness=score.fitness,
         solved=bool(score.solved),
         best_codons=engine.lookup(best).num_codons if best is not None else 0,
+        mean=sum(fitness) / len(fitness) if fitness else 0.0,
         pgcs=engine.pgcs.snapshot(),
+        effective={s: engine.effective[s] for s in island.members if s in engine.effective},
     )
 
 
@@ -146,9 +159,9 @@ def run_island_epoch(
     record_initial: bool = False,
     halt: Callable[[], bool] | None = None,
     on_generation: GenerationCallback | None = None,
-) -> int:
-    """Evolve `island` for up to `generations` generations of `epoch` and record the epoch; returns how
-    many generations ran.
+) -> IslandSnapshot | None:
+    """Evolve `island` for up to `generations` generations of `epoch` and record the epoch; in a job, returns
+    the island's snapshot recorded with it.
 
     It stops early when the run should stop (solved, target, evaluation budget) or, before any generation
     but the first, when `halt()` says so (a deadline, a cancel). `record_initial` also stores the island's
@@ -171,21 +184,25 @@ def run_island_epoch(
             on_generation(island, done)
         if engine.stop_now():
             break
-    if engine.job is not None:
-        island.record.state = snapshot_island(engine, island).to_json()
+    snapshot = snapshot_island(engine, island) if engine.job is not None else None
+    if snapshot is not None:
+        island.record.state = snapshot.to_json()
     engine.flush(island)
-    return done
+    return snapshot
 
 
 def restore_island(
-    engine: Engine, island: int, epoch: int, known_scores: Mapping[bytes, Score] | None = None
+    engine: Engine,
+    island: int,
+    epoch: int,
+    known_scores: Callable[[list[bytes]], Mapping[bytes, Score]] | None = None,
 ) -> Island:
     """Island `island` of the engine's job as its epoch `epoch` − 1 left it, ready to run `epoch`: members
     with their scores and survivability, stagnation and budget counts, the pGC pools, and (from epoch 1 on)
     the best few members of the neighbouring island's epoch `epoch` − 1 in place of its weakest.
 
-    Scores come from `known_scores` where given (the executors' results in remote mode), else from the
-    engine's evaluator; EvolutionError if the Gene Pool lacks the state or a member.
+    Scores come from `known_scores(signatures)` where given (the executors' results in remote mode), else
+    from the engine's evaluator; EvolutionError if the Gene Pool lacks the state or a member.
     """
     job = engine.job
     pool = engine.pool
@@ -203,16 +220,18 @@ def restore_island(
     wanted = list(dict.fromkeys([*previous.members, *emigrants]))
     if not engine.load_closure(wanted):
         raise EvolutionError(f"job {job} island {island}: members are missing from the Gene Pool")
-    stored = pool.problem_stats(engine.problem_id, wanted) if known_scores is not None else {}
+    known = known_scores(wanted) if known_scores is not None else None
+    stored = pool.problem_stats(engine.problem_id, wanted) if known is not None else {}
     for signature in wanted:
-        score = known_scores.get(signature) if known_scores is not None else None
-        if score is None and known_scores is not None:
+        score = known.get(signature) if known is not None else None
+        if score is None and known is not None:
             found = stored.get(signature)
             score = Score(found.fitness if found is not None else 0.0, False, None)
         if score is None:
             score = engine.evaluator.score(engine.lookup(signature))
         engine.scores[signature] = score
         engine.survivability[signature] = survivability[signature]
+    engine.effective.update(previous.effective)
     engine.pgcs.restore(previous.pgcs)
     for layer, pooled in enumerate(engine.pgcs.pool):
         engine.pgcs.pool[layer] = [s for s in pooled if engine.load_closure([s])]
@@ -231,7 +250,7 @@ def restore_island(
 
 def _snapshot_at(pool: GenePool, job: str, island: int, epoch: int) -> IslandSnapshot:
     """The island's latest recorded snapshot at or before `epoch`; EvolutionError if there is none."""
-    found = pool.epoch_state(job, island, epoch)  # type: ignore[attr-defined]
+    found = pool.epoch_state(job, island, epoch)
     if found is None:
         raise EvolutionError(f"job {job} island {island}: no recorded state at or before epoch {epoch}")
     try:

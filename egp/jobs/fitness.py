@@ -36,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from egp.config import Settings
 from egp.engine.engine import Engine
 from egp.engine.evaluation import CaseEvaluator, Score
+from egp.engine.lineage import closure_for
 from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
 from egp.problems.base import Problem
@@ -250,8 +251,6 @@ class RemoteFitness:
 
     def __call__(self, engine: Engine, gcs: list[GeneticCode], island: int, epoch: int) -> dict[bytes, Score]:
         """Scores of `gcs`, from stored results or computed by the executor pool."""
-        from egp.jobs.epoch import closure_for
-
         pool = self.pool
         problem = engine.problem_id
         wanted = [gc.signature for gc in gcs]
@@ -261,7 +260,7 @@ class RemoteFitness:
             return found
         # Executors read GCs from the Gene Pool: store them first, with provenance. Offspring share most of
         # their sub-GCs with their parents, so only the nodes the Gene Pool lacks are written.
-        new = closure_for(engine, [engine.lookup(s) for s in pending], engine.in_gene_pool)
+        new = closure_for([engine.lookup(s) for s in pending], engine.lookup, engine.in_gene_pool)
         with pool.transaction() as connection:
             pool.put(connection, new, self.job, island, epoch)
         engine.in_gene_pool.update(gc.signature for gc in new)

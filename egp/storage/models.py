@@ -234,6 +234,8 @@ class EpochRow(Base):
     # The island after this epoch: its best fitness and generations without a better one (revision 0007).
     best: Mapped[float | None] = mapped_column(Double)
     stale: Mapped[int | None] = mapped_column(Integer)
+    # The island's snapshot after this epoch of a job, as JSON text (revision 0008).
+    state: Mapped[str | None] = mapped_column(Text)
 
 
 class SourceRow(Base):

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from egp.client import Client
 from egp.config import Settings, load_settings
 from egp.db import dispose_engines, get_engine
-from egp.jobs.epoch import reset_process_state
+from egp.jobs.process import reset_process_state
 from egp.migrations import upgrade
 
 # The distributed tests' own Redis database (the pool tests use 13, the checks 11 and 12).

@@ -20,9 +20,11 @@ from egp.config import Settings, load_settings
 from egp.db import dispose_engines
 from egp.engine.engine import Engine
 from egp.engine.evaluation import CaseEvaluator, Score
+from egp.engine.lineage import closure_for
 from egp.genetic_code.execution import Executor
-from egp.jobs.epoch import closure_for, gene_pool, reset_process_state, run_epoch, start_job
+from egp.jobs.epoch import run_epoch, start_job
 from egp.jobs.fitness import RemoteFitness, evaluate_batch, read_results
+from egp.jobs.process import gene_pool, reset_process_state
 from egp.jobs.spec import JobSpec
 from egp.jobs.store import JobStore
 from egp.migrations import upgrade
@@ -65,7 +67,7 @@ def test_an_executor_score_is_the_whole_local_score(
     problem = get_problem(problem_name)
     engine = Engine(problem, JobSpec(problem=problem_name, seed=7).evolution_config(settings), pool)
     members = engine.initial_population(0)
-    pool.put_many(closure_for(engine, [engine.lookup(s) for s in members]))
+    pool.put_many(closure_for([engine.lookup(s) for s in members], engine.lookup))
     evaluate_batch(settings, pool, problem_name, None, [s.hex() for s in members], "executor/test")
     stored = read_results(pool, problem.identity, members)
     local = CaseEvaluator(problem, Executor(dict(engine.store)))

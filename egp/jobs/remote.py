@@ -1,0 +1,76 @@
+"""Scores from the executor pool standing in for the engine's evaluator (remote fitness mode).
+
+The engine hands each generation over whole (`batched`), and `prefetch` has the executors score its new
+offspring in one fan-out (egp.jobs.fitness.RemoteFitness); `score` then answers from what came back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from egp.engine.engine import Engine
+from egp.engine.evaluation import Score
+from egp.genetic_code.gc import GeneticCode
+from egp.jobs.spec import JobError
+
+# Scores GCs for (island, epoch) in one executor fan-out: RemoteFitness.__call__.
+RemoteScorer = Callable[[Engine, list[GeneticCode], int, int], dict[bytes, Score]]
+
+
+class PrefetchedEvaluator:
+    """Stands in for the CaseEvaluator in remote mode: answers from scores the executors produced."""
+
+    #: The engine hands over each generation whole, for `prefetch` to score in one executor fan-out.
+    batched = True
+
+    def __init__(self, fetch: Callable[[list[GeneticCode]], dict[bytes, Score]]) -> None:
+        """An evaluator whose scores come from `fetch(gcs)`, one executor fan-out per call."""
+        self.fetch = fetch
+        self.ready: dict[bytes, Score] = {}
+        self.deferred = False
+        self.placeholder: set[bytes] = set()
+        self.hit_rate = 0.0
+
+    def prefetch(self, gcs: Sequence[GeneticCode]) -> None:
+        """Have the executor pool score those of `gcs` without a score yet, in one fan-out."""
+        missing = {gc.signature: gc for gc in gcs if gc.signature not in self.ready}
+        if missing:
+            self.ready.update(self.fetch(list(missing.values())))
+
+    def score(self, gc: GeneticCode) -> Score:
+        """The executor's score of `gc`; while deferred, a placeholder to be replaced after the fan-out."""
+        found = self.ready.get(gc.signature)
+        if found is not None:
+            return found
+        if self.deferred:
+            self.placeholder.add(gc.signature)
+            return Score(0.0, False, "pending")
+        raise JobError(f"GC {gc.signature.hex()} has no remote score")
+
+
+def use_remote(engine: Engine, remote: RemoteScorer, island: int, epoch: int) -> PrefetchedEvaluator:
+    """Make `engine` score through the executor pool, fanned out for (island, epoch)."""
+    evaluator = PrefetchedEvaluator(lambda gcs: remote(engine, gcs, island, epoch))
+    engine.evaluator = evaluator  # type: ignore[assignment]
+    return evaluator
+
+
+def remote_initial_population(engine: Engine, island: int) -> list[bytes]:
+    """`initial_population` with every new member scored by the executor pool in one fan-out."""
+    evaluator = engine.evaluator
+    assert isinstance(evaluator, PrefetchedEvaluator)
+    evaluator.deferred = True
+    try:
+        members = engine.initial_population(island)
+    finally:
+        evaluator.deferred = False
+    pending = [engine.lookup(s) for s in members if s in evaluator.placeholder]
+    scores = evaluator.fetch(pending)
+    for gc in pending:
+        score = scores[gc.signature]
+        engine.scores[gc.signature] = score
+        engine.survivability[gc.signature] = score.fitness
+        evaluator.placeholder.discard(gc.signature)
+        if score.solved and engine.solved_by is None:
+            engine.solved_by = gc
+    return members
