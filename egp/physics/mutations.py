@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from egp.genetic_code.codons import codon_registry
-from egp.genetic_code.gc import EmbryonicGC, GeneticCode, build_gc, make_codon, rebuild_gc
+from egp.genetic_code.embryo import EmbryonicGC
+from egp.genetic_code.gc import GeneticCode, build_gc, make_codon, rebuild_gc
 from egp.genetic_code.graph import ROW_A, ROW_B, ROW_I, ROW_O, Connection, Row
 from egp.genetic_code.properties import IS_PGC, LITERAL, CGraphType
 from egp.genetic_code.types import TYPES, is_compatible

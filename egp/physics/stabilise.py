@@ -12,7 +12,8 @@ stillborn.
 from __future__ import annotations
 
 from egp.genetic_code.assembly import Assembler, random_expression
-from egp.genetic_code.gc import EmbryonicGC, GeneticCode, freeze
+from egp.genetic_code.embryo import EmbryonicGC, freeze
+from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.graph import (
     ALLOWED,
     ROW_A,

@@ -25,8 +25,9 @@ from physics_support import (
 )
 
 import egp.physics.stabilise as stabilise_module
+from egp.genetic_code.embryo import EmbryonicGC
 from egp.genetic_code.execution import Executor
-from egp.genetic_code.gc import EmbryonicGC, GeneticCode
+from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.graph import Row
 from egp.genetic_code.properties import CGraphType
 from egp.physics.context import PhysicsContext, Stillborn
