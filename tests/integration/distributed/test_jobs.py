@@ -111,3 +111,38 @@ def test_a_cancelled_job_stops_and_a_wall_deadline_ends_a_job(make_cluster: Call
     assert timed.wait(timeout=120) == JobStatus.FINISHED, cluster.log("worker")
     assert timed.info().progress["reason"] == "wall_seconds"
     assert time.monotonic() - started < 60
+
+
+def test_a_job_gives_the_same_result_every_time(make_cluster: Callable[..., Cluster]) -> None:
+    """The same two-island job (with migration) on two fresh Gene Pools, each on a two-process worker, and
+    once more with remote fitness: the same best GC, evaluations, and island snapshots, whichever process
+    ran which epoch when."""
+    spec = {"population": 40, "generations": 40, "islands": 2, "migrants": 2, "epoch_generations": 5}
+    outcomes = []
+    for mode in ("local", "local", "remote"):
+        cluster = make_cluster()
+        cluster.start("worker", "worker", "-c", "2")
+        cluster.wait_ready("worker", 2)
+        if mode == "remote":
+            cluster.start("executor", "executor", "-c", "1")
+            cluster.wait_ready("executor", 1)
+        job = cluster.client().submit("even-parity-3", seed=11, fitness_mode=mode, **spec)
+        assert job.wait(timeout=240) == JobStatus.FINISHED, cluster.log("worker")
+        progress = job.info().progress
+        snapshots = cluster.query(
+            "SELECT island, epoch, state FROM epochs WHERE job = :j ORDER BY 1, 2", j=job.id
+        )
+        workers = cluster.query("SELECT count(DISTINCT worker) FROM genetic_codes WHERE job = :j", j=job.id)
+        outcomes.append(
+            {
+                "reason": progress["reason"],
+                "best": (progress["best_signature"], progress["best"]),
+                "evaluations": progress["evaluations"],
+                "snapshots": [tuple(row) for row in snapshots],
+            }
+        )
+        cluster.stop_all()
+        assert workers[0][0] >= 1
+    assert outcomes[0]["evaluations"] > 0 and len(outcomes[0]["snapshots"]) >= 4
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] == outcomes[2]
