@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from egp.jobs.store import JobInfo, JobStatus, JobStore
-
-START_TASK = "evolution.start"
-EPOCH_TASK = "evolution.epoch"
+from egp.task_names import EPOCH_TASK, START_TASK
 
 
 def next_epochs(store: JobStore, info: JobInfo) -> list[tuple[int, int]] | None:
