@@ -57,9 +57,12 @@ def test_runtime_literals() -> None:
 
 
 def test_lock_keys_differ_and_are_stable() -> None:
-    """Advisory lock keys are 32-bit, stable and distinct per job."""
-    assert lock_key("sync") == lock_key("sync") != lock_key("archive")
-    assert 0 <= lock_key("watchdog") < 2**32
+    """Advisory lock keys are 32-bit, the same in every process (no salted hash) and distinct per job."""
+    assert lock_key("sync") == 0x5EE4845D
+    jobs = ("sync", "promote", "pull", "archive", "watchdog")
+    keys = [lock_key(job) for job in jobs]
+    assert len(set(keys)) == len(jobs)
+    assert all(0 <= key < 2**32 for key in keys)
 
 
 def test_no_upstream_is_a_one_line_error() -> None:
