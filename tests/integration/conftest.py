@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,6 +17,16 @@ from egp.migrations import upgrade
 
 # A Redis database of its own, so test workers never see another deployment's queues.
 REDIS_URL = os.environ.get("EGP_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+INTEGRATION_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/integration/ `integration`, so `-m "not integration"` leaves them out."""
+    for item in items:
+        if INTEGRATION_DIR in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -35,6 +35,7 @@ def test_health_task_round_trips_on_each_queue(celery_pools: CeleryCluster, queu
     assert report["worker"].startswith(f"{queue}-")
 
 
+@pytest.mark.slow
 def test_status_reports_the_three_pools_alive(celery_pools: CeleryCluster, tmp_path: Path) -> None:
     """`egp status --json` exits 0 and lists our worker under each queue, each with a healthy Gene Pool."""
     result = subprocess.run(

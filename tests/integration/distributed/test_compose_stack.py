@@ -67,6 +67,7 @@ def stack(
             process.wait()
 
 
+@pytest.mark.slow
 def test_the_compose_commands_run_a_remote_fitness_job(stack: tuple[CeleryCluster, list[str]]) -> None:
     """The README's client snippet against the compose services: a remote-fitness job finishes."""
     cluster, logs = stack

@@ -68,6 +68,7 @@ def run_long_job(cluster: CeleryCluster, fault: Callable[[Job], None] | None = N
     return outcome(cluster)
 
 
+@pytest.mark.slow
 def test_kill_9_of_a_worker_mid_epoch_changes_nothing(make_cluster: Callable[..., CeleryCluster]) -> None:
     """The killed epoch is redelivered and re-run; GCs and every statistic equal an undisturbed run's."""
     undisturbed = run_long_job(make_cluster())
@@ -91,6 +92,7 @@ def test_kill_9_of_a_worker_mid_epoch_changes_nothing(make_cluster: Callable[...
         assert disturbed[key] == undisturbed[key], key
 
 
+@pytest.mark.slow
 def test_postgres_connections_dropped_mid_epoch(make_cluster: Callable[..., CeleryCluster]) -> None:
     """Terminating every backend of the Gene Pool mid-job: the tasks retry and the job finishes unchanged."""
     undisturbed = run_long_job(make_cluster())
@@ -174,6 +176,7 @@ def test_redis_restarted_mid_job_the_watchdog_redispatches(
     assert "'dispatched': [[" in (cluster.log_dir / "dbmanager.log").read_text()
 
 
+@pytest.mark.slow
 def test_hanging_and_hungry_fitness_functions_score_zero(make_cluster: Callable[..., CeleryCluster]) -> None:
     """Remote fitness: a GC whose fitness hangs or allocates without bound scores 0 with the reason; the
     executor process survives and the jobs finish."""
@@ -204,6 +207,7 @@ def test_hanging_and_hungry_fitness_functions_score_zero(make_cluster: Callable[
     assert cluster.children("executor") == executor_pids  # the same pool process did all of it
 
 
+@pytest.mark.slow
 def test_egp_job_resume_after_every_process_was_killed(
     make_cluster: Callable[..., CeleryCluster], private_redis: Callable[[], subprocess.Popen[bytes]]
 ) -> None:

@@ -14,6 +14,7 @@ from egp.jobs.store import JobStatus
 from .conftest import REDIS_URL, CeleryCluster
 
 
+@pytest.mark.slow
 def test_a_job_solves_koza_quartic_with_two_worker_processes(
     make_cluster: Callable[..., CeleryCluster],
 ) -> None:
@@ -38,6 +39,7 @@ def test_a_job_solves_koza_quartic_with_two_worker_processes(
     assert all(w[0].startswith("worker-") for w in workers)
 
 
+@pytest.mark.slow
 def test_a_job_solves_koza_quartic_in_remote_fitness_mode(make_cluster: Callable[..., CeleryCluster]) -> None:
     """Remote fitness: executors score every new GC, and the job reaches the target."""
     cluster = make_cluster()
@@ -88,6 +90,7 @@ def test_a_bad_spec_is_one_clear_error_and_nothing_is_queued(
     assert redis.Redis.from_url(REDIS_URL).llen("evolution") == 0
 
 
+@pytest.mark.slow
 def test_a_cancelled_job_stops_and_a_wall_deadline_ends_a_job(
     make_cluster: Callable[..., CeleryCluster],
 ) -> None:
