@@ -12,7 +12,8 @@ DEAP's koza set (+, -, *, protected /) on the single input x.
 
 Each seed runs the floor, EGP (meta-evolution on, default settings, in-memory Gene Pool) and DEAP one after
 another in this process, so all three see the same machine; the figures are evaluations per second over all
-seeds and their ratios to DEAP.
+seeds and their ratios to DEAP. benchmarks/README.md keeps the latest figures and the lean-core experiment
+that measured, on this loop, what EGP's per-offspring duties cost.
 """
 
 from __future__ import annotations
@@ -161,12 +162,10 @@ class ContentAddressedLoop:
         return self.evaluations, False
 
 
-def floor_run(
-    seed: int, budget: int, loop: type[ContentAddressedLoop] = ContentAddressedLoop
-) -> dict[str, Any]:
-    """One run of the bare loop (or `loop`, e.g. the lean core), with the figures `search.summarise` reads."""
+def floor_run(seed: int, budget: int) -> dict[str, Any]:
+    """One run of the bare loop, with the figures `search.summarise` reads."""
     started = time.perf_counter()
-    evaluations, solved = loop(seed, budget=budget).run()
+    evaluations, solved = ContentAddressedLoop(seed, budget=budget).run()
     return {
         "solved": solved,
         "evaluations": evaluations,
@@ -195,13 +194,10 @@ def main(argv: list[str]) -> dict[str, Any]:
     if args.seeds < 1 or args.budget < 1:
         parser.error("--seeds and --budget must be at least 1")
     np.seterr(all="ignore")  # protected division and overflowing products are part of the search
-    from benchmarks._lean_loop import LeanLoop  # it builds on this module's loop
-
-    runs: dict[str, list[dict[str, Any]]] = {"floor": [], "lean_core": [], "egp": [], "deap": []}
+    runs: dict[str, list[dict[str, Any]]] = {"floor": [], "egp": [], "deap": []}
     started = time.perf_counter()
     for seed in range(args.seeds):
         runs["floor"].append(floor_run(seed, args.budget))
-        runs["lean_core"].append(floor_run(seed, args.budget, LeanLoop))
         runs["egp"].append(egp_run("koza-quartic", seed, args.budget, True))
         runs["deap"].append(deap_search("koza-quartic", seed, args.budget))
     figures = {name: _summary(side) for name, side in runs.items()}
@@ -213,7 +209,6 @@ def main(argv: list[str]) -> dict[str, Any]:
         "budget": args.budget,
         **figures,
         "ratio_floor_vs_deap": figures["floor"]["evals_per_s"] / deap_rate if deap_rate else None,
-        "ratio_lean_core_vs_deap": figures["lean_core"]["evals_per_s"] / deap_rate if deap_rate else None,
         "ratio_egp_vs_deap": figures["egp"]["evals_per_s"] / deap_rate if deap_rate else None,
         "ratio_egp_vs_floor": figures["egp"]["evals_per_s"] / figures["floor"]["evals_per_s"],
         "seconds": time.perf_counter() - started,

@@ -10,14 +10,20 @@ import logging
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_init
 
 from egp.celery_config import Queue, health_task_name, make_app
 from egp.config import get_settings
-from egp.errors import EGPError
 from egp.health import process_report
 from egp.jobs.recovery import redispatch_stalled
 from egp.storage.sync import archive, prepare_database, promote, pull
+from egp.task_names import (
+    ARCHIVE_TASK,
+    DBMANAGER_START_TASK,
+    PROMOTE_TASK,
+    PULL_TASK,
+    WATCHDOG_TASK,
+)
+from egp.worker_support import check_on_start
 
 app = make_app("egp.dbmanager", Queue.DBMANAGER)
 logger = logging.getLogger(__name__)
@@ -27,12 +33,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
     """The periodic DB-manager tasks, each expiring after its own interval."""
     settings = get_settings()
     entries: dict[str, dict[str, Any]] = {
-        "archive": {"task": "dbmanager.archive", "schedule": settings.archive_interval_s},
-        "watchdog": {"task": "dbmanager.watchdog", "schedule": settings.watchdog_interval_s},
+        "archive": {"task": ARCHIVE_TASK, "schedule": settings.archive_interval_s},
+        "watchdog": {"task": WATCHDOG_TASK, "schedule": settings.watchdog_interval_s},
     }
     if settings.library_urls:
-        entries["promote"] = {"task": "dbmanager.promote", "schedule": settings.sync_interval_s}
-        entries["pull"] = {"task": "dbmanager.pull", "schedule": settings.sync_interval_s}
+        entries["promote"] = {"task": PROMOTE_TASK, "schedule": settings.sync_interval_s}
+        entries["pull"] = {"task": PULL_TASK, "schedule": settings.sync_interval_s}
     for entry in entries.values():
         entry["options"] = {"expires": entry["schedule"]}
     return entries
@@ -46,18 +52,12 @@ def start() -> dict[str, Any]:
     return prepare_database(get_settings().gene_pool_url, get_settings())
 
 
-def _start_worker(sender: Any = None, **_: object) -> None:
-    """On a DB-manager worker's start, prepare its database; a refusal stops the worker with one line."""
-    if getattr(sender, "app", None) is not app:
-        return
-    try:
-        logger.info("dbmanager start: %s", start())
-    except EGPError as error:
-        logger.error("dbmanager refuses to start: %s", error)
-        raise SystemExit(f"dbmanager: {error}") from None
+def _log_start() -> None:
+    """Prepare the database on the worker's start and log what that did."""
+    logger.info("dbmanager start: %s", start())
 
 
-worker_init.connect(_start_worker, weak=False, dispatch_uid="egp.dbmanager.start")
+check_on_start(app, "dbmanager", _log_start, dispatch_uid="egp.dbmanager.start")
 
 
 @app.task(name=health_task_name(Queue.DBMANAGER), bind=True)
@@ -66,31 +66,31 @@ def health(self: Task[[], dict[str, Any]]) -> dict[str, Any]:
     return process_report(Queue.DBMANAGER, self.request.hostname, get_settings().gene_pool_url)
 
 
-@app.task(name="dbmanager.start")
+@app.task(name=DBMANAGER_START_TASK)
 def start_task() -> dict[str, Any]:
     """Bring the database to head and seed the shipped codons (idempotent)."""
     return start()
 
 
-@app.task(name="dbmanager.promote")
+@app.task(name=PROMOTE_TASK)
 def promote_task() -> dict[str, Any]:
     """Push GCs passing the promotion thresholds, with their closure and statistic deltas, upstream."""
     return promote(get_settings().gene_pool_url, get_settings()).as_dict()
 
 
-@app.task(name="dbmanager.pull")
+@app.task(name=PULL_TASK)
 def pull_task() -> dict[str, Any]:
     """Pull the upstream's best GCs for local problems, its codons and best pGCs, with their closure."""
     return pull(get_settings().gene_pool_url, get_settings()).as_dict()
 
 
-@app.task(name="dbmanager.archive")
+@app.task(name=ARCHIVE_TASK)
 def archive_task() -> dict[str, Any]:
     """Retire cold GCs to the archive table."""
     return archive(get_settings().gene_pool_url, get_settings())
 
 
-@app.task(name="dbmanager.watchdog")
+@app.task(name=WATCHDOG_TASK)
 def watchdog_task() -> list[dict[str, Any]]:
     """Re-dispatch running jobs whose epoch ledger has not advanced within their lease (and lost starts)."""
     return redispatch_stalled(get_settings().gene_pool_url, lambda name, args: app.send_task(name, args=args))

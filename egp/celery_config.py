@@ -17,6 +17,7 @@ from kombu import Queue as KombuQueue
 
 from egp.config import Settings, get_settings
 from egp.db import dispose_engines
+from egp.task_names import health_task_name
 
 
 class Queue(StrEnum):
@@ -37,11 +38,6 @@ def queue_for_task(task_name: str) -> Queue | None:
         if fnmatchcase(task_name, pattern):
             return Queue(route["queue"])
     return None
-
-
-def health_task_name(queue: Queue) -> str:
-    """Return the name of the health task served on `queue`, e.g. `fitness.health`."""
-    return f"{queue}.health"
 
 
 def celery_config(settings: Settings | None = None) -> dict[str, Any]:
@@ -103,3 +99,6 @@ def make_app(name: str, queue: Queue, settings: Settings | None = None) -> Celer
 
     celeryd_after_setup.connect(consume_own_queue, weak=False)
     return app
+
+
+__all__ = ["TASK_ROUTES", "Queue", "celery_config", "health_task_name", "make_app", "queue_for_task"]

@@ -19,9 +19,7 @@ from egp.jobs.spec import JobError, make_spec
 from egp.jobs.store import JobInfo, JobStatus, JobStore
 from egp.problems.base import Problem
 from egp.storage.sql_pool import SQLGenePool, check_schema
-
-START_TASK = "evolution.start"
-EPOCH_TASK = "evolution.epoch"
+from egp.task_names import START_TASK
 
 
 @dataclass(frozen=True)

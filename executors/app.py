@@ -5,41 +5,22 @@ starts) and scores each GC under a time limit (EGP_FITNESS_TIME_LIMIT_S): a runa
 that GC its fitness, never the executor. The work is in egp.jobs.fitness.
 """
 
-import logging
 import os
 import resource
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_init, worker_process_init
-from kombu.exceptions import OperationalError as BrokerError
-from psycopg import OperationalError as PsycopgOperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from celery.signals import worker_process_init
 
 from egp.celery_config import Queue, health_task_name, make_app
 from egp.config import get_settings
-from egp.errors import EGPError
 from egp.health import process_report
-from egp.jobs.compat import check_codon_registry
-from egp.jobs.fitness import FITNESS_TASK, evaluate_batch
+from egp.jobs.fitness import evaluate_batch
 from egp.jobs.process import gene_pool, reset_process_state
+from egp.task_names import FITNESS_TASK
+from egp.worker_support import RETRY_ON_CONNECTION_ERRORS, check_registry_on_start
 
 app = make_app("egp.executors", Queue.FITNESS)
-logger = logging.getLogger(__name__)
-
-
-def _check_registry(sender: Any = None, **_: object) -> None:
-    """On start, refuse to run with codon files that differ from the Gene Pool's."""
-    if getattr(sender, "app", None) is not app:
-        return
-    try:
-        logger.info("codon registry %s matches the Gene Pool", check_codon_registry(get_settings())[:16])
-    except EGPError as error:
-        logger.error("fitness executor refuses to start: %s", error)
-        raise SystemExit(f"fitness executor: {error}") from None
-    except OperationalError as error:
-        logger.warning("cannot check the codon registry yet: %s", error)
 
 
 def limit_memory(**_: object) -> None:
@@ -52,7 +33,7 @@ def limit_memory(**_: object) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-worker_init.connect(_check_registry, weak=False, dispatch_uid="egp.executors.registry")
+check_registry_on_start(app, "fitness executor", dispatch_uid="egp.executors.registry")
 worker_process_init.connect(limit_memory, weak=False, dispatch_uid="egp.executors.limit_memory")
 
 
@@ -65,17 +46,7 @@ def health(self: Task[[], dict[str, Any]]) -> dict[str, Any]:
 @app.task(
     name=FITNESS_TASK,
     bind=True,
-    autoretry_for=(
-        OperationalError,
-        InterfaceError,
-        PsycopgOperationalError,
-        RedisConnectionError,
-        BrokerError,
-        ConnectionError,
-    ),
-    retry_backoff=1,
-    retry_backoff_max=60,
-    max_retries=20,
+    **RETRY_ON_CONNECTION_ERRORS,
 )
 def evaluate_batch_task(
     self: Task[[str, str | None, list[str]], dict[str, Any]],

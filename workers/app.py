@@ -13,53 +13,24 @@ from contextlib import contextmanager
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_init, worker_process_init
-from kombu.exceptions import OperationalError as BrokerError
-from psycopg import OperationalError as PsycopgOperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from celery.signals import worker_process_init
 
 from egp.celery_config import Queue, health_task_name, make_app
 from egp.config import FitnessMode, get_settings
-from egp.errors import EGPError, one_line
+from egp.errors import one_line
 from egp.health import process_report
-from egp.jobs.compat import check_codon_registry
 from egp.jobs.epoch import StepResult, run_epoch, start_job
-from egp.jobs.fitness import FITNESS_TASK, RemoteFitness
+from egp.jobs.fitness import RemoteFitness
 from egp.jobs.process import gene_pool, reset_process_state
 from egp.jobs.progress import fail_job, mark_dispatched
 from egp.jobs.store import JobStore
+from egp.task_names import EPOCH_TASK, FITNESS_TASK, START_TASK
+from egp.worker_support import CONNECTION_ERRORS, RETRY_ON_CONNECTION_ERRORS, check_registry_on_start
 
 app = make_app("egp.workers", Queue.EVOLUTION)
 logger = logging.getLogger(__name__)
 
-EPOCH_TASK = "evolution.epoch"
-START_TASK = "evolution.start"
-# Errors of a lost connection: retried with backoff (1, 2, 4 … 60 s), never a user's mistake.
-CONNECTION_ERRORS = (
-    OperationalError,
-    InterfaceError,
-    PsycopgOperationalError,
-    RedisConnectionError,
-    BrokerError,
-    ConnectionError,
-)
-
-
-def _check_registry(sender: Any = None, **_: object) -> None:
-    """On start, refuse to run with codon files that differ from the Gene Pool's."""
-    if getattr(sender, "app", None) is not app:
-        return
-    try:
-        logger.info("codon registry %s matches the Gene Pool", check_codon_registry(get_settings())[:16])
-    except EGPError as error:
-        logger.error("evolution worker refuses to start: %s", error)
-        raise SystemExit(f"evolution worker: {error}") from None
-    except OperationalError as error:  # the database may come up later; the tasks retry
-        logger.warning("cannot check the codon registry yet: %s", error)
-
-
-worker_init.connect(_check_registry, weak=False, dispatch_uid="egp.workers.registry")
+check_registry_on_start(app, "evolution worker", dispatch_uid="egp.workers.registry")
 worker_process_init.connect(
     lambda **_: reset_process_state(), weak=False, dispatch_uid="egp.workers.reset_process_state"
 )
@@ -109,10 +80,7 @@ def health(self: Task[[], dict[str, Any]]) -> dict[str, Any]:
 @app.task(
     name=START_TASK,
     bind=True,
-    autoretry_for=CONNECTION_ERRORS,
-    retry_backoff=1,
-    retry_backoff_max=60,
-    max_retries=20,
+    **RETRY_ON_CONNECTION_ERRORS,
 )
 def start(self: Task[[str], dict[str, Any]], job_id: str) -> dict[str, Any]:
     """Build and record each island's initial population, then send epoch 0 of every island."""
@@ -126,10 +94,7 @@ def start(self: Task[[str], dict[str, Any]], job_id: str) -> dict[str, Any]:
     name=EPOCH_TASK,
     bind=True,
     reject_on_worker_lost=True,
-    autoretry_for=CONNECTION_ERRORS,
-    retry_backoff=1,
-    retry_backoff_max=60,
-    max_retries=20,
+    **RETRY_ON_CONNECTION_ERRORS,
 )
 def epoch(
     self: Task[[str, int, int], dict[str, Any]], job_id: str, island: int, epoch: int

@@ -503,29 +503,6 @@ class Executor:
         return source_of(self.flat(gc), gc)
 
 
-def run_flat(program: FlatProgram, inputs: Sequence[Any]) -> tuple[Any, ...]:
-    """Interpret a flat program over its inputs (scalars or numpy arrays)."""
-    regs: list[Any] = [*inputs, *([None] * (program.n_slots - program.n_inputs))]
-    with quiet_numpy():
-        for op in program.ops:
-            args = op.args
-            arity = op.arity
-            if arity == 2:
-                value = op.fn(regs[args[0]], regs[args[1]])
-            elif arity == 1:
-                value = op.fn(regs[args[0]])
-            elif arity == 0:
-                value = op.fn()
-            else:
-                value = op.fn(*[regs[a] for a in args])
-            if len(op.out) == 1:
-                regs[op.out[0]] = value
-            else:
-                for slot, item in zip(op.out, value, strict=True):
-                    regs[slot] = item
-    return tuple(regs[s] for s in program.outputs)
-
-
 def _eliminate_dead_code(n_inputs: int, ops: list[Op], outputs: tuple[int, ...]) -> FlatProgram:
     """Drop ops none of whose outputs reach an output, and renumber slots densely."""
     live = set(outputs)

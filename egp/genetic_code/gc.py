@@ -129,8 +129,8 @@ class GeneticCode(_GeneticCodeFields):
     """An immutable stored GC. Identity (equality, hash) is its signature.
 
     Every rebuilt node of every mutation is one of these, so construction is a plain slot fill followed by a
-    class switch to this immutable class (a frozen dataclass's per-field `object.__setattr__` cost 8x more);
-    any later write raises.
+    class switch to this immutable class (a frozen dataclass's per-field `object.__setattr__` costs several
+    times more); any later write raises.
     """
 
     __slots__ = ()

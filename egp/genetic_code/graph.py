@@ -46,8 +46,8 @@ class Row(StrEnum):
     __hash__ = str.__hash__
 
 
-# The rows as module constants: reaching an enum member as a class attribute costs ~0.1 µs (the enum
-# metaclass's __getattr__ hook slows every class attribute lookup), and the hot paths name rows constantly.
+# The rows as module constants: reaching an enum member as a class attribute is slow (the enum metaclass's
+# __getattr__ hook slows every class attribute lookup), and the hot paths name rows constantly.
 ROW_I, ROW_F, ROW_A, ROW_B, ROW_O, ROW_P = Row.I, Row.F, Row.A, Row.B, Row.O, Row.P
 
 

@@ -43,10 +43,10 @@ from egp.problems.base import Problem
 from egp.problems.registry import get_problem
 from egp.storage.models import FitnessResultRow
 from egp.storage.sql_pool import SQLGenePool
+from egp.task_names import FITNESS_TASK
 
 logger = logging.getLogger(__name__)
 
-FITNESS_TASK = "fitness.evaluate_batch"
 FITNESS_RESULTS = cast(Table, FitnessResultRow.__table__)
 MAX_SENDS = 3  # a batch is sent at most this many times before its missing GCs score 0
 

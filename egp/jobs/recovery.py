@@ -11,9 +11,7 @@ from sqlalchemy import text
 from egp.db import as_utc
 from egp.jobs.store import JobInfo, JobStatus, JobStore
 from egp.storage.locks import advisory_lock
-
-START_TASK = "evolution.start"
-EPOCH_TASK = "evolution.epoch"
+from egp.task_names import EPOCH_TASK, START_TASK
 
 
 def next_epochs(store: JobStore, info: JobInfo) -> list[tuple[int, int]] | None:

@@ -72,8 +72,8 @@ class EvenParity(TruthTableProblem):
     """Even parity of n bools: True when an even number of inputs are True."""
 
     codons = PARITY_CODONS
-    # Parity from and/or/nand/nor needs yet more room, and free neutral drift across its plateaus:
-    # even-parity-3 solved 75 of 80 seeds at 192/96 against 71 of 80 at 128/64 (search benchmark).
+    # Parity from and/or/nand/nor needs yet more room, and free neutral drift across its plateaus
+    # (the search benchmark's figures are in benchmarks/README.md).
     max_codons = 192
     initial_max_codons = 96
 
@@ -92,11 +92,10 @@ class EvenParity3(EvenParity):
     description = "Even-3-parity: True if an even number of the 3 inputs are True; fitness: share of 8 rows"
     inputs = ("bool",) * 3
     width = 3
-    # A stagnant island restarts from new material. Every seed that failed got to 7 of 8 rows within three
-    # generations and stayed there: the island filled with distinct 7/8 programs missing different rows,
-    # none a mutation away from a solution. Over seeds 0-79 (search benchmark settings): 78 solved with
-    # restarts against 74 with half the island reseeded. Multiplexer-6 is the opposite (35 against 39 of 40:
-    # its plateaus are crossed by drift, and a restart throws the progress away), so it keeps the default.
+    # A stagnant island restarts from new material: a failing run fills its island with distinct programs
+    # right on 7 of 8 rows (each missing a different row, none a mutation away from a solution), and after a
+    # half reseed that elite out-selects the newcomers. Multiplexer-6 keeps the default: drift crosses its
+    # plateaus, and a restart would throw that progress away (figures: benchmarks/README.md).
     reseed = 1.0
 
 
@@ -122,7 +121,7 @@ class Multiplexer6(TruthTableProblem):
     codons = MULTIPLEXER_CODONS
     width = 6
     # Drift only to programs no larger: the multiplexer solves more often without the growth that unbounded
-    # drift brings (78 of 80 seeds solved against 69 of 80, search benchmark).
+    # drift brings (figures: benchmarks/README.md).
     drift_growth = 0
 
     def expected(self, columns: tuple[BoolArray, ...]) -> BoolArray:

@@ -16,7 +16,7 @@ from egp.problems.base import Assessment, FitnessCases, Problem, float_column
 #: Function sets as codon names from the shipped codon library (data: align with the final names here).
 # Koza's arithmetic function set (+, -, *, protected /), as in the codegen benchmark. The trigonometric
 # codons are left out on purpose: with them, smooth sin/cos approximations of the quartic become local optima
-# that trap a large share of runs (8/10 seeds solved without them, 3-6/10 with them, at 20,000 evaluations).
+# that trap a large share of runs (figures: benchmarks/README.md).
 KOZA_QUARTIC_CODONS: tuple[str, ...] = (
     "float_add",
     "float_sub",
@@ -44,9 +44,9 @@ class SymbolicRegression(Problem):
     # Small starting programs (like DEAP's symbreg genHalfAndHalf(1, 2)): the polynomials are found from
     # them as often, and small programs are fast to vary and score.
     initial_max_codons = 8
-    # Drift only to programs no larger. Free drift solved the same seeds (koza-quartic 30/30 and 40/40,
-    # nguyen-1 30/30, nguyen-5 5/30 either way) but let programs grow towards max_codons in long runs: 2.2
-    # stored GCs per evaluation over 300 generations of koza-quartic against 0.6, and fewer evaluations/s.
+    # Drift only to programs no larger: free drift solves the same seeds but lets programs grow towards
+    # max_codons in long runs, which stores more GCs per evaluation and evaluates fewer per second
+    # (figures: benchmarks/README.md).
     drift_growth = 0
 
     @abstractmethod

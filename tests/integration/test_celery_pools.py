@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CeleryPools
+from celery_harness import CeleryCluster
 
 from egp.celery_config import Queue, health_task_name, make_app
 
@@ -17,7 +17,7 @@ EGP = str(Path(sys.executable).parent / "egp")
 
 
 @pytest.mark.parametrize("queue", list(Queue))
-def test_health_task_round_trips_on_each_queue(celery_pools: CeleryPools, queue: Queue) -> None:
+def test_health_task_round_trips_on_each_queue(celery_pools: CeleryCluster, queue: Queue) -> None:
     """`<queue>.health`, routed by name, is answered by that queue's worker, which reaches the Gene Pool."""
     app = make_app("test-client", Queue.EVOLUTION, celery_pools.settings)
     try:
@@ -35,7 +35,8 @@ def test_health_task_round_trips_on_each_queue(celery_pools: CeleryPools, queue:
     assert report["worker"].startswith(f"{queue}-")
 
 
-def test_status_reports_the_three_pools_alive(celery_pools: CeleryPools, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_status_reports_the_three_pools_alive(celery_pools: CeleryCluster, tmp_path: Path) -> None:
     """`egp status --json` exits 0 and lists our worker under each queue, each with a healthy Gene Pool."""
     result = subprocess.run(
         [EGP, "status", "--json", "--timeout", "3"],

@@ -39,6 +39,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'pool.db'}"
 
 
+@pytest.mark.slow
 def test_cli_upgrade_reaches_head_and_a_second_run_is_a_no_op(fresh_url: str, tmp_path: Path) -> None:
     """`egp db upgrade --url` migrates an empty database; running it again changes nothing."""
     first = egp("db", "upgrade", "--url", fresh_url, "--json", cwd=tmp_path)

@@ -16,7 +16,7 @@ import yaml
 
 from egp.jobs.store import JobStatus
 
-from .conftest import REDIS_URL, REPO_ROOT, Cluster
+from .conftest import REDIS_URL, REPO_ROOT, CeleryCluster
 
 COMPOSE_FILE = REPO_ROOT / "compose.yaml"
 BIN = Path(sys.executable).parent
@@ -31,7 +31,9 @@ def service_command(compose: dict[str, Any], name: str, node: str) -> list[str]:
 
 
 @pytest.fixture
-def stack(make_cluster: Callable[..., Cluster], tmp_path: Path) -> Iterator[tuple[Cluster, list[str]]]:
+def stack(
+    make_cluster: Callable[..., CeleryCluster], tmp_path: Path
+) -> Iterator[tuple[CeleryCluster, list[str]]]:
     """worker, executor and dbmanager started exactly as compose.yaml starts them."""
     cluster = make_cluster()
     compose = yaml.safe_load(COMPOSE_FILE.read_text())
@@ -65,7 +67,8 @@ def stack(make_cluster: Callable[..., Cluster], tmp_path: Path) -> Iterator[tupl
             process.wait()
 
 
-def test_the_compose_commands_run_a_remote_fitness_job(stack: tuple[Cluster, list[str]]) -> None:
+@pytest.mark.slow
+def test_the_compose_commands_run_a_remote_fitness_job(stack: tuple[CeleryCluster, list[str]]) -> None:
     """The README's client snippet against the compose services: a remote-fitness job finishes."""
     cluster, logs = stack
     assert cluster.env["EGP_BROKER_URL"] == REDIS_URL

@@ -11,10 +11,13 @@ import redis
 from egp.jobs.spec import JobError
 from egp.jobs.store import JobStatus
 
-from .conftest import REDIS_URL, Cluster
+from .conftest import REDIS_URL, CeleryCluster
 
 
-def test_a_job_solves_koza_quartic_with_two_worker_processes(make_cluster: Callable[..., Cluster]) -> None:
+@pytest.mark.slow
+def test_a_job_solves_koza_quartic_with_two_worker_processes(
+    make_cluster: Callable[..., CeleryCluster],
+) -> None:
     """Local fitness: two islands on a two-process worker reach the target; every GC carries provenance."""
     cluster = make_cluster()
     cluster.start("worker", "worker", "-c", "2")
@@ -36,7 +39,8 @@ def test_a_job_solves_koza_quartic_with_two_worker_processes(make_cluster: Calla
     assert all(w[0].startswith("worker-") for w in workers)
 
 
-def test_a_job_solves_koza_quartic_in_remote_fitness_mode(make_cluster: Callable[..., Cluster]) -> None:
+@pytest.mark.slow
+def test_a_job_solves_koza_quartic_in_remote_fitness_mode(make_cluster: Callable[..., CeleryCluster]) -> None:
     """Remote fitness: executors score every new GC, and the job reaches the target."""
     cluster = make_cluster()
     cluster.start("worker", "worker", "-c", "2")
@@ -74,7 +78,7 @@ def test_a_job_solves_koza_quartic_in_remote_fitness_mode(make_cluster: Callable
     ],
 )
 def test_a_bad_spec_is_one_clear_error_and_nothing_is_queued(
-    make_cluster: Callable[..., Cluster], problem: str, settings: dict[str, object], message: str
+    make_cluster: Callable[..., CeleryCluster], problem: str, settings: dict[str, object], message: str
 ) -> None:
     """Unknown problem, negative population, unknown setting: one line, no jobs row, no message queued."""
     cluster = make_cluster()
@@ -86,7 +90,10 @@ def test_a_bad_spec_is_one_clear_error_and_nothing_is_queued(
     assert redis.Redis.from_url(REDIS_URL).llen("evolution") == 0
 
 
-def test_a_cancelled_job_stops_and_a_wall_deadline_ends_a_job(make_cluster: Callable[..., Cluster]) -> None:
+@pytest.mark.slow
+def test_a_cancelled_job_stops_and_a_wall_deadline_ends_a_job(
+    make_cluster: Callable[..., CeleryCluster],
+) -> None:
     """cancel() stops a running job within its epoch (no epoch is recorded after it settles); a job with
     `wall_seconds` ends with that reason long before its generation budget."""
     cluster = make_cluster(EGP_EPOCH_GENERATIONS="1000")  # one long epoch: the stop must come mid-epoch

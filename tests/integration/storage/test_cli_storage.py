@@ -32,6 +32,7 @@ def egp(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProce
     )
 
 
+@pytest.mark.slow
 def test_pool_and_library_commands(postgres_databases: Callable[[DatabaseRole], str], tmp_path: Path) -> None:
     """stats, push (twice: idempotent), status, pull, and gc lookups through the pool."""
     pool = postgres_databases(DatabaseRole.POOL)
@@ -69,6 +70,7 @@ def test_pool_and_library_commands(postgres_databases: Callable[[DatabaseRole], 
     assert egp(third, "library", "pull", cwd=tmp_path).returncode == 0
 
 
+@pytest.mark.slow
 def test_missing_pool_and_unmigrated_upstream_are_one_line(tmp_path: Path) -> None:
     """No pool file, or an upstream behind head: one red line naming what to do."""
     env = {"EGP_GENE_POOL_URL": f"sqlite:///{tmp_path / 'none.db'}"}
@@ -101,6 +103,7 @@ def test_prepare_refuses_an_old_schema_without_auto_upgrade(tmp_path: Path) -> N
     assert prepare_database(url, load_settings())["upgraded"] and current(url).at_head
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
 def test_gc_show_reads_lineage_and_statistics_from_the_pool(
     backend: str, postgres_databases: Callable[[DatabaseRole], str], sqlite_url: str, tmp_path: Path

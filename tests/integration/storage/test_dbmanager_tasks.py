@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from egp.celery_config import Queue, make_app
@@ -22,6 +23,7 @@ def run_task(pools: Any, name: str) -> Any:
         app.close()
 
 
+@pytest.mark.slow
 def test_start_watchdog_and_archive_tasks(celery_pools: Any) -> None:
     """The worker seeded its database on start; start again changes nothing; watchdog and archive answer."""
     url = celery_pools.gene_pool_url

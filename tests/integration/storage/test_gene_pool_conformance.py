@@ -208,7 +208,9 @@ def test_record_epoch_is_idempotent_with_a_ledger(pool: GenePool) -> None:
         assert pool.island_state("job-1", 9) == (-1.0, 0)
 
 
-def test_open_gene_pool(tmp_path: pytest.TempPathFactory, module_postgres: str) -> None:
+def test_open_gene_pool(
+    tmp_path: pytest.TempPathFactory, module_postgres: str, postgres_store: PostgresDatabases
+) -> None:
     """memory:// is in memory; a new SQLite file is created at head; Postgres behind head is refused."""
     from egp.storage.sql_pool import SchemaNotAtHeadError
 
@@ -216,17 +218,6 @@ def test_open_gene_pool(tmp_path: pytest.TempPathFactory, module_postgres: str) 
     pool = open_gene_pool(f"sqlite:///{tmp_path}/new.db")  # type: ignore[operator]
     assert isinstance(pool, SQLGenePool)
     assert isinstance(open_gene_pool(module_postgres), SQLGenePool)
-    import psycopg
-
-    name = "egp_test_storage_empty_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:8]
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        with pytest.raises(SchemaNotAtHeadError, match="egp db upgrade"):
-            open_gene_pool(f"postgresql://postgres@127.0.0.1:5432/{name}")
-    finally:
-        from egp.db import dispose_engines
-
-        dispose_engines()
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    unmigrated = postgres_store.create()
+    with pytest.raises(SchemaNotAtHeadError, match="egp db upgrade"):
+        open_gene_pool(unmigrated.replace("postgresql+psycopg://", "postgresql://"))

@@ -143,6 +143,7 @@ def test_gc_show_argument_errors(tmp_path: Path, argument: str, message: str) ->
     assert message in egp_fails("gc", "show", argument, cwd=tmp_path)
 
 
+@pytest.mark.slow
 def test_gc_show_file_errors(tmp_path: Path) -> None:
     """Invalid JSON, a GC that fails validation, a sub-GC missing from the list: one line each."""
     (tmp_path / "bad.json").write_text("{not json")

@@ -17,6 +17,7 @@ from egp.genetic_code.graph import (
     MAX_ENDPOINTS,
     REQUIRED_ROWS,
     Connection,
+    ConnectionGraph,
     GCValidationError,
     Row,
     check_graph,
@@ -43,7 +44,7 @@ def standard(
     dest_types: dict[Row, tuple[int, ...]] | None = None,
     source_types: dict[Row, tuple[int, ...]] | None = None,
     graph_type: CGraphType = CGraphType.STANDARD,
-) -> None:
+) -> ConnectionGraph:
     """make_graph (validating) of the baseline STANDARD graph with some parts replaced."""
     d_types = {Row.A: A_IN, Row.B: B_IN, Row.O: (FLOAT,)}
     d_types.update(dest_types or {})
@@ -55,14 +56,14 @@ def standard(
     base.update(conns or {})
     s_types = {Row.A: (FLOAT,), Row.B: (FLOAT,)}
     s_types.update(source_types or {})
-    make_graph(graph_type, inputs, d_types, base, s_types)
+    return make_graph(graph_type, inputs, d_types, base, s_types)
 
 
 def conditional(
     graph_type: CGraphType,
     conns: dict[Row, list[Connection]] | None = None,
     dest_types: dict[Row, tuple[int, ...]] | None = None,
-) -> None:
+) -> ConnectionGraph:
     """make_graph of an IF_THEN(_ELSE) graph over inputs (bool, float) with some parts replaced."""
     d_types: dict[Row, tuple[int, ...]] = {Row.F: (BOOL,), Row.A: (FLOAT,), Row.O: (FLOAT,), Row.P: (FLOAT,)}
     base: dict[Row, list[Connection]] = {
@@ -79,7 +80,7 @@ def conditional(
         s_types[Row.B] = (FLOAT,)
     d_types.update(dest_types or {})
     base.update(conns or {})
-    make_graph(graph_type, (BOOL, FLOAT), d_types, base, s_types)
+    return make_graph(graph_type, (BOOL, FLOAT), d_types, base, s_types)
 
 
 def rejects(message: str) -> Any:
@@ -91,10 +92,21 @@ def rejects(message: str) -> Any:
 
 
 def test_the_baselines_are_valid() -> None:
-    """The unbroken graphs used below pass validation."""
-    standard()
-    conditional(CGraphType.IF_THEN)
-    conditional(CGraphType.IF_THEN_ELSE)
+    """The unbroken graphs used below pass validation and keep the rows and connections they were given."""
+    graph = standard()
+    assert graph.graph_type is CGraphType.STANDARD
+    assert dict(graph.dest_conns) == {
+        Row.A: ((Row.I, 0), (Row.I, 0)),
+        Row.B: ((Row.A, 0), (Row.I, 0)),
+        Row.O: ((Row.B, 0),),
+    }
+    if_then = conditional(CGraphType.IF_THEN)
+    assert if_then.graph_type is CGraphType.IF_THEN
+    assert set(if_then.dest_conns) == {Row.F, Row.A, Row.O, Row.P}
+    if_then_else = conditional(CGraphType.IF_THEN_ELSE)
+    assert if_then_else.graph_type is CGraphType.IF_THEN_ELSE
+    assert set(if_then_else.dest_conns) == {Row.F, Row.A, Row.B, Row.O, Row.P}
+    assert if_then_else.dest_conns[Row.P] == ((Row.B, 0),)
 
 
 def test_the_table_matches_the_domain_spec() -> None:
