@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from egp.genetic_code.codon_functions import codon_function
 from egp.genetic_code.codon_runtime import quiet_numpy
-from egp.genetic_code.execution import Executor, codon_function
+from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.properties import VECTORISABLE, CGraphType
 from egp.genetic_code.types import TYPES

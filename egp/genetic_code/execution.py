@@ -17,7 +17,6 @@ evaluation, never a crashed process.
 
 from __future__ import annotations
 
-import operator
 import re
 import weakref
 from collections import OrderedDict
@@ -25,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from egp.genetic_code.codon_functions import codon_format, codon_function, render
 from egp.genetic_code.codon_runtime import RUNTIME_NAMES, quiet_numpy
 from egp.genetic_code.codons import CodonRegistry, codon_registry
 from egp.genetic_code.gc import GeneticCode
@@ -42,9 +42,9 @@ from egp.genetic_code.graph import (
     ROW_P,
     Row,
 )
+from egp.genetic_code.lru import LRUCache
 from egp.genetic_code.properties import CGraphType
 
-_PLACEHOLDER = re.compile(r"\{i(\d+)\}")
 SELECT = "select"  # runtime helper used for the outputs of conditional graphs
 _MAX_EXPRESSION = 20_000  # characters of inlined expression before falling back to statements
 
@@ -74,133 +74,10 @@ class FlatProgram:
         return 200 + 120 * len(self.ops) + 8 * len(self.outputs)
 
 
-class LRUCache:
-    """A least-recently-used cache bounded by an approximate byte budget, with hit statistics."""
-
-    def __init__(self, budget_bytes: int) -> None:
-        """An empty cache holding at most about `budget_bytes`."""
-        self.budget = budget_bytes
-        self.used = 0
-        self.hits = 0
-        self.misses = 0
-        self._items: OrderedDict[bytes, tuple[Any, int]] = OrderedDict()
-
-    def get(self, key: bytes) -> Any | None:
-        """The cached value, or None (counted as a miss)."""
-        item = self._items.get(key)
-        if item is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._items.move_to_end(key)
-        return item[0]
-
-    def put(self, key: bytes, value: Any, size: int) -> None:
-        """Store a value of the given approximate size, evicting the least recently used."""
-        old = self._items.pop(key, None)
-        if old is not None:
-            self.used -= old[1]
-        self._items[key] = (value, size)
-        self.used += size
-        while self.used > self.budget and len(self._items) > 1:
-            _, (_, evicted) = self._items.popitem(last=False)
-            self.used -= evicted
-
-    def __len__(self) -> int:
-        """Number of entries."""
-        return len(self._items)
-
-    @property
-    def hit_rate(self) -> float:
-        """Fraction of lookups that hit (0 when there were none)."""
-        total = self.hits + self.misses
-        return self.hits / total if total else 0.0
-
-
-def _render(template: str, names: Sequence[str]) -> str:
-    return _PLACEHOLDER.sub(lambda m: names[int(m.group(1))], template)
-
-
-_CODON_FUNCTIONS: dict[bytes, tuple[Callable[..., Any], str, int]] = {}
-
-
-# Templates that are exactly one binary/unary operator, and their C implementations: calling operator.add
-# directly saves a Python frame per codon call on the hot path (same semantics as the inline expression).
-_OPERATORS: dict[str, Callable[..., Any]] = {
-    "{i0} + {i1}": operator.add,
-    "{i0} - {i1}": operator.sub,
-    "{i0} * {i1}": operator.mul,
-    "{i0} & {i1}": operator.and_,
-    "{i0} | {i1}": operator.or_,
-    "{i0} ^ {i1}": operator.xor,
-    "{i0} < {i1}": operator.lt,
-    "{i0} <= {i1}": operator.le,
-    "{i0} > {i1}": operator.gt,
-    "{i0} >= {i1}": operator.ge,
-    "{i0} == {i1}": operator.eq,
-    "{i0} != {i1}": operator.ne,
-    "-{i0}": operator.neg,
-}
-_CALL = re.compile(r"([A-Za-z_]\w*)\((.*)\)")
-
-
-def _direct_function(template: str, arity: int, namespace: dict[str, Any]) -> Callable[..., Any] | None:
-    """A callable equivalent to the template without a wrapper: an operator, or a helper called in order."""
-    direct = _OPERATORS.get(template)
-    if direct is not None:
-        return direct
-    match = _CALL.fullmatch(template)
-    if match and match.group(2) == ", ".join(f"{{i{k}}}" for k in range(arity)) and arity > 0:
-        helper = namespace.get(match.group(1))
-        if callable(helper):
-            return cast("Callable[..., Any]", helper)
-    return None
-
-
-def codon_function(codon: GeneticCode) -> tuple[Callable[..., Any], str, int]:
-    """The callable, template and arity of a codon, compiled once per process from its trusted template."""
-    cached = _CODON_FUNCTIONS.get(codon.signature)
-    if cached is not None:
-        return cached
-    info = codon.codon
-    if info is None:
-        raise ValueError(f"{codon!r} is not a codon")
-    arity = len(codon.inputs)
-    params = [f"i{k}" for k in range(arity)]
-    expression = _render(info.inline, params)
-    # The namespace is the runtime helpers (and, for pGC codons, the physics functions) only: templates come
-    # from the trusted registry, never from a GC.
-    namespace = dict(RUNTIME_NAMES)
-    if codon.is_pgc:
-        from egp.physics.mutations import PHYSICS_NAMES  # physics imports execution: import on first use
-
-        namespace.update(PHYSICS_NAMES)
-    fn = _direct_function(info.inline, arity, namespace)
-    if fn is None:
-        fn = eval(f"lambda {', '.join(params)}: {expression}", namespace)
-    result = (fn, info.inline, arity)
-    _CODON_FUNCTIONS[codon.signature] = result
-    return result
-
-
 # The walker indexes plan rows by these positions directly.
 assert (PLAN_A, PLAN_B, PLAN_O, PLAN_F, PLAN_P) == (0, 1, 2, 3, 4)
 
 _SELECT_FN = cast("Callable[..., Any]", RUNTIME_NAMES[SELECT])
-_CODON_FORMATS: dict[bytes, str] = {}
-
-
-def codon_format(codon: GeneticCode) -> str:
-    """The codon's template as a parenthesised positional format string: `{i0} + {i1}` → `({0} + {1})`."""
-    fmt = _CODON_FORMATS.get(codon.signature)
-    if fmt is None:
-        assert codon.codon is not None
-        escaped = codon.codon.inline.replace("{", "{{").replace("}", "}}")
-        fmt = "(" + re.sub(r"\{\{i(\d+)\}\}", r"{\1}", escaped) + ")"
-        _CODON_FORMATS[codon.signature] = fmt
-    return fmt
-
-
 _Inliner = Callable[[GeneticCode, list[str], list[int]], list[str] | None]
 
 
@@ -538,7 +415,7 @@ def _function_source(program: FlatProgram, signature: bytes) -> tuple[str, str]:
     for op in program.ops:
         args = [_slot_name(a, n) for a in op.args]
         targets = ", ".join(_slot_name(o, n) for o in op.out)
-        lines.append(f"    {targets} = {_render(op.template, args)}")
+        lines.append(f"    {targets} = {render(op.template, args)}")
     returned = ", ".join(_slot_name(s, n) for s in program.outputs)
     lines.append(f"    return {returned if program.outputs else 'None'}")
     return name, "\n".join(lines) + "\n"

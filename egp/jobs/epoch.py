@@ -21,14 +21,9 @@ from __future__ import annotations
 
 import logging
 import time
-import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from egp.config import Settings
 from egp.engine.engine import Engine
@@ -43,6 +38,7 @@ from egp.jobs.spec import JobError, JobSpec
 from egp.jobs.store import JobInfo, JobStatus, JobStore
 from egp.problems.base import Problem
 from egp.problems.registry import get_problem
+from egp.storage.locks import lock_key, try_advisory_lock
 from egp.storage.sql_pool import SQLGenePool
 
 logger = logging.getLogger(__name__)
@@ -61,32 +57,6 @@ class StepResult:
     action: str
     dispatch: list[tuple[int, int]] = field(default_factory=list)
     progress: dict[str, Any] = field(default_factory=dict)
-
-
-def island_lock_key(job: str, island: int) -> int:
-    """The advisory-lock key that makes one process at a time run an island of a job."""
-    return zlib.crc32(f"egp:island:{job}:{island}".encode())
-
-
-@contextmanager
-def island_lock(pool: SQLGenePool, job: str, island: int) -> Iterator[bool]:
-    """Try to take the island's lock for the duration of the block (always granted on SQLite)."""
-    if not pool.postgres:
-        yield True
-        return
-    key = island_lock_key(job, island)
-    with pool.engine.connect() as connection:
-        got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one())
-        connection.commit()
-        try:
-            yield got
-        finally:
-            if got:
-                try:
-                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    connection.commit()
-                except DBAPIError:  # the connection died: the server released the lock with it
-                    logger.warning("island lock connection lost; the lock went with it")
 
 
 def _problem(spec: JobSpec) -> Problem:
@@ -170,7 +140,8 @@ def run_epoch(
         return StepResult(f"job {info.status}")
     pool = gene_pool(url)
     pool.worker = worker
-    with island_lock(pool, job_id, island) as got:
+    # One process at a time runs an island: a duplicate delivery finds the lock taken and does nothing.
+    with try_advisory_lock(pool, lock_key(f"island:{job_id}:{island}")) as got:
         if not got:
             return StepResult("busy")  # another process runs this island now
         if pool.epoch_recorded(job_id, island, epoch):
@@ -301,7 +272,6 @@ def _meta(engine: Engine, island: Island, epoch: int, started_at: int) -> dict[s
 __all__ = [
     "MAX_EPOCH_ATTEMPTS",
     "StepResult",
-    "island_lock",
     "run_epoch",
     "start_job",
 ]

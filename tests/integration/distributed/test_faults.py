@@ -164,8 +164,10 @@ def test_redis_restarted_mid_job_the_watchdog_redispatches(
     cluster.start("beat", "beat")
     cluster.wait_ready("worker", 1)
     cluster.wait_ready("dbmanager", 1)
-    # Two islands on one process: one island's next epoch always waits in Redis, and dies with it.
-    job = cluster.client().submit("even-parity-5", **(LONG_JOB | {"islands": 2, "lease_s": 6}))
+    # Three islands on one process: when the first records epoch 0, the process takes the second's epoch 0
+    # and the third's waits in Redis, and dies with it; the other islands then wait for the third (epochs
+    # advance in step) until the watchdog sends it again.
+    job = cluster.client().submit("even-parity-5", **(LONG_JOB | {"islands": 3, "lease_s": 6}))
     wait_for_epoch(cluster, job, 0)
     server.kill()
     server.wait()

@@ -120,7 +120,7 @@ def test_a_cancelled_job_stops_and_a_wall_deadline_ends_a_job(
     assert time.monotonic() - started < 60
 
 
-def test_a_job_gives_the_same_result_every_time(make_cluster: Callable[..., Cluster]) -> None:
+def test_a_job_gives_the_same_result_every_time(make_cluster: Callable[..., CeleryCluster]) -> None:
     """The same two-island job (with migration) on two fresh Gene Pools, each on a two-process worker, and
     once more with remote fitness: the same best GC, evaluations, and island snapshots, whichever process
     ran which epoch when."""

@@ -19,11 +19,12 @@ from gc_test_support import (
 )
 
 from egp.config import get_settings
-from egp.genetic_code import execution
+from egp.genetic_code import codon_functions, execution
 from egp.genetic_code.assembly import Assembler
-from egp.genetic_code.execution import Executor, LRUCache, safe_call
+from egp.genetic_code.execution import Executor, safe_call
 from egp.genetic_code.gc import GeneticCode, build_gc
 from egp.genetic_code.graph import Row, make_graph
+from egp.genetic_code.lru import LRUCache
 from egp.genetic_code.properties import CGraphType
 
 
@@ -99,7 +100,8 @@ def test_a_shared_sub_gc_is_prepared_once(monkeypatch: pytest.MonkeyPatch) -> No
         compiled.append(source)
         return real_eval(source, namespace)
 
-    monkeypatch.setattr(execution, "_CODON_FUNCTIONS", {})
+    monkeypatch.setattr(codon_functions, "_CODON_FUNCTIONS", {})
+    monkeypatch.setattr(codon_functions, "eval", counting_eval, raising=False)
     monkeypatch.setattr(execution, "eval", counting_eval, raising=False)
     executor = Executor(store)
     assert executor.evaluate(outer, [2.0]) == [reference_eval(outer, store, [2.0])[0]]
@@ -107,7 +109,10 @@ def test_a_shared_sub_gc_is_prepared_once(monkeypatch: pytest.MonkeyPatch) -> No
     # others compile one lambda), though each runs 4 times.
     assert len(compiled) <= 2
     prepared = len(compiled)
-    assert set(execution._CODON_FUNCTIONS) == {codon("float_mul").signature, codon("float_add").signature}
+    assert set(codon_functions._CODON_FUNCTIONS) == {
+        codon("float_mul").signature,
+        codon("float_add").signature,
+    }
     executor.evaluate(outer, [np.linspace(-1, 1, 5)])
     assert len(compiled) == prepared
     fn = executor.scalar_function(outer)
