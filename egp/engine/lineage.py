@@ -123,7 +123,7 @@ def flush(engine: Engine, island: Island) -> None:
     record = island.record
     if record is None:
         return
-    _store_lineage(engine, island)
+    store_lineage(engine, island)
     record.members = list(island.members)
     record.best, record.stale = island.best, island.stale
     for signature in island.members:
@@ -135,7 +135,7 @@ def flush(engine: Engine, island: Island) -> None:
     island.record = None
 
 
-def _store_lineage(engine: Engine, island: Island) -> None:
+def store_lineage(engine: Engine, island: Island) -> None:
     """Queue the island's members and the best GC with their sub-GCs and ancestors made since the last
     flush; drop the statistics of the GCs that were in the population only in between."""
     record = island.record

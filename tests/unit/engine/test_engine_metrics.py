@@ -160,7 +160,7 @@ def test_parental_protection() -> None:
     assert e.joined == {weak.signature: 0} and not rec.new_gcs  # written when the epoch is flushed
     e.scores[parent.signature] = Score(0.8, False)
     e.scores[strong.signature] = Score(0.7, False)  # not the best so far: the best is always stored
-    lineage._store_lineage(e, island)
+    lineage.store_lineage(e, island)
     assert weak in rec.new_gcs and strong not in rec.new_gcs
     assert rec.problem_stats[weak.signature].survivability == pytest.approx(0.6)
     assert rec.problem_stats[weak.signature].fitness_total == pytest.approx(0.3)
