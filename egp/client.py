@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from egp.celery_config import Queue, make_app
-from egp.config import Settings, get_settings
-from egp.errors import EGPError
+from egp.config import Settings, display_url, env_name, get_settings
+from egp.errors import EGPError, one_line
 from egp.genetic_code.execution import Executor
 from egp.jobs.spec import JobError, make_spec
 from egp.jobs.store import JobInfo, JobStatus, JobStore
@@ -22,6 +22,19 @@ from egp.storage.sql_pool import SQLGenePool, check_schema
 
 START_TASK = "evolution.start"
 EPOCH_TASK = "evolution.epoch"
+
+
+class JobTimeoutError(JobError):
+    """A wait ended before the job did (the job itself goes on)."""
+
+
+def require_broker(settings: Settings) -> None:
+    """Refuse to queue work when no broker is configured: nothing would ever run it."""
+    if settings.embedded:
+        raise JobError(
+            f"no broker configured ({env_name('broker_url')} is unset): jobs need the distributed stack;"
+            " to evolve in this process, run `egp evolve PROBLEM`"
+        )
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,7 @@ class Job:
         return progress
 
     def wait(self, timeout: float | None = None, progress: bool = False, poll_s: float = 0.5) -> JobStatus:
-        """Poll the jobs row until the job is final; JobError on timeout; prints progress when asked."""
+        """Poll the jobs row until the job is final (JobTimeoutError at `timeout`); prints progress."""
         deadline = None if timeout is None else time.monotonic() + timeout
         last = None
         while True:
@@ -73,7 +86,7 @@ class Job:
             if info.status.final:
                 return info.status
             if deadline is not None and time.monotonic() >= deadline:
-                raise JobError(f"job {self.id} is still {info.status} after {timeout:g} s")
+                raise JobTimeoutError(f"job {self.id} is still {info.status} after {timeout:g} s")
             time.sleep(poll_s)
 
     def best(self) -> BestProgram | None:
@@ -128,7 +141,9 @@ class Client:
         except EGPError:
             raise
         except Exception as error:  # an unreachable database is a one-line error, not a traceback
-            raise JobError(f"the Gene Pool is unusable: {error}") from None
+            # SQLAlchemy's own text adds a "Background on this error" line; the driver's error is the reason.
+            reason = one_line(getattr(error, "orig", None) or error)
+            raise JobError(f"the Gene Pool {display_url(url)} is unusable: {reason}") from None
         self.store = JobStore(url)
         self.pool = SQLGenePool(url)
         self._app: Any = None
@@ -142,6 +157,7 @@ class Client:
 
     def submit(self, problem: str | Problem, **settings: Any) -> Job:
         """Validate the spec, write the jobs row (queued) and send `evolution.start`; returns the Job."""
+        require_broker(self.settings)
         spec, chosen = make_spec(problem, self.settings, **settings)
         job_id = self.store.create(spec, chosen.identity)
         try:
@@ -163,6 +179,7 @@ class Client:
         """Send what a job needs next: its start task, or the next epoch of every unfinished island."""
         from egp.jobs.recovery import redispatch
 
+        require_broker(self.settings)
         info = self.store.find(job_id)
         if info.status.final:
             return []
@@ -177,4 +194,4 @@ class Client:
             self._app = None
 
 
-__all__ = ["BestProgram", "Client", "Job"]
+__all__ = ["BestProgram", "Client", "Job", "JobTimeoutError", "require_broker"]

@@ -10,8 +10,6 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from egp.errors import ConfigurationError
 
@@ -41,6 +39,10 @@ class DatabaseRole(StrEnum):
 
 def normalise_database_url(url: str) -> str:
     """Return `url` with Postgres pointed at psycopg 3; reject anything that is not Postgres or SQLite."""
+    # SQLAlchemy is imported here, not at the top: `egp --help` reads this module and need not load it.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -240,6 +242,9 @@ def load_settings(**overrides: Any) -> Settings:
 
 def display_url(url: str) -> str:
     """Return `url` with any password masked, for messages, status output and `egp config`."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
