@@ -8,7 +8,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from egp.errors import ConfigurationError
@@ -144,6 +144,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Redis visibility timeout: seconds before an unacknowledged task is redelivered.",
     )
+    task_time_limit_s: int | None = Field(
+        default=None,
+        gt=0,
+        description="Hard time limit of any task in s (soft: 90% of it), below the visibility timeout;"
+        " unset: 90% of the visibility timeout.",
+    )
     result_expires_s: int = Field(
         default=86_400, gt=0, description="Seconds Celery keeps a task result in the result backend."
     )
@@ -192,6 +198,22 @@ class Settings(BaseSettings):
         default=True,
         description="The DB manager brings its database to the newest schema on start (else it refuses).",
     )
+
+    @model_validator(mode="after")
+    def _tasks_end_before_redelivery(self) -> Settings:
+        """A task still running at the visibility timeout would be delivered again, to run twice at once."""
+        if self.task_time_limit_s is not None and self.task_time_limit_s >= self.visibility_timeout_s:
+            raise ValueError(
+                f"{env_name('task_time_limit_s')} ({self.task_time_limit_s}) must be below"
+                f" {env_name('visibility_timeout_s')} ({self.visibility_timeout_s}):"
+                " a task still running at the visibility timeout is delivered a second time"
+            )
+        return self
+
+    @property
+    def task_hard_time_limit_s(self) -> int:
+        """The hard time limit of every task: the configured one, or 90% of the visibility timeout."""
+        return self.task_time_limit_s or max(1, self.visibility_timeout_s * 9 // 10)
 
     @property
     def embedded(self) -> bool:
@@ -296,6 +318,7 @@ _FIELD_TYPES = {
     "broker_url": "broker URL",
     "result_backend": "backend URL",
     "creator": "UUID",
+    "task_time_limit_s": "int",
 }
 
 

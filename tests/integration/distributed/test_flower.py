@@ -93,3 +93,20 @@ def test_flower_shows_a_running_epochs_progress(make_cluster: Callable[..., Clus
             job.cancel()
         os.killpg(flower.pid, signal.SIGTERM)
         flower.wait(timeout=20)
+
+
+def test_a_healthcheck_ping_needs_no_app(make_cluster: Callable[..., Cluster]) -> None:
+    """compose's pool healthcheck, `celery --broker URL inspect ping -d NODE`, answers without `-A`."""
+    cluster = make_cluster()
+    cluster.start("worker", "worker", "-c", "1")
+    cluster.wait_ready("worker", 1)
+    node = f"worker-{cluster.run_id}@test"
+    broker = cluster.env["EGP_BROKER_URL"]
+    ping = subprocess.run(
+        [CELERY, "--broker", broker, "inspect", "ping", "-d", node],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cluster.log_dir,
+    )
+    assert ping.returncode == 0 and "pong" in ping.stdout, ping.stdout + ping.stderr
