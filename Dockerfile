@@ -7,14 +7,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# Dependencies first, in their own layer: exact versions from constraints.txt, rebuilt only when those change.
+# psycopg[binary] brings its own libpq (the slim image has none); flower is the monitor's web server.
+COPY constraints.txt ./
+RUN pip install -c constraints.txt "celery[redis]" redis kombu "psycopg[binary]" SQLAlchemy alembic pydantic \
+    pydantic-settings typer rich numpy flower
+COPY pyproject.toml README.md LICENSE ./
 COPY alembic ./alembic
 COPY egp ./egp
 COPY workers ./workers
 COPY executors ./executors
 COPY dbmanager ./dbmanager
 # A regular (non-editable) install: the migration scripts travel inside the wheel as egp/_alembic.
-RUN pip install . && rm -rf /src
+RUN pip install -c constraints.txt '.[flower,binary]' && rm -rf /src
 
 RUN useradd --create-home --uid 10001 egp
 USER egp

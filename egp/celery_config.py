@@ -70,6 +70,10 @@ def celery_config(settings: Settings | None = None) -> dict[str, Any]:
         "broker_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
         "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
         "result_expires": settings.result_expires_s,
+        # Every task ends before its redelivery could start a second copy (the soft limit raises in the task,
+        # so an epoch that is too long fails its job with the reason; the hard limit kills what ignores it).
+        "task_soft_time_limit": max(1, settings.task_hard_time_limit_s * 9 // 10),
+        "task_time_limit": settings.task_hard_time_limit_s,
         "enable_utc": True,
         "timezone": "UTC",
     }

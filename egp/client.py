@@ -12,14 +12,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from egp.celery_config import Queue, make_app
-from egp.config import Settings, get_settings
-from egp.errors import EGPError
+from egp.config import Settings, display_url, env_name, get_settings
+from egp.errors import EGPError, one_line
 from egp.genetic_code.execution import Executor
 from egp.jobs.spec import JobError, make_spec
 from egp.jobs.store import JobInfo, JobStatus, JobStore
 from egp.problems.base import Problem
 from egp.storage.sql_pool import SQLGenePool, check_schema
 from egp.task_names import START_TASK
+
+
+class JobTimeoutError(JobError):
+    """A wait ended before the job did (the job itself goes on)."""
+
+
+def require_broker(settings: Settings) -> None:
+    """Refuse to queue work when no broker is configured: nothing would ever run it."""
+    if settings.embedded:
+        raise JobError(
+            f"no broker configured ({env_name('broker_url')} is unset): jobs need the distributed stack;"
+            " to evolve in this process, run `egp evolve PROBLEM`"
+        )
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,7 @@ class Job:
         return progress
 
     def wait(self, timeout: float | None = None, progress: bool = False, poll_s: float = 0.5) -> JobStatus:
-        """Poll the jobs row until the job is final; JobError on timeout; prints progress when asked."""
+        """Poll the jobs row until the job is final (JobTimeoutError at `timeout`); prints progress."""
         deadline = None if timeout is None else time.monotonic() + timeout
         last = None
         while True:
@@ -71,7 +84,7 @@ class Job:
             if info.status.final:
                 return info.status
             if deadline is not None and time.monotonic() >= deadline:
-                raise JobError(f"job {self.id} is still {info.status} after {timeout:g} s")
+                raise JobTimeoutError(f"job {self.id} is still {info.status} after {timeout:g} s")
             time.sleep(poll_s)
 
     def best(self) -> BestProgram | None:
@@ -126,7 +139,9 @@ class Client:
         except EGPError:
             raise
         except Exception as error:  # an unreachable database is a one-line error, not a traceback
-            raise JobError(f"the Gene Pool is unusable: {error}") from None
+            # SQLAlchemy's own text adds a "Background on this error" line; the driver's error is the reason.
+            reason = one_line(getattr(error, "orig", None) or error)
+            raise JobError(f"the Gene Pool {display_url(url)} is unusable: {reason}") from None
         self.store = JobStore(url)
         self.pool = SQLGenePool(url)
         self._app: Any = None
@@ -140,6 +155,7 @@ class Client:
 
     def submit(self, problem: str | Problem, **settings: Any) -> Job:
         """Validate the spec, write the jobs row (queued) and send `evolution.start`; returns the Job."""
+        require_broker(self.settings)
         spec, chosen = make_spec(problem, self.settings, **settings)
         job_id = self.store.create(spec, chosen.identity)
         try:
@@ -161,6 +177,7 @@ class Client:
         """Send what a job needs next: its start task, or the next epoch of every unfinished island."""
         from egp.jobs.recovery import redispatch
 
+        require_broker(self.settings)
         info = self.store.find(job_id)
         if info.status.final:
             return []
@@ -175,4 +192,4 @@ class Client:
             self._app = None
 
 
-__all__ = ["BestProgram", "Client", "Job"]
+__all__ = ["BestProgram", "Client", "Job", "JobTimeoutError", "require_broker"]

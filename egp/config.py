@@ -8,10 +8,8 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from egp.errors import ConfigurationError
 
@@ -41,6 +39,10 @@ class DatabaseRole(StrEnum):
 
 def normalise_database_url(url: str) -> str:
     """Return `url` with Postgres pointed at psycopg 3; reject anything that is not Postgres or SQLite."""
+    # SQLAlchemy is imported here, not at the top: `egp --help` reads this module and need not load it.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -142,6 +144,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Redis visibility timeout: seconds before an unacknowledged task is redelivered.",
     )
+    task_time_limit_s: int | None = Field(
+        default=None,
+        gt=0,
+        description="Hard time limit of any task in s (soft: 90% of it), below the visibility timeout;"
+        " unset: 90% of the visibility timeout.",
+    )
     result_expires_s: int = Field(
         default=86_400, gt=0, description="Seconds Celery keeps a task result in the result backend."
     )
@@ -190,6 +198,22 @@ class Settings(BaseSettings):
         default=True,
         description="The DB manager brings its database to the newest schema on start (else it refuses).",
     )
+
+    @model_validator(mode="after")
+    def _tasks_end_before_redelivery(self) -> Settings:
+        """A task still running at the visibility timeout would be delivered again, to run twice at once."""
+        if self.task_time_limit_s is not None and self.task_time_limit_s >= self.visibility_timeout_s:
+            raise ValueError(
+                f"{env_name('task_time_limit_s')} ({self.task_time_limit_s}) must be below"
+                f" {env_name('visibility_timeout_s')} ({self.visibility_timeout_s}):"
+                " a task still running at the visibility timeout is delivered a second time"
+            )
+        return self
+
+    @property
+    def task_hard_time_limit_s(self) -> int:
+        """The hard time limit of every task: the configured one, or 90% of the visibility timeout."""
+        return self.task_time_limit_s or max(1, self.visibility_timeout_s * 9 // 10)
 
     @property
     def embedded(self) -> bool:
@@ -240,6 +264,9 @@ def load_settings(**overrides: Any) -> Settings:
 
 def display_url(url: str) -> str:
     """Return `url` with any password masked, for messages, status output and `egp config`."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -291,6 +318,7 @@ _FIELD_TYPES = {
     "broker_url": "broker URL",
     "result_backend": "backend URL",
     "creator": "UUID",
+    "task_time_limit_s": "int",
 }
 
 

@@ -13,6 +13,7 @@ from egp.config import FitnessMode, Settings, display_url
 from egp.db import sqlite_file
 from egp.errors import one_line
 from egp.health import database_report
+from egp.installation import foreign_pool_packages
 
 
 def broker_report(url: str, timeout: float) -> dict[str, Any]:
@@ -60,7 +61,8 @@ def workers_report(settings: Settings, timeout: float, probe: bool) -> dict[str,
         if probe:
             # Send all probes first, so the waits overlap.
             pending = {
-                name: app.send_task(health_task_name(Queue(name)))
+                # Expiring: a probe stuck behind long epochs is dropped, not run late or piled up.
+                name: app.send_task(health_task_name(Queue(name)), expires=timeout)
                 for name, entry in queues.items()
                 if entry["alive"]
             }
@@ -82,6 +84,9 @@ def collect_status(settings: Settings, timeout: float = 2.0, probe: bool = True)
     problems: list[str] = []
     embedded = settings.embedded
     report: dict[str, Any] = {"mode": "embedded" if embedded else "distributed"}
+    # A foreign `workers` (say) found first would be what `celery -A workers.app` runs.
+    report["packages"] = foreign_pool_packages()
+    problems.extend(report["packages"])
 
     gene_pool = database_report(settings.gene_pool_url)
     path = sqlite_file(settings.gene_pool_url)

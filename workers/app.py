@@ -83,7 +83,9 @@ def epoch(
             return
         try:
             self.update_state(state="PROGRESS", meta=meta | {"job": job_id})
-        except Exception as error:  # a result backend outage must not cost the epoch
+            # Flower's pages show task events, not result meta: this event shows it there (state PROGRESS).
+            self.send_event("task-progress", result=repr(meta | {"job": job_id}))
+        except Exception as error:  # a result backend or broker outage must not cost the epoch
             logger.warning("progress not reported: %s", one_line(error))
 
     settings = get_settings()

@@ -11,12 +11,8 @@ import importlib
 import sys
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.text import Text
 
-from egp.config import format_validation_error
-from egp.errors import EGPError
+from egp.errors import EGPError, one_line
 
 app = typer.Typer(
     name="egp",
@@ -42,22 +38,46 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def print_error(message: str) -> None:
-    """Print `error: message` as one red line on stderr."""
-    Console(stderr=True, soft_wrap=True, highlight=False).print(Text("error: ", style="bold red") + message)
+    """Print `error: message` as one red line on stderr (a multi-line message is joined into one)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    line = " ".join(message.split())
+    Console(stderr=True, soft_wrap=True, highlight=False).print(Text("error: ", style="bold red") + line)
+
+
+def user_error(error: BaseException) -> tuple[str, int] | None:
+    """The one-line message and exit code for an error a user should not see as a traceback, else None.
+
+    Mistakes in settings or arguments exit 2; an unreachable or failing database exits 1 (something is down).
+    """
+    if isinstance(error, EGPError):
+        return str(error), 2
+    # Checked through sys.modules: an error of a library that was never imported cannot be raised.
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(error, pydantic.ValidationError):
+        from egp.config import format_validation_error
+
+        return format_validation_error(error), 2
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is not None and isinstance(error, sqlalchemy_exc.DBAPIError):
+        # The driver's message, without SQLAlchemy's "Background on this error at ..." line.
+        return f"database error: {one_line(error.orig or error)}", 1
+    return None
 
 
 def main() -> None:
     """Run the `egp` command; a user's mistake is one red line on stderr and exit code 2, not a traceback."""
     try:
         app()
-    except EGPError as error:
-        print_error(str(error))
-        sys.exit(2)
-    except ValidationError as error:
-        print_error(format_validation_error(error))
-        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as error:
+        known = user_error(error)
+        if known is None:
+            raise
+        print_error(known[0])
+        sys.exit(known[1])
 
 
 # Last, so the command modules can import everything above from this package.

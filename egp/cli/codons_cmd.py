@@ -6,11 +6,9 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from egp.cli import app
+from egp.cli.output import print_table
 from egp.genetic_code.codons import CodonRegistry, codon_registry
 from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.types import TYPES
@@ -56,29 +54,24 @@ def list_command(
     if json_output:
         typer.echo(json.dumps(records, indent=2))
         return
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = 200  # piped: one row per codon, full signatures
-    table = Table(
-        title=f"{len(records)} codons",
-        caption="properties: V vectorisable, D deterministic, S side effects, L literal, P is_pgc",
-    )
-    table.add_column("name", no_wrap=True)
-    table.add_column("signature", no_wrap=True, min_width=2 * 32)
-    table.add_column("inputs")
-    table.add_column("outputs")
-    table.add_column("props", no_wrap=True)
-    table.add_column("family", no_wrap=True)
+    rows = []
     for record in records:
         props = record["properties"]
         letters = "".join(letter if props[flag] else "-" for letter, flag in zip("VDSLP", FLAGS, strict=True))
-        cells = (
-            record["name"],
-            record["signature"],
-            ", ".join(record["inputs"]) or "-",
-            ", ".join(record["outputs"]),
-            letters,
-            record["family"],
+        rows.append(
+            (
+                record["name"],
+                record["signature"],
+                ", ".join(record["inputs"]) or "-",
+                ", ".join(record["outputs"]),
+                letters,
+                record["family"],
+            )
         )
-        table.add_row(*(Text(cell) for cell in cells))  # Text: `list[str]` is not markup
-    console.print(table)
+    print_table(
+        ("name", "signature", "inputs", "outputs", "props", "family"),
+        rows,
+        keys=("name", "signature", "props", "family"),
+        title=f"{len(records)} codons",
+        caption="properties: V vectorisable, D deterministic, S side effects, L literal, P is_pgc",
+    )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from egp.cli import app
 from egp.config import DatabaseRole, display_url, get_settings, normalise_database_url
-from egp.db import reported_errors, sqlite_file
 from egp.errors import ConfigurationError, EGPError
-from egp.migrations import DatabaseInfo, current, upgrade
+
+if TYPE_CHECKING:
+    from egp.migrations import DatabaseInfo
 
 db_app = typer.Typer(help="Create, migrate and inspect EGP databases.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -57,6 +58,9 @@ def upgrade_command(
     json_output: JsonOption = False,
 ) -> None:
     """Create or migrate the database to the newest schema; running it again changes nothing."""
+    from egp.db import reported_errors, sqlite_file
+    from egp.migrations import current, upgrade
+
     url = _database_url(url)
     settings = get_settings()
     path = sqlite_file(url)
@@ -76,6 +80,9 @@ def upgrade_command(
 @db_app.command("current")
 def current_command(url: UrlOption = None, json_output: JsonOption = False) -> None:
     """Show the database's schema revision, the newest one, and its identity (uuid, role, creator)."""
+    from egp.db import reported_errors, sqlite_file
+    from egp.migrations import current
+
     url = _database_url(url)
     path = sqlite_file(url)
     if path is not None and not path.exists():

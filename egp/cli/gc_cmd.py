@@ -22,7 +22,6 @@ from rich.text import Text
 from egp.cli import app
 from egp.errors import EGPError
 from egp.genetic_code.codons import codon_registry
-from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.properties import (
     ABSTRACT,
@@ -189,6 +188,8 @@ def property_flags(properties: int) -> dict[str, Any]:
 
 def describe(gc: GeneticCode, store: Mapping[bytes, GeneticCode]) -> dict[str, Any]:
     """What `egp gc show --json` prints about a GC."""
+    from egp.genetic_code.execution import Executor  # numpy: only when a GC is shown
+
     return {
         "signature": gc.signature.hex(),
         "name": gc.name,

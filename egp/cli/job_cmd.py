@@ -1,22 +1,31 @@
-"""`egp job submit|status|wait|cancel|list|resume`: distributed evolution jobs from the shell."""
+"""`egp job submit|status|wait|watch|cancel|list|resume`: distributed evolution jobs from the shell."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from egp.cli import app
-from egp.jobs.store import JobInfo, JobStatus
+from egp.cli import app, print_error
+from egp.cli.output import print_table, stdout_is_terminal
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from egp.client import Job
+    from egp.jobs.store import JobInfo
 
 job_app = typer.Typer(help="Submit and follow distributed evolution jobs.", no_args_is_help=True)
 app.add_typer(job_app, name="job")
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a report.")]
 JobId = Annotated[str, typer.Argument(help="A job id (or a unique prefix of one).")]
+Timeout = Annotated[
+    float | None, typer.Option(help="Give up after this many seconds (exit 1; the job goes on).")
+]
 
 
 def _client() -> Any:
@@ -25,17 +34,160 @@ def _client() -> Any:
     return Client()
 
 
-def _show(info: JobInfo, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(info.as_dict()))
-        return
+def job_dict(info: JobInfo) -> dict[str, Any]:
+    """A job as JSON, with its per-island-epoch history (generation, evaluations, best, mean)."""
+    return info.as_dict() | {"history": list(info.progress.get("history") or [])}
+
+
+def _line(info: JobInfo) -> str:
+    """A job's status and progress in one line."""
     p = info.progress
     best = p.get("best")
-    Console().print(
-        f"{info.id} [bold]{info.status}[/bold] {info.spec.problem}: generation {p.get('generation', 0)}"
-        f"/{info.spec.generations}, best {best if best is not None else '-'}"
+    return (
+        f"{info.id} {info.status} {info.spec.problem}: generation {p.get('generation', 0)}"
+        f"/{info.spec.generations}, best {f'{best:.6f}' if isinstance(best, float) else '-'}"
         f", evaluations {p.get('evaluations', 0)}" + (f", {p['reason']}" if p.get("reason") else "")
     )
+
+
+def _show(info: JobInfo, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(job_dict(info)))
+    else:
+        typer.echo(_line(info))
+
+
+def _elapsed(info: JobInfo, stamp: Any, now: datetime) -> float | None:
+    """Seconds from the job's creation to `stamp` (an ISO time or None: now)."""
+    if info.created is None:
+        return None
+    end = datetime.fromisoformat(stamp) if isinstance(stamp, str) else now
+    created = info.created if info.created.tzinfo else info.created.replace(tzinfo=UTC)
+    end = end if end.tzinfo else end.replace(tzinfo=UTC)
+    seconds = (end - created).total_seconds()
+    return seconds if seconds > 0 else None
+
+
+def island_rows(info: JobInfo, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per island: epoch, generation, best, mean, evaluations, evaluations/s and an ETA to the budget."""
+    now = now or datetime.now(UTC)
+    rows = []
+    islands: dict[str, Any] = info.progress.get("islands") or {}
+    for key in sorted(islands, key=int):
+        entry = islands[key]
+        generation = int(entry.get("generation", 0))
+        evaluations = int(entry.get("evaluations", 0))
+        seconds = _elapsed(info, entry.get("updated"), now)
+        rate = evaluations / seconds if seconds else None
+        eta = None
+        if seconds and generation and not entry.get("done") and not info.status.final:
+            eta = (info.spec.generations - generation) * seconds / generation
+        rows.append(
+            {
+                "island": int(key),
+                "epoch": int(entry.get("epoch", 0)),
+                "generation": generation,
+                "best": entry.get("best"),
+                "mean": entry.get("mean"),
+                "evaluations": evaluations,
+                "evals_per_s": rate,
+                "eta_s": eta,
+                "solved": bool(entry.get("solved")),
+                "done": bool(entry.get("done")),
+            }
+        )
+    return rows
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def watch_table(info: JobInfo, now: datetime | None = None) -> Table:
+    """The live view of a job: one row per island, the job's totals in the title."""
+    from rich.table import Table
+
+    p = info.progress
+    best = p.get("best")
+    title = (
+        f"{info.id}  {info.spec.problem}  [bold]{info.status}[/bold]  best {_fmt(best, '.6f')}"
+        f"  evaluations {int(p.get('evaluations', 0)):,}" + (f"  ({p['reason']})" if p.get("reason") else "")
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("island", "epoch", "generation", "best", "mean", "evaluations", "evals/s", "ETA"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in island_rows(info, now):
+        state = " solved" if row["solved"] else (" done" if row["done"] else "")
+        table.add_row(
+            str(row["island"]),
+            str(row["epoch"]),
+            f"{row['generation']}/{info.spec.generations}",
+            _fmt(row["best"], ".6f") + state,
+            _fmt(row["mean"], ".4f"),
+            f"{row['evaluations']:,}",
+            _fmt(row["evals_per_s"], ",.0f"),
+            "-" if row["eta_s"] is None else f"{row['eta_s']:.0f} s",
+        )
+    return table
+
+
+def follow(handle: Job, timeout: float | None, display: bool, poll_s: float = 0.5) -> JobInfo:
+    """Poll a job until it is final: a live island table on a terminal, a line per change otherwise.
+
+    Raises JobTimeoutError when `timeout` passes first.
+    """
+    from egp.client import JobTimeoutError
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    live = None
+    if display and stdout_is_terminal():
+        from rich.live import Live
+
+        live = Live(auto_refresh=False)
+        live.start()
+    last = None
+    try:
+        while True:
+            info = handle.info()
+            if live is not None:
+                live.update(watch_table(info), refresh=True)
+            elif display and _line(info) != last:
+                last = _line(info)
+                typer.echo(last)
+            if info.status.final:
+                return info
+            if deadline is not None and time.monotonic() >= deadline:
+                raise JobTimeoutError(f"job {info.id} is still {info.status} after {timeout:g} s")
+            time.sleep(poll_s)
+    finally:
+        if live is not None:
+            live.stop()
+
+
+def _wait_and_report(handle: Job, timeout: float | None, as_json: bool, show_best: bool) -> None:
+    """Follow a job to its end, print it (and its best program); exit 1 unless it finished."""
+    from egp.client import JobTimeoutError
+    from egp.jobs.store import JobStatus
+
+    try:
+        info = follow(handle, timeout, display=not as_json)
+    except JobTimeoutError as error:
+        # The job is still going: not a usage error (2) but "did not finish" (1), as the help says.
+        if as_json:
+            typer.echo(json.dumps(job_dict(handle.info()) | {"timed_out": True}))
+        print_error(str(error))
+        raise typer.Exit(1) from None
+    best = handle.best() if show_best else None
+    if as_json:
+        extra = {"best_source": best.source if best else None} if show_best else {}
+        typer.echo(json.dumps(job_dict(info) | extra))
+    else:
+        if stdout_is_terminal():  # piped, the lines printed while following end with this one
+            typer.echo(_line(info))
+        if best is not None:
+            typer.echo(best.source)
+    if info.status != JobStatus.FINISHED:
+        raise typer.Exit(1)
 
 
 @job_app.command("submit")
@@ -50,8 +202,10 @@ def submit_command(
     wait: Annotated[bool, typer.Option(help="Wait for the job to end, showing progress.")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Submit an evolution job to the worker pool and print its id."""
-    from egp.jobs.spec import JobError
+    """Submit an evolution job to the worker pool and print its id (needs EGP_BROKER_URL)."""
+    from egp.client import require_broker
+    from egp.config import get_settings
+    from egp.jobs.spec import JobError, make_spec
 
     values: dict[str, Any] = {}
     for item in setting or []:
@@ -62,45 +216,35 @@ def submit_command(
             values[key.strip().replace("-", "_")] = json.loads(raw)
         except json.JSONDecodeError:
             values[key.strip().replace("-", "_")] = raw
-    from egp.config import get_settings
-    from egp.jobs.spec import make_spec
-
-    make_spec(problem, get_settings(), **values)  # a bad spec is reported before any connection is made
+    settings = get_settings()
+    require_broker(settings)  # embedded mode: nothing would run the job, so nothing is written
+    make_spec(problem, settings, **values)  # a bad spec is reported before any connection is made
     client = _client()
     job = client.submit(problem, **values)
     if wait:
-        job.wait(progress=not as_json)
-    if as_json:
-        typer.echo(json.dumps(job.info().as_dict()))
+        _wait_and_report(job, None, as_json, show_best=False)
+    elif as_json:
+        typer.echo(json.dumps(job_dict(job.info())))
     else:
         typer.echo(job.id)
 
 
 @job_app.command("status")
 def status_command(job: JobId, as_json: AsJson = False) -> None:
-    """Show a job's status and progress."""
+    """Show a job's status and progress (`--json`: with the per-island-epoch history)."""
     _show(_client().job(job).info(), as_json)
 
 
 @job_app.command("wait")
-def wait_command(
-    job: JobId,
-    timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
-    as_json: AsJson = False,
-) -> None:
+def wait_command(job: JobId, timeout: Timeout = None, as_json: AsJson = False) -> None:
     """Wait for a job to end (exit 1 unless it finished), then show it and its best program."""
-    handle = _client().job(job)
-    status = handle.wait(timeout=timeout, progress=not as_json)
-    info = handle.info()
-    best = handle.best()
-    if as_json:
-        typer.echo(json.dumps(info.as_dict() | {"best_source": best.source if best else None}))
-    else:
-        _show(info, False)
-        if best is not None:
-            typer.echo(best.source)
-    if status != JobStatus.FINISHED:
-        raise typer.Exit(1)
+    _wait_and_report(_client().job(job), timeout, as_json, show_best=True)
+
+
+@job_app.command("watch")
+def watch_command(job: JobId, timeout: Timeout = None) -> None:
+    """Watch a job live, per island: generation, best, evaluations, evals/s, ETA (exit 1 unless finished)."""
+    _wait_and_report(_client().job(job), timeout, as_json=False, show_best=False)
 
 
 @job_app.command("cancel")
@@ -119,24 +263,27 @@ def list_command(
     limit: Annotated[int, typer.Option(help="Show at most this many jobs, newest first.")] = 20,
     as_json: AsJson = False,
 ) -> None:
-    """List the newest jobs."""
+    """List the newest jobs (tab-separated when piped)."""
     jobs = _client().jobs(limit)
     if as_json:
         typer.echo(json.dumps([j.as_dict() for j in jobs]))
         return
-    table = Table("id", "status", "problem", "generation", "best", "evaluations", "created")
-    for info in jobs:
-        p = info.progress
-        table.add_row(
-            info.id[:12],
-            str(info.status),
-            info.spec.problem,
-            str(p.get("generation", 0)),
-            f"{p['best']:.6f}" if isinstance(p.get("best"), float) else "-",
-            str(p.get("evaluations", 0)),
-            info.created.isoformat(timespec="seconds") if info.created else "",
-        )
-    Console().print(table)
+    print_table(
+        ("id", "status", "problem", "generation", "best", "evaluations", "created"),
+        (
+            (
+                info.id,
+                str(info.status),
+                info.spec.problem,
+                str(info.progress.get("generation", 0)),
+                f"{info.progress['best']:.6f}" if isinstance(info.progress.get("best"), float) else "-",
+                str(info.progress.get("evaluations", 0)),
+                info.created.isoformat(timespec="seconds") if info.created else "",
+            )
+            for info in jobs
+        ),
+        keys=("id", "problem"),
+    )
 
 
 @job_app.command("resume")

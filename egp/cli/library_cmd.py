@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import text
 
 from egp.cli import app
 from egp.config import display_url, get_settings
-from egp.db import reported_errors
-from egp.storage.sync import SyncReport, promote, pull, upstream_of
+
+if TYPE_CHECKING:
+    from egp.storage.sync import SyncReport
 
 library_app = typer.Typer(
     help="Synchronise the Gene Pool with its upstream Genomic Library.", no_args_is_help=True
@@ -41,6 +41,9 @@ def _print_report(report: SyncReport, json_output: bool) -> None:
 @library_app.command("push")
 def push_command(json_output: JsonOption = False) -> None:
     """Promote GCs passing the thresholds (with their closure) and statistic deltas to the library."""
+    from egp.db import reported_errors
+    from egp.storage.sync import promote, upstream_of
+
     settings = get_settings()
     with reported_errors(settings.gene_pool_url), reported_errors(upstream_of(settings)):
         _print_report(promote(settings.gene_pool_url, settings), json_output)
@@ -49,6 +52,9 @@ def push_command(json_output: JsonOption = False) -> None:
 @library_app.command("pull")
 def pull_command(json_output: JsonOption = False) -> None:
     """Pull the upstream's best GCs for this pool's problems, its codons and best pGCs, with their closure."""
+    from egp.db import reported_errors
+    from egp.storage.sync import pull, upstream_of
+
     settings = get_settings()
     with reported_errors(settings.gene_pool_url), reported_errors(upstream_of(settings)):
         _print_report(pull(settings.gene_pool_url, settings), json_output)
@@ -56,7 +62,10 @@ def pull_command(json_output: JsonOption = False) -> None:
 
 def library_status() -> dict[str, Any]:
     """The sync state with each peer, the quarantine size, and the upstream's GC count."""
+    from sqlalchemy import text
+
     from egp.cli.pool_cmd import open_existing_pool
+    from egp.db import reported_errors
 
     settings = get_settings()
     pool = open_existing_pool()

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import text
 
 from egp.cli import app, gc_cmd
 from egp.cli.gc_cmd import GCHistory
 from egp.config import display_url, get_settings
-from egp.db import reported_errors, sqlite_file
-from egp.engine.gene_pool import PgcStats, ProblemStats
 from egp.errors import EGPError
 from egp.genetic_code.gc import GeneticCode
-from egp.storage.sql_pool import SQLGenePool, check_schema
-from egp.storage.sync import lookup_with_archive
+
+if TYPE_CHECKING:
+    from egp.storage.sql_pool import SQLGenePool
+
+# SQLAlchemy and the storage modules are imported inside the functions: `egp --help` need not load them.
 
 pool_app = typer.Typer(help="Inspect the Gene Pool.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
@@ -31,6 +31,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.
 
 def open_existing_pool(url: str | None = None) -> SQLGenePool:
     """The configured Gene Pool for reading; a one-line error if it does not exist or is not at head."""
+    from egp.db import reported_errors, sqlite_file
+    from egp.storage.sql_pool import SQLGenePool, check_schema
+
     url = url or get_settings().gene_pool_url
     path = sqlite_file(url)
     if path is not None and not path.exists():
@@ -42,6 +45,10 @@ def open_existing_pool(url: str | None = None) -> SQLGenePool:
 
 def size_on_disk(pool: SQLGenePool) -> int:
     """Bytes the database takes on disk (Postgres: the database; SQLite: the file and its WAL)."""
+    from sqlalchemy import text
+
+    from egp.db import sqlite_file
+
     if pool.postgres:
         with pool.engine.connect() as connection:
             return int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
@@ -53,6 +60,8 @@ def size_on_disk(pool: SQLGenePool) -> int:
 
 def pool_stats(pool: SQLGenePool, top: int = 10) -> dict[str, Any]:
     """What `egp pool stats` reports."""
+    from sqlalchemy import text
+
     with pool.engine.connect() as connection:
         problems = [
             {
@@ -91,6 +100,8 @@ def stats_command(
     top: Annotated[int, typer.Option("--top", min=1, help="How many problems to list.")] = 10,
 ) -> None:
     """Show row counts per table, size on disk and the problems with the most scored GCs."""
+    from egp.db import reported_errors
+
     pool = open_existing_pool()
     with reported_errors(pool.url):
         report = pool_stats(pool, top)
@@ -102,7 +113,7 @@ def stats_command(
         typer.echo(f"  {table:<20}{rows:>12,}")
     for problem in report["top_problems"]:
         typer.echo(
-            f"  problem {problem['name'] or problem['problem'][:16]}: {problem['gcs']:,} GCs,"
+            f"  problem {problem['name'] or problem['problem']}: {problem['gcs']:,} GCs,"
             f" {problem['evaluations']:,} evaluations, best fitness {problem['best_fitness']:.4g}"
         )
 
@@ -114,6 +125,11 @@ def _held(found: Mapping[bytes, tuple[GeneticCode, bool]], ref: bytes) -> dict[s
 def gc_history(pool: SQLGenePool, gc: GeneticCode) -> dict[str, Any]:
     """A GC's lineage (ancestors, the pGC that made it, sub-GCs; archived ones too) and its statistics per
     problem and per pGC layer, as the pool holds them: what `egp pool gc` and `egp gc show` report."""
+    from sqlalchemy import text
+
+    from egp.engine.gene_pool import PgcStats, ProblemStats
+    from egp.storage.sync import lookup_with_archive
+
     refs = {k: getattr(gc, k) for k in ("ancestora", "ancestorb", "pgc", "gca", "gcb")}
     known = lookup_with_archive(pool.url, [r for r in refs.values() if r is not None])
     lineage = {key: None if ref is None else _held(known, ref) for key, ref in refs.items()}
@@ -164,6 +180,8 @@ def gc_history(pool: SQLGenePool, gc: GeneticCode) -> dict[str, Any]:
 
 def gc_record(pool: SQLGenePool, signature: bytes) -> dict[str, Any]:
     """A stored (or archived) GC's identity, lineage and statistics per problem and layer."""
+    from egp.storage.sync import lookup_with_archive
+
     found = lookup_with_archive(pool.url, [signature])
     if signature not in found:
         raise EGPError(f"no GC with signature {signature.hex()} in the Gene Pool or its archive")
@@ -188,7 +206,7 @@ def history_lines(record: Mapping[str, Any]) -> list[str]:
             lines.append(f"  {key_name:<10}{ref['signature']}  ({where})")
     for row in record["statistics"]:
         lines.append(
-            f"  problem {row['name'] or row['problem'][:16]}: fitness {row['fitness']:.4g}"
+            f"  problem {row['name'] or row['problem']}: fitness {row['fitness']:.4g}"
             f" over {row['evaluations']} evaluations, evolvability {row['evolvability']:.4g}"
             f" over {row['evolvability_count']}, survivability {row['survivability']:.3g},"
             f" descendants {row['descendants']}"
@@ -207,6 +225,8 @@ def gc_command(
     json_output: JsonOption = False,
 ) -> None:
     """Show a stored GC's lineage (ancestors, the pGC that made it, sub-GCs) and its statistics."""
+    from egp.db import reported_errors
+
     try:
         key = bytes.fromhex(signature)
     except ValueError:
@@ -233,6 +253,8 @@ class PoolStore(Mapping[bytes, GeneticCode]):
         self._absent = False
 
     def _open(self) -> SQLGenePool | None:
+        from egp.db import sqlite_file
+
         if self._pool is None and not self._absent:
             url = get_settings().gene_pool_url
             path = sqlite_file(url)
@@ -243,6 +265,8 @@ class PoolStore(Mapping[bytes, GeneticCode]):
         return self._pool
 
     def __getitem__(self, signature: bytes) -> GeneticCode:
+        from egp.storage.sync import lookup_with_archive
+
         pool = self._open()
         if pool is None:
             raise KeyError(signature)
@@ -256,6 +280,9 @@ class PoolStore(Mapping[bytes, GeneticCode]):
 
     def history(self, gc: GeneticCode) -> GCHistory | None:
         """`egp gc show`'s lineage and statistics of `gc` from the pool; None when there is no pool."""
+        from egp.db import reported_errors
+        from egp.storage.sync import lookup_with_archive
+
         pool = self._open()
         if pool is None:
             return None
@@ -266,6 +293,8 @@ class PoolStore(Mapping[bytes, GeneticCode]):
         return GCHistory(record, [heading, *history_lines(record)])
 
     def __iter__(self) -> Iterator[bytes]:
+        from sqlalchemy import text
+
         pool = self._open()
         if pool is None:
             return

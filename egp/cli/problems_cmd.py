@@ -6,11 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from egp.cli import app
-from egp.problems.registry import list_problems
+from egp.cli.output import print_table
 
 problems_app = typer.Typer(
     help="Problems: the shipped ones and any registered by entry point.", no_args_is_help=True
@@ -23,6 +21,8 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
 ) -> None:
     """List every known problem with its interface, case count and identity."""
+    from egp.problems.registry import list_problems  # numpy: only when listing
+
     rows = [
         {
             "name": problem.name,
@@ -40,12 +40,16 @@ def list_command(
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    table = Table("name", "inputs → outputs", "cases", "description")
-    for row in rows:
-        table.add_row(
-            str(row["name"]),
-            f"({', '.join(row['inputs'])}) → ({', '.join(row['outputs'])})",  # type: ignore[arg-type]
-            str(row["cases"]),
-            str(row["description"]),
-        )
-    Console().print(table)
+    print_table(
+        ("name", "inputs → outputs", "cases", "description"),
+        (
+            (
+                str(row["name"]),
+                f"({', '.join(row['inputs'])}) → ({', '.join(row['outputs'])})",  # type: ignore[arg-type]
+                str(row["cases"]),
+                str(row["description"]),
+            )
+            for row in rows
+        ),
+        keys=("name",),
+    )

@@ -8,8 +8,6 @@ from typing import Annotated, Any
 import typer
 
 from egp.cli import app, print_error
-from egp.config import get_settings
-from egp.status import collect_status
 
 
 def _database_line(label: str, report: dict[str, Any]) -> str:
@@ -56,6 +54,9 @@ def status_command(
     ] = True,
 ) -> None:
     """Report mode, broker, Gene Pool, libraries and live workers per queue; exit non-zero if any is down."""
+    from egp.config import get_settings
+    from egp.status import collect_status
+
     report = collect_status(get_settings(), timeout=timeout, probe=probe)
     if json_output:
         typer.echo(json.dumps(report, indent=2, default=str))

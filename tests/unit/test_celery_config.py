@@ -12,6 +12,7 @@ from celery.signals import celeryd_after_setup, worker_process_init
 from egp.celery_config import Queue, celery_config, health_task_name, make_app, queue_for_task
 from egp.config import load_settings
 from egp.db import get_engine
+from egp.errors import ConfigurationError
 
 
 @pytest.mark.parametrize(
@@ -93,3 +94,18 @@ def test_a_forked_pool_process_drops_inherited_engines(tmp_path: Path) -> None:
     inherited = get_engine(url)
     worker_process_init.send(sender=None)
     assert get_engine(url) is not inherited
+
+
+def test_tasks_are_time_limited_below_the_visibility_timeout() -> None:
+    """A task ends (soft, then hard limit) before Redis would redeliver it to run a second copy."""
+    config = celery_config(load_settings())
+    assert config["task_soft_time_limit"] < config["task_time_limit"] < 600
+    config = celery_config(load_settings(visibility_timeout_s=300))
+    assert config["task_time_limit"] < 300
+    assert celery_config(load_settings(task_time_limit_s=100))["task_time_limit"] == 100
+
+
+def test_a_time_limit_at_the_visibility_timeout_is_refused() -> None:
+    """EGP_TASK_TIME_LIMIT_S not below EGP_VISIBILITY_TIMEOUT_S is one configuration error naming both."""
+    with pytest.raises(ConfigurationError, match=r"EGP_TASK_TIME_LIMIT_S .* EGP_VISIBILITY_TIMEOUT_S"):
+        load_settings(task_time_limit_s=600)

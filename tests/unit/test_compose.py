@@ -119,3 +119,37 @@ def test_an_app_service_with_its_own_image_is_caught(compose: dict[str, Any]) ->
     broken = copy.deepcopy(compose)
     broken["services"]["worker"]["image"] = "python:3.11"
     assert any("worker runs EGP code but does not use" in p for p in compose_problems(broken))
+
+
+def test_operations_defaults(compose: dict[str, Any]) -> None:
+    """Rotated logs everywhere; memory limits and a grace period on the long-running EGP services."""
+    services = compose["services"]
+    for name, service in services.items():
+        assert service.get("logging", {}).get("options", {}).get("max-size"), f"{name} logs are not rotated"
+        if service.get("restart", "no") != "no":
+            assert service["deploy"]["resources"]["limits"]["memory"], f"{name} has no memory limit"
+    for name in ("worker", "executor", "dbmanager", "beat", "flower"):
+        assert services[name].get("stop_grace_period"), f"{name} has no stop_grace_period"
+
+
+def test_pool_healthchecks_do_not_import_the_app(compose: dict[str, Any]) -> None:
+    """`celery --broker … inspect ping` (0.65 s), not `celery -A <app> …` (1.9 s CPU per check)."""
+    for name in ("worker", "executor", "dbmanager"):
+        test = " ".join(compose["services"][name]["healthcheck"]["test"])
+        assert "inspect ping" in test and "-A" not in test.split() and "--broker" in test, name
+
+
+def test_executor_is_opt_in_and_flower_waits_only_for_redis(compose: dict[str, Any]) -> None:
+    """The executor runs with the remote-fitness profile; Flower needs the broker only, and workers.flower."""
+    services = compose["services"]
+    assert services["executor"]["profiles"] == ["remote-fitness"]
+    assert set(services["flower"]["depends_on"]) == {"redis"}
+    assert services["flower"]["command"][:3] == ["celery", "-A", "workers.flower"]
+
+
+def test_override_example_publishes_to_localhost_only(compose: dict[str, Any]) -> None:
+    """compose.override.example.yaml binds Postgres and Redis to 127.0.0.1, on services that exist."""
+    override = yaml.safe_load((COMPOSE_FILE.parent / "compose.override.example.yaml").read_text())
+    assert set(override["services"]) <= set(compose["services"])
+    ports = [port for service in override["services"].values() for port in service["ports"]]
+    assert ports and all(port.startswith("127.0.0.1:") for port in ports)
