@@ -95,6 +95,8 @@ class EpochRecord:
     # starts from them, so stagnation is counted across epoch tasks).
     best: float = -1.0
     stale: int = 0
+    # The problem's name, stored with its identity the first time (None: leave the stored name as it is).
+    problem_name: str | None = None
     # In a job, the island's state after the epoch as JSON-ready data (egp.engine.island_epoch's
     # IslandSnapshot): the next epoch of the island, in any process, starts from it.
     state: dict[str, Any] | None = None

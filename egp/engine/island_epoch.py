@@ -169,7 +169,13 @@ def run_island_epoch(
     carries the island's snapshot for the next epoch.
     """
     rng = epoch_rng(engine.config.seed, island.index, epoch)
-    island.record = EpochRecord(problem=engine.problem_id, job=engine.job, island=island.index, epoch=epoch)
+    island.record = EpochRecord(
+        problem=engine.problem_id,
+        job=engine.job,
+        island=island.index,
+        epoch=epoch,
+        problem_name=engine.problem.name,
+    )
     if record_initial:
         engine.record_members(island)
     done = 0

@@ -95,7 +95,9 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
             members = remote_initial_population(engine, island)
         else:
             members = engine.initial_population(island)
-        record = EpochRecord(problem=engine.problem_id, job=job_id, island=island, epoch=-1)
+        record = EpochRecord(
+            problem=engine.problem_id, job=job_id, island=island, epoch=-1, problem_name=problem.name
+        )
         for signature in members:
             if signature not in engine.persisted:
                 engine.persist(record, engine.lookup(signature))

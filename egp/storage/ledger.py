@@ -63,7 +63,7 @@ class Ledger(GCStore, Statistics):
                 return False
         self.put(connection, record.new_gcs, record.job, record.island, record.epoch)
         if record.problem_stats:
-            self.ensure_problem(connection, record.problem)
+            self.ensure_problem(connection, record.problem, record.problem_name)
             self.add_stats(connection, record.problem, record.problem_stats)
         if record.pgc_stats:
             self.add_pgc_stats(connection, record.pgc_stats)

@@ -145,13 +145,15 @@ class Statistics(BulkWrites):
             self.ensure_problem(connection, problem)
             self.add_stats(connection, problem, deltas)
 
-    def ensure_problem(self, connection: Connection, problem: bytes) -> None:
-        """Insert the `problems` row of `problem` unless it exists."""
+    def ensure_problem(self, connection: Connection, problem: bytes, name: str | None = None) -> None:
+        """Insert the `problems` row of `problem` unless it exists; a row without a name takes `name`."""
         connection.execute(
             text(
-                "INSERT INTO problems (identity, created) VALUES (:p, :t) ON CONFLICT (identity) DO NOTHING"
+                "INSERT INTO problems (identity, name, created) VALUES (:p, :n, :t)"
+                " ON CONFLICT (identity) DO UPDATE SET name = excluded.name"
+                " WHERE problems.name IS NULL AND excluded.name IS NOT NULL"
             ),
-            {"p": problem, "t": self.now()},
+            {"p": problem, "n": name[:255] if name else None, "t": self.now()},
         )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from sqlalchemy import text
 
 from egp.config import DatabaseRole
 from egp.db import get_engine
@@ -97,3 +98,22 @@ def test_advisory_lock_is_always_granted_on_sqlite(sqlite_url: str) -> None:
     key = lock_key("test:one")
     with try_advisory_lock(pool, key) as first, try_advisory_lock(pool.engine, key) as second:
         assert first and second
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_a_run_stores_its_problem_name(
+    backend: str, postgres_databases: Callable[[DatabaseRole], str], sqlite_url: str
+) -> None:
+    """An embedded run stores the problem's name with its identity, and a later nameless write keeps it."""
+    from egp import evolve
+    from egp.problems.registry import get_problem
+
+    url = postgres_databases(DatabaseRole.POOL) if backend == "postgres" else sqlite_url
+    evolve("koza-quartic", seed=1, population=50, generations=2, gene_pool=url)
+    identity = get_problem("koza-quartic").identity
+    pool = SQLGenePool(url)
+    with pool.transaction() as connection:
+        pool.ensure_problem(connection, identity)  # a write that does not know the name
+    with pool.engine.connect() as connection:
+        rows = connection.execute(text("SELECT identity, name FROM problems")).all()
+    assert [(bytes(identity_), name) for identity_, name in rows] == [(identity, "koza-quartic")]
