@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from .conftest import CELERY, REPO_ROOT, Cluster
+from celery_harness import CELERY, REPO_ROOT, CeleryCluster
 
 
 def _free_port() -> int:
@@ -34,7 +34,7 @@ def _get(url: str) -> tuple[int, Any]:
         return 0, None
 
 
-def test_flower_shows_a_running_epochs_progress(make_cluster: Callable[..., Cluster]) -> None:
+def test_flower_shows_a_running_epochs_progress(make_cluster: Callable[..., CeleryCluster]) -> None:
     """`celery -A workers.flower flower`: /api/task/result answers PROGRESS; the task page shows the meta."""
     cluster = make_cluster()
     cluster.start("worker", "worker", "-c", "1")
@@ -95,7 +95,7 @@ def test_flower_shows_a_running_epochs_progress(make_cluster: Callable[..., Clus
         flower.wait(timeout=20)
 
 
-def test_a_healthcheck_ping_needs_no_app(make_cluster: Callable[..., Cluster]) -> None:
+def test_a_healthcheck_ping_needs_no_app(make_cluster: Callable[..., CeleryCluster]) -> None:
     """compose's pool healthcheck, `celery --broker URL inspect ping -d NODE`, answers without `-A`."""
     cluster = make_cluster()
     cluster.start("worker", "worker", "-c", "1")

@@ -7,11 +7,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from celery_harness import CeleryCluster
+
 from egp.client import Client
 from egp.config import load_settings
 from egp.jobs.store import JobStatus
-
-from .conftest import Cluster
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -26,7 +26,7 @@ def readme_submit_call() -> tuple[str, dict[str, object]]:
     return problem, {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
 
 
-def test_the_readme_job_example_solves(make_cluster: Callable[..., Cluster]) -> None:
+def test_the_readme_job_example_solves(make_cluster: Callable[..., CeleryCluster]) -> None:
     """`Client().submit(<README's arguments>)` on a new Gene Pool finishes solved, as the README says."""
     cluster = make_cluster(EGP_EPOCH_GENERATIONS="50")
     cluster.start("worker", "worker", "-c", "2")
@@ -35,7 +35,7 @@ def test_the_readme_job_example_solves(make_cluster: Callable[..., Cluster]) -> 
     settings = load_settings(
         broker_url=cluster.settings.broker_url,
         result_backend=cluster.settings.result_backend,
-        gene_pool_url=cluster.url,
+        gene_pool_url=cluster.gene_pool_url,
         epoch_generations=50,
     )
     client = Client(settings)
