@@ -26,6 +26,8 @@ def list_command(
     rows = [
         {
             "name": problem.name,
+            "family": problem.family,
+            "parameters": dict(problem.parameters),
             "version": problem.version,
             "inputs": list(problem.inputs),
             "outputs": list(problem.outputs),
@@ -41,10 +43,11 @@ def list_command(
         typer.echo(json.dumps(rows))
         return
     print_table(
-        ("name", "inputs → outputs", "cases", "description"),
+        ("name", "family", "inputs → outputs", "cases", "description"),
         (
             (
                 str(row["name"]),
+                _family_text(row["family"], row["parameters"]),  # type: ignore[arg-type]
                 f"({', '.join(row['inputs'])}) → ({', '.join(row['outputs'])})",  # type: ignore[arg-type]
                 str(row["cases"]),
                 str(row["description"]),
@@ -53,3 +56,15 @@ def list_command(
         ),
         keys=("name",),
     )
+    from egp.problems.families import FAMILIES
+
+    for family in FAMILIES:
+        pattern = f"{family.name}-{'-'.join(p.upper() for p in family.parameters)}"
+        typer.echo(f"family {pattern}: {family.allowed}")
+
+
+def _family_text(family: str | None, parameters: dict[str, int]) -> str:
+    """A problem's family and parameters as the table shows them, e.g. `even-parity n=3`."""
+    if family is None:
+        return ""
+    return " ".join([family, *(f"{k}={v}" for k, v in parameters.items())])

@@ -68,6 +68,9 @@ class Problem(ABC):
     outputs: tuple[str, ...]
     codons: tuple[str, ...] | None = None
     vectorised: bool = True
+    #: The parametric family this problem is an instance of (egp.problems.families), and its parameters.
+    family: str | None = None
+    parameters: tuple[tuple[str, int], ...] = ()
 
     _cases_cache: FitnessCases | None = None
     _identity_cache: bytes | None = None

@@ -1,4 +1,4 @@
-"""Boolean problems: even-parity-3, even-parity-5 and multiplexer-6 (bool… -> bool)."""
+"""Boolean problems: even parity and multiplexers over full truth tables (bool… -> bool)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ class TruthTableProblem(Problem):
 class EvenParity(TruthTableProblem):
     """Even parity of n bools: True when an even number of inputs are True."""
 
+    family = "even-parity"
     codons = PARITY_CODONS
     # Parity from and/or/nand/nor needs yet more room, and free neutral drift across its plateaus
     # (the search benchmark's figures are in benchmarks/README.md).
@@ -92,6 +93,7 @@ class EvenParity3(EvenParity):
     description = "Even-3-parity: True if an even number of the 3 inputs are True; fitness: share of 8 rows"
     inputs = ("bool",) * 3
     width = 3
+    parameters = (("n", 3),)
     # A stagnant island restarts from new material: a failing run fills its island with distinct programs
     # right on 7 of 8 rows (each missing a different row, none a mutation away from a solution), and after a
     # half reseed that elite out-selects the newcomers. Multiplexer-6 keeps the default: drift crosses its
@@ -107,10 +109,53 @@ class EvenParity5(EvenParity):
     description = "Even-5-parity: True if an even number of the 5 inputs are True; fitness: share of 32 rows"
     inputs = ("bool",) * 5
     width = 5
+    parameters = (("n", 5),)
+
+
+class Multiplexer(TruthTableProblem):
+    """A multiplexer: k address bits (low bit first) then 2^k data bits; output the addressed data bit."""
+
+    family = "multiplexer"
+    codons = MULTIPLEXER_CODONS
+    address_bits: int = 2
+    drift_growth = 0  # as multiplexer-6: drift only to programs no larger
+
+    def expected(self, columns: tuple[BoolArray, ...]) -> BoolArray:
+        """Return the data bit addressed by the address bits (a0 is the low bit)."""
+        k = self.address_bits
+        address = sum(
+            (columns[b].astype(np.int64) << b for b in range(k)), np.zeros_like(columns[0], np.int64)
+        )
+        data = np.stack(columns[k:])
+        result: BoolArray = data[address, np.arange(address.shape[0])]
+        return result
+
+    @classmethod
+    def of(cls, address_bits: int) -> Multiplexer:
+        """The multiplexer with `address_bits` address bits (K = k + 2^k inputs)."""
+        size = address_bits + 2**address_bits
+        made: type[Multiplexer] = type(
+            f"Multiplexer{size}",
+            (cls,),
+            {
+                "name": f"multiplexer-{size}",
+                "description": f"{size}-multiplexer: {address_bits} address bits (low first), "
+                f"{2**address_bits} data bits; output the addressed data bit; fitness = fraction of "
+                f"{2**size} rows",
+                "inputs": ("bool",) * size,
+                "width": size,
+                "address_bits": address_bits,
+                "parameters": (("k", size),),
+            },
+        )
+        return made()
 
 
 class Multiplexer6(TruthTableProblem):
     """6-multiplexer: inputs (a0, a1, d0, d1, d2, d3); output d[a0 + 2·a1]; Koza's set (and, or, not, if)."""
+
+    family = "multiplexer"
+    parameters = (("k", 6),)
 
     name = "multiplexer-6"
     version = "1"

@@ -64,3 +64,50 @@ class NumberTree(Problem):
         solved = bool(np.all(f == z))
         fitness = 1.0 if solved else min(float(np.mean(per_case)), float(np.nextafter(1.0, 0.0)))
         return Assessment(fitness, solved)
+
+
+class NumberTreeCase(Problem):
+    """One Number Tree instance: f(X, Y) = Z with + and − only; fitness clamp01(1 − ((Z − f)/Z)²)."""
+
+    family = "number-tree"
+    inputs = ("int", "int")
+    outputs = ("int",)
+    codons = NUMBER_TREE_CODONS
+    vectorised = True
+    case: tuple[int, int, int]
+
+    def make_cases(self) -> FitnessCases:
+        """The one case (X, Y) with target Z."""
+        x, y, z = self.case
+        columns = [np.array([value], dtype=np.int64) for value in (x, y, z)]
+        for column in columns:
+            column.setflags(write=False)
+        return FitnessCases(inputs=(columns[0], columns[1]), count=1, targets=(columns[2],))
+
+    def assess(self, outputs: Sequence[Any]) -> Assessment:
+        """clamp01(1 − ((Z − f)/Z)²); solved when f = Z."""
+        cases = self.cases()
+        f = float_column(outputs[0], cases.count)
+        z = cases.targets[0].astype(np.float64)
+        with np.errstate(all="ignore"):
+            score = float(np.clip(1.0 - ((z - f) / z) ** 2, 0.0, 1.0)[0])
+        solved = bool(f[0] == z[0])
+        if not np.isfinite(score):
+            return Assessment(0.0, False)
+        return Assessment(1.0 if solved else min(score, float(np.nextafter(1.0, 0.0))), solved)
+
+    @classmethod
+    def of(cls, x: int, y: int, z: int) -> NumberTreeCase:
+        """number-tree-X-Y-Z."""
+        made: type[NumberTreeCase] = type(
+            "NumberTreeCase",
+            (cls,),
+            {
+                "name": f"number-tree-{x}-{y}-{z}",
+                "description": f"Number Tree instance: (int X, int Y) -> int using only + and -, "
+                f"f({x}, {y}) = {z}; fitness clamp01(1 - ((Z - f)/Z)^2)",
+                "case": (x, y, z),
+                "parameters": (("x", x), ("y", y), ("z", z)),
+            },
+        )
+        return made()

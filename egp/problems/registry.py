@@ -9,6 +9,7 @@ from typing import Any
 
 from egp.problems.base import Problem, ProblemError
 from egp.problems.boolean import EvenParity3, EvenParity5, Multiplexer6
+from egp.problems.families import FAMILIES, resolve_family_member
 from egp.problems.number_tree import NumberTree
 from egp.problems.regression import KozaQuartic, Nguyen1, Nguyen5
 from egp.problems.tic_tac_toe import TicTacToeNextState
@@ -105,8 +106,9 @@ def _load_entry_point(entry: EntryPoint) -> Problem:
 
 
 def problem_names() -> list[str]:
-    """Return the names of the built-in and entry-point problems, sorted."""
-    return sorted(set(BUILTIN_PROBLEMS) | set(_entry_points()))
+    """Return the names of the built-in and entry-point problems and the families' patterns, sorted."""
+    patterns = [f"{family.name}-{'-'.join(p.upper() for p in family.parameters)}" for family in FAMILIES]
+    return sorted(set(BUILTIN_PROBLEMS) | set(_entry_points())) + patterns
 
 
 def get_problem(name_or_ref: str) -> Problem:
@@ -116,8 +118,11 @@ def get_problem(name_or_ref: str) -> Problem:
     key = name_or_ref.strip()
     if key in _instances:
         return _instances[key]
+    family_member = None if key in BUILTIN_PROBLEMS or ":" in key else resolve_family_member(key)
     if key in BUILTIN_PROBLEMS:
         problem: Problem = BUILTIN_PROBLEMS[key]()
+    elif family_member is not None:
+        problem = family_member
     elif ":" in key:
         problem = _load_reference(key)
     else:
@@ -133,10 +138,12 @@ def get_problem(name_or_ref: str) -> Problem:
 
 
 def list_problems() -> list[Problem]:
-    """Return the built-in problems then the loadable entry-point problems (broken ones are skipped)."""
-    problems = [get_problem(name) for name in BUILTIN_PROBLEMS]
+    """Return the built-in problems, the members of every family, then the loadable entry-point problems
+    (broken ones are skipped)."""
+    names = list(dict.fromkeys([*BUILTIN_PROBLEMS, *(m for family in FAMILIES for m in family.members)]))
+    problems = [get_problem(name) for name in names]
     for name in sorted(_entry_points()):
-        if name in BUILTIN_PROBLEMS:
+        if name in names:
             continue
         try:
             problems.append(get_problem(name))

@@ -1,4 +1,4 @@
-"""Symbolic regression problems: koza-quartic, nguyen-1 and nguyen-5 (float -> float)."""
+"""Symbolic regression problems: koza-quartic and the Nguyen suite (float -> float)."""
 
 from __future__ import annotations
 
@@ -106,6 +106,8 @@ class KozaQuartic(SymbolicRegression):
         "solved when all 20 points are within 0.01"
     )
     codons = KOZA_QUARTIC_CODONS
+    family = "polynomial"
+    parameters = (("n", 4),)
 
     def points(self) -> FloatArray:
         """Return x = k/10 for k in -10..9 (identical to DEAP's `[x/10. for x in range(-10, 10)]`)."""
@@ -127,6 +129,8 @@ class Nguyen1(SymbolicRegression):
         "solved when all 20 points are within 0.01"
     )
     codons = NGUYEN_1_CODONS
+    family = "nguyen"
+    parameters = (("n", 1),)
 
     def points(self) -> FloatArray:
         """Return 20 points uniform in [-1, 1] from Random(1)."""
@@ -148,6 +152,8 @@ class Nguyen5(SymbolicRegression):
         "solved when all 20 points are within 0.01"
     )
     codons = NGUYEN_5_CODONS
+    family = "nguyen"
+    parameters = (("n", 5),)
 
     def points(self) -> FloatArray:
         """Return 20 points uniform in [-1, 1] from Random(5)."""
@@ -157,3 +163,59 @@ class Nguyen5(SymbolicRegression):
         """Return sin(x²)·cos(x) - 1."""
         result: FloatArray = np.sin(x**2) * np.cos(x) - 1.0
         return result
+
+
+# The rest of the Nguyen suite: target, domain of the 20 points, the function set added to Koza's, and the
+# target's text. Nguyen's own set has exp and log; sqrt(x) is given psqrt rather than exp(0.5·log x).
+_NGUYEN: dict[int, tuple[Any, float, float, tuple[str, ...], str]] = {
+    2: (lambda x: x**4 + x**3 + x**2 + x, -1.0, 1.0, (), "x^4+x^3+x^2+x"),
+    3: (lambda x: x**5 + x**4 + x**3 + x**2 + x, -1.0, 1.0, (), "x^5+x^4+x^3+x^2+x"),
+    4: (lambda x: x**6 + x**5 + x**4 + x**3 + x**2 + x, -1.0, 1.0, (), "x^6+x^5+x^4+x^3+x^2+x"),
+    6: (lambda x: np.sin(x) + np.sin(x + x**2), -1.0, 1.0, ("float_psin", "float_pcos"), "sin(x)+sin(x+x^2)"),
+    7: (
+        lambda x: np.log(x + 1.0) + np.log(x**2 + 1.0),
+        0.0,
+        2.0,
+        ("float_plog", "lit_float_1"),
+        "log(x+1)+log(x^2+1)",
+    ),
+    8: (np.sqrt, 0.0, 4.0, ("float_psqrt",), "sqrt(x)"),
+}
+
+
+class NguyenProblem(SymbolicRegression):
+    """A Nguyen benchmark function on 20 points drawn uniformly from its domain with Random(N)."""
+
+    family = "nguyen"
+    number: int
+    low: float
+    high: float
+
+    def points(self) -> FloatArray:
+        """Return 20 points uniform in the domain from Random(N)."""
+        return _seeded_uniform(self.number, 20, self.low, self.high)
+
+    def target(self, x: FloatArray) -> FloatArray:
+        """Return the Nguyen-N function at x."""
+        result: FloatArray = np.asarray(_NGUYEN[self.number][0](x), dtype=np.float64)
+        return result
+
+    @classmethod
+    def of(cls, number: int) -> NguyenProblem:
+        """Nguyen-`number` for number in 2, 3, 4, 6, 7, 8 (1 and 5 are their own classes)."""
+        _target, low, high, extra, text = _NGUYEN[number]
+        made: type[NguyenProblem] = type(
+            f"Nguyen{number}",
+            (cls,),
+            {
+                "name": f"nguyen-{number}",
+                "description": f"Nguyen-{number} {text} on 20 points uniform in [{low:g}, {high:g}] (Python "
+                f"Random({number})); fitness 1/(1+MAE); solved when all 20 points are within 0.01",
+                "codons": (*KOZA_QUARTIC_CODONS, *extra),
+                "number": number,
+                "low": low,
+                "high": high,
+                "parameters": (("n", number),),
+            },
+        )
+        return made()

@@ -414,4 +414,77 @@ def test_entry_point_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "my-problem" in problem_names()
     with pytest.raises(ProblemError, match="entry point 'broken'"):
         get_problem("broken")
-    assert len(list_problems()) == len(BUILTIN) + 1
+    from egp.problems.families import FAMILIES
+
+    members = {m for family in FAMILIES for m in family.members} - set(BUILTIN)
+    assert len(list_problems()) == len(BUILTIN) + len(members) + 1
+
+
+# --- families ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "family", "parameters", "rows"),
+    [
+        ("even-parity-4", "even-parity", {"n": 4}, 16),
+        ("even-parity-8", "even-parity", {"n": 8}, 256),
+        ("multiplexer-11", "multiplexer", {"k": 11}, 2048),
+        ("polynomial-2", "polynomial", {"n": 2}, 20),
+        ("nguyen-8", "nguyen", {"n": 8}, 20),
+        ("number-tree-3-5-44", "number-tree", {"x": 3, "y": 5, "z": 44}, 1),
+    ],
+)
+def test_a_family_member_resolves_by_name(
+    name: str, family: str, parameters: dict[str, int], rows: int
+) -> None:
+    """Each instance is its own problem with its family, parameters and cases."""
+    problem = get_problem(name)
+    assert (problem.name, problem.family, dict(problem.parameters)) == (name, family, parameters)
+    assert problem.cases().count == rows
+
+
+def test_family_members_keep_the_shipped_identities() -> None:
+    """koza-quartic is polynomial-4, and even-parity-3/5, multiplexer-6, nguyen-1/5 are family members
+    with the identities they always had."""
+    assert get_problem("polynomial-4").identity == get_problem("koza-quartic").identity
+    assert get_problem("koza-quartic").family == "polynomial"
+    for name in ("even-parity-3", "even-parity-5", "multiplexer-6", "nguyen-1", "nguyen-5"):
+        assert get_problem(name).family is not None
+    identities = {get_problem(n).identity for n in ("even-parity-3", "even-parity-4", "even-parity-6")}
+    assert len(identities) == 3
+
+
+def test_family_targets_are_right() -> None:
+    """Spot checks of the targets: parity rows, the addressed data bit, the polynomial and Nguyen-7."""
+    parity4 = get_problem("even-parity-4").cases()
+    assert parity4.targets[0].tolist()[:4] == [True, False, False, True]
+    mux = get_problem("multiplexer-11").cases()
+    row = 0b101 | (1 << (3 + 5))  # address 5 (a0 = 1, a2 = 1), data bit 5 set
+    columns = [bool((row >> b) & 1) for b in range(11)]
+    index = sum(int(v) << (10 - b) for b, v in enumerate(columns))  # truth-table row, column 0 high bit
+    assert bool(mux.targets[0][index]) is True
+    poly = get_problem("polynomial-3").cases()
+    x = poly.inputs[0]
+    assert np.allclose(poly.targets[0], x + x**2 + x**3)
+    nguyen7 = get_problem("nguyen-7").cases()
+    x7 = nguyen7.inputs[0]
+    assert float(x7.min()) >= 0.0 and float(x7.max()) <= 2.0
+    assert np.allclose(nguyen7.targets[0], np.log(x7 + 1) + np.log(x7**2 + 1))
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("even-parity-2", "even-parity-N needs N in 3…8"),
+        ("even-parity-9", "even-parity-N needs N in 3…8"),
+        ("multiplexer-7", "multiplexer-K needs K = k + 2^k"),
+        ("polynomial-1", "polynomial-N needs N in 2…8"),
+        ("nguyen-0", "nguyen-N needs N in 1…8"),
+        ("number-tree-1-2-0", "Z ≠ 0"),
+    ],
+)
+def test_a_family_name_out_of_range_is_one_clear_error(name: str, message: str) -> None:
+    """A family name with bad parameters names the family's range."""
+    with pytest.raises(ProblemError) as info:
+        get_problem(name)
+    assert message in str(info.value) and "\n" not in str(info.value)
