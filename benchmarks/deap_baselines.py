@@ -234,8 +234,9 @@ class SearchSetup:
     settings: dict[str, Any]
 
 
-def _koza_setup(constants: bool) -> SearchSetup:
-    """DEAP symbreg settings with the koza-quartic function set (ephemeral constants optional, off)."""
+def _koza_setup(constants: bool, degree: int = 4) -> SearchSetup:
+    """DEAP symbreg settings with the koza-quartic function set (ephemeral constants optional, off), on
+    x + x² + … + x^degree (4: koza-quartic; others: polynomial-N)."""
     pset = gp.PrimitiveSet("KOZA", 1)
     pset.addPrimitive(operator.add, 2, name="add")
     pset.addPrimitive(operator.sub, 2, name="sub")
@@ -245,7 +246,7 @@ def _koza_setup(constants: bool) -> SearchSetup:
     if constants:
         pset.addEphemeralConstant("egp_bench_rand101", _rand101)
     pset.renameArguments(ARG0="x")
-    targets = tuple(x**4 + x**3 + x**2 + x for x in KOZA_POINTS)
+    targets = tuple(math.fsum(x**k for k in range(1, degree + 1)) for x in KOZA_POINTS)
 
     def evaluate(individual: Any) -> tuple[float, bool]:
         func = gp.compile(individual, pset)
@@ -291,10 +292,12 @@ def boolean_cases(problem: str) -> tuple[list[tuple[bool, ...]], list[bool]]:
     if problem.startswith("even-parity-"):
         rows = _truth_table(int(problem.rsplit("-", 1)[1]))
         return rows, [sum(row) % 2 == 0 for row in rows]
-    if problem == "multiplexer-6":
-        rows = _truth_table(6)
-        # Inputs (a0, a1, d0, d1, d2, d3); output d[a0 + 2*a1] (as egp.problems' multiplexer-6).
-        return rows, [row[2 + row[0] + 2 * row[1]] for row in rows]
+    if problem.startswith("multiplexer-"):
+        size = int(problem.rsplit("-", 1)[1])
+        bits = {6: 2, 11: 3, 20: 4}[size]
+        rows = _truth_table(size)
+        # Inputs (a0 … a(k-1), d0 …); output d[a0 + 2*a1 + …] (as egp.problems' multiplexers).
+        return rows, [row[bits + sum(int(row[b]) << b for b in range(bits))] for row in rows]
     raise ValueError(f"no truth table for {problem!r}")
 
 
@@ -341,14 +344,14 @@ def _parity_setup(width: int) -> SearchSetup:
     return SearchSetup(toolbox, _boolean_evaluate(pset, rows, targets), 300, 0.5, 0.2, settings)
 
 
-def _multiplexer_setup() -> SearchSetup:
-    """DEAP multiplexer example settings for the 6-multiplexer (and, or, not, if; no constants)."""
-    pset = gp.PrimitiveSet("MUX6", 6, "IN")
+def _multiplexer_setup(size: int = 6) -> SearchSetup:
+    """DEAP multiplexer example settings for the `size`-multiplexer (and, or, not, if; no constants)."""
+    pset = gp.PrimitiveSet(f"MUX{size}", size, "IN")
     pset.addPrimitive(and_, 2, name="and_")
     pset.addPrimitive(or_, 2, name="or_")
     pset.addPrimitive(operator.not_, 1, name="not_")
     pset.addPrimitive(if_then_else, 3, name="if_then_else")
-    rows, targets = boolean_cases("multiplexer-6")
+    rows, targets = boolean_cases(f"multiplexer-{size}")
     toolbox = base.Toolbox()
     toolbox.register("expr", gp.genFull, pset=pset, min_=2, max_=4)
     toolbox.register("individual", tools.initIterate, MaxTree, toolbox.expr)
@@ -359,10 +362,10 @@ def _multiplexer_setup() -> SearchSetup:
     toolbox.register("mutate", gp.mutUniform, expr=toolbox.expr_mut, pset=pset)
     _limit_height(toolbox)
     settings = {
-        "source": "DEAP examples/gp/multiplexer.py (11-mux there; 6-mux here)",
+        "source": f"DEAP examples/gp/multiplexer.py (11-mux there; {size}-mux here)",
         "function_set": ["and", "or", "not", "if_then_else"],
-        "terminals": ["a0", "a1", "d0", "d1", "d2", "d3"],
-        "fitness": "maximise rows correct of 64; solved = all rows",
+        "terminals": [f"IN{i}" for i in range(size)],
+        "fitness": f"maximise rows correct of {len(rows)}; solved = all rows",
         "init": "genFull(2, 4)",
         "mutation": "mutUniform(genGrow(0, 2))",
         "crossover": "cxOnePoint",
@@ -393,12 +396,23 @@ def search_settings(problem: str, *, constants: bool = False) -> dict[str, Any]:
 
 
 def _setup(problem: str, constants: bool) -> SearchSetup:
-    """Return the setup for a problem name, or raise ValueError naming the known ones."""
-    try:
-        factory = SEARCH_PROBLEMS[problem]
-    except KeyError:
-        raise ValueError(f"unknown problem {problem!r}; known: {', '.join(SEARCH_PROBLEMS)}") from None
-    return factory(constants=constants)
+    """Return the setup for a problem name (the search problems and the even-parity, multiplexer and
+    polynomial families), or raise ValueError naming the known ones."""
+    factory = SEARCH_PROBLEMS.get(problem)
+    if factory is not None:
+        return factory(constants=constants)
+    family, _, parameter = problem.rpartition("-")
+    if parameter.isdigit():
+        if family == "even-parity":
+            return _parity_setup(int(parameter))
+        if family == "multiplexer" and int(parameter) in (6, 11, 20):
+            return _multiplexer_setup(int(parameter))
+        if family == "polynomial":
+            return _koza_setup(constants, int(parameter))
+    raise ValueError(
+        f"unknown problem {problem!r}; known: {', '.join(SEARCH_PROBLEMS)}, even-parity-N, multiplexer-K, "
+        "polynomial-N"
+    )
 
 
 def deap_search(problem: str, seed: int, max_evaluations: int, *, constants: bool = False) -> dict[str, Any]:

@@ -56,8 +56,11 @@ def list_command(
         ),
         keys=("name",),
     )
+    from egp.cli.output import stdout_is_terminal
     from egp.problems.families import FAMILIES
 
+    if not stdout_is_terminal():
+        return  # piped: the table alone, tab-separated
     for family in FAMILIES:
         pattern = f"{family.name}-{'-'.join(p.upper() for p in family.parameters)}"
         typer.echo(f"family {pattern}: {family.allowed}")
@@ -68,3 +71,47 @@ def _family_text(family: str | None, parameters: dict[str, int]) -> str:
     if family is None:
         return ""
     return " ".join([family, *(f"{k}={v}" for k, v in parameters.items())])
+
+
+@problems_app.command("related")
+def related_command(
+    problem: Annotated[str, typer.Argument(help="A problem name (or module:attribute).")],
+    gene_pool: Annotated[
+        str | None, typer.Option("--gene-pool", help="Gene Pool URL (default EGP_GENE_POOL_URL).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
+) -> None:
+    """List the problems of the Gene Pool related to PROBLEM, with the evidence: declared family distance,
+    measured fitness distance and shared sub-GCs."""
+    from egp.api import open_pool
+    from egp.engine.relations import describe_relations
+    from egp.problems.registry import get_problem
+
+    chosen = get_problem(problem)
+    pool = open_pool(gene_pool)
+    try:
+        rows = describe_relations(chosen, pool)
+    finally:
+        pool.close()
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+
+    def number(value: object) -> str:
+        """A figure as the table shows it (– when unmeasured)."""
+        return "–" if value is None else f"{float(value):.3g}"  # type: ignore[arg-type]
+
+    print_table(
+        ("problem", "related", "family distance", "fitness distance (n)", "shared sub-GCs (n)"),
+        (
+            (
+                str(row["problem"]),
+                "yes" if row["related"] else "no",
+                number(row["family_distance"]),
+                f"{number(row['fitness_distance'])} ({row['fitness_measurements']})",
+                f"{number(row['shared_sub_gcs'])} ({row['shared_measurements']})",
+            )
+            for row in rows
+        ),
+        keys=("problem",),
+    )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from egp.errors import EGPError
 from egp.genetic_code.gc import ANONYMOUS_CREATOR, GeneticCode
+
+if TYPE_CHECKING:
+    from egp.engine.sources import SourceSpec
 
 
 class EvolutionError(EGPError):
@@ -53,6 +56,10 @@ class EvolutionConfig:
     # Neutral drift: an offspring that behaves like a kept GC takes its place if it is at most this many
     # codons larger. None: the problem's own preference (Problem.drift_growth).
     drift_growth: int | None = None
+    # Initial generation sources in order (egp.engine.sources; None: DEFAULT_SOURCES).
+    sources: tuple[SourceSpec, ...] | None = None
+    # Insertion may draw building blocks from the Gene Pool (the block library of egp.engine.blocks).
+    building_blocks: bool = True
     creator: UUID = ANONYMOUS_CREATOR
     l1_cache_bytes: int = 1_000_000
     l2_cache_bytes: int = 1_000_000_000
@@ -92,6 +99,8 @@ class EvolutionConfig:
             raise EvolutionError(f"reseed must be in [0, 1], got {self.reseed}")
         if self.selection_pressure < 0:
             raise EvolutionError(f"selection_pressure must be >= 0, got {self.selection_pressure}")
+        for source in self.sources or ():
+            source.check()
 
 
 @dataclass

@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from egp.engine import breeding, lineage, population, survival
+from egp.engine import breeding, lineage, population, sources, survival
+from egp.engine.blocks import BlockLibrary, load_blocks
 from egp.engine.breeding import Offspring
 from egp.engine.config import EvolutionConfig, EvolutionError
 from egp.engine.evaluation import CaseEvaluator, Score
@@ -39,6 +40,7 @@ from egp.physics.context import PhysicsContext
 from egp.problems.base import Problem
 
 LITERAL_PERTURBATION = "pgc_perturb_literal"  # the pGC codon that needs literal codons to act on
+BLOCK_PGCS = ("pgc_stack_block", "pgc_inverse_stack_block")  # the pGC codons that need building blocks
 _GC_TYPES = ("GCABC", "GGCode", "EGCode")  # endpoint types of codons that act on GCs, not on problem data
 
 
@@ -107,14 +109,26 @@ class Engine:
         self.literals = [c for c in self.solution_codons if not c.inputs]
         self.functions = [c for c in self.solution_codons if c.inputs]
         self.expressions = ExpressionMaker(self.functions, self.inputs, self.literals)
-        # A problem without literal codons can never have a literal perturbed: leaving that pGC codon out
-        # keeps every pGC built from it (and its certain stillborns) out of the run.
+        # GCs written to (or read from) the Gene Pool, and the shipped codons, which every database has.
+        self.persisted: set[bytes] = {codon.signature for codon in registry}
+        # What the Gene Pool is known to hold (with sub-GCs): the codons, what was read from it and what was
+        # committed to it. `persisted` also holds what is queued for the epoch's commit.
+        self.in_gene_pool: set[bytes] = set(self.persisted)
+        self.max_codons = config.max_codons if config.max_codons is not None else problem.max_codons
+        # Building blocks from the Gene Pool (empty on an empty one, or with building_blocks off).
+        self.blocks = load_blocks(self) if config.building_blocks else BlockLibrary([])
+        # A problem without literal codons can never have a literal perturbed, nor a run without building
+        # blocks insert one: leaving those pGC codons out keeps every pGC built from them (and their certain
+        # stillborns) out of the run.
         self.pgc_codons = [
-            c for c in registry if c.is_pgc and (self.literals or c.name != LITERAL_PERTURBATION)
+            c
+            for c in registry
+            if c.is_pgc
+            and (self.literals or c.name != LITERAL_PERTURBATION)
+            and (self.blocks or c.name not in BLOCK_PGCS)
         ]
         self.scores = ScoreBook()
         self.niche = (config.survivability or problem.survivability) == "niche"
-        self.max_codons = config.max_codons if config.max_codons is not None else problem.max_codons
         self.initial_max_codons = (
             config.initial_max_codons if config.initial_max_codons is not None else problem.initial_max_codons
         )
@@ -128,11 +142,6 @@ class Engine:
         self.effective: dict[bytes, tuple[bytes, ...]] = {}
         self.effective_pending: dict[bytes, tuple[bytes, ...]] = {}
         self.pgcs = PgcPools(self.pgc_codons, config.pgc_layers, config.pgc_pool_limit)
-        # GCs written to (or read from) the Gene Pool, and the shipped codons, which every database has.
-        self.persisted: set[bytes] = {codon.signature for codon in registry}
-        # What the Gene Pool is known to hold (with sub-GCs): the codons, what was read from it and what was
-        # committed to it. `persisted` also holds what is queued for the epoch's commit.
-        self.in_gene_pool: set[bytes] = set(self.persisted)
         # Offspring already given their first statistics, and those statistics until the GC is stored.
         self.credited: set[bytes] = set()
         self.pending_stats: dict[bytes, ProblemStats] = {}
@@ -158,6 +167,7 @@ class Engine:
             solution_codons=self.solution_codons,
             pgc_codons=self.pgc_codons,
             creator=config.creator,
+            draw_block=self.blocks.draw,
         )
         if load_pgcs:
             self.pgcs.load(self.pool, self.load_closure)
@@ -359,8 +369,8 @@ class Engine:
 
     # -- islands -----------------------------------------------------------------------------------------
     def initial_population(self, island: int) -> list[bytes]:
-        """BEST GCs already scored on this problem, then SPONTANEOUS assembly (underflow NEXT)."""
-        return population.initial_population(self, island)
+        """The island's first members from the initial generation sources (egp.engine.sources)."""
+        return sources.initial_population(self, island)
 
     def select_survivors(self, island: Island, children: Sequence[bytes]) -> None:
         """Keep the island's elite, then the fittest offspring by survivability, one per behaviour first."""

@@ -16,6 +16,7 @@ from egp.engine.engine import Engine
 from egp.engine.gene_pool import GenePool
 from egp.engine.island_epoch import run_island_epoch
 from egp.engine.population import Island, take_migrants
+from egp.engine.relations import record_run_knowledge
 from egp.problems.base import Problem
 
 
@@ -69,6 +70,10 @@ def evolve_problem(
                 break
         generation = max(island.generation for island in islands)
         epoch += 1
+    if epoch == 0:  # solved (or stopped) by the initial population: it is still the run's to keep
+        for island in islands:
+            run_island_epoch(engine, island, 0, 0, record_initial=True)
+    record_run_knowledge(engine)
     best_sig = engine.best_signature()
     assert best_sig is not None
     best = engine.lookup(best_sig)

@@ -102,6 +102,72 @@ class EpochRecord:
     state: dict[str, Any] | None = None
 
 
+@dataclass(slots=True)
+class ProblemRelation:
+    """Evidence that two problems are related, as mergeable totals and counts (problem_a < problem_b).
+
+    `family_distance` is declared, not measured: the distance between the parameters of two instances of one
+    family (None for problems of different families). The fitness distance is the mean |f_a(g) − f_b(g)|
+    over the best GCs of each re-scored on the other (equal interfaces only); `shared` is the mean Jaccard
+    similarity of the sub-GC sets of their best GCs (content-addressed, so it works across interfaces).
+    """
+
+    problem_a: bytes
+    problem_b: bytes
+    family_distance: float | None = None
+    fitness_distance_total: float = 0.0
+    fitness_distance_count: int = 0
+    shared_total: float = 0.0
+    shared_count: int = 0
+
+    @property
+    def fitness_distance(self) -> float | None:
+        """Mean fitness distance (None before any measurement)."""
+        return (
+            self.fitness_distance_total / self.fitness_distance_count if self.fitness_distance_count else None
+        )
+
+    @property
+    def shared(self) -> float | None:
+        """Mean shared sub-GC similarity (None before any measurement)."""
+        return self.shared_total / self.shared_count if self.shared_count else None
+
+    def other(self, problem: bytes) -> bytes:
+        """The problem of the pair that is not `problem`."""
+        return self.problem_b if problem == self.problem_a else self.problem_a
+
+    def add(self, delta: ProblemRelation) -> None:
+        """Merge a delta in place (the family distance is declared: the latest non-None one stands)."""
+        if delta.family_distance is not None:
+            self.family_distance = delta.family_distance
+        self.fitness_distance_total += delta.fitness_distance_total
+        self.fitness_distance_count += delta.fitness_distance_count
+        self.shared_total += delta.shared_total
+        self.shared_count += delta.shared_count
+
+
+@dataclass(slots=True)
+class PgcLayerFigures:
+    """How one pGC layer performed on the runs of one problem family, as mergeable totals: per run, the
+    pooled pGCs, how many were above fitness 0.5, and the sums of their fitness and evolvability."""
+
+    family: str
+    layer: int
+    runs: int = 0
+    pgcs: int = 0
+    above_half: int = 0
+    fitness_total: float = 0.0
+    evolvability_total: float = 0.0
+
+    def add(self, delta: PgcLayerFigures) -> None:
+        """Merge a delta in place."""
+        self.runs += delta.runs
+        self.pgcs += delta.pgcs
+        self.above_half += delta.above_half
+        self.fitness_total += delta.fitness_total
+        self.evolvability_total += delta.evolvability_total
+
+
 @runtime_checkable
 class GenePool(Protocol):
     """What the engine needs from a Gene Pool."""
@@ -160,6 +226,26 @@ class GenePool(Protocol):
         """The island's members as last recorded, best first."""
         ...
 
+    def problems(self) -> dict[bytes, str | None]:
+        """Every problem the Gene Pool has statistics for, by identity, with its name where known."""
+        ...
+
+    def problem_relations(self, problem: bytes) -> list[ProblemRelation]:
+        """The recorded relations of `problem` with other problems."""
+        ...
+
+    def add_problem_relations(self, relations: Sequence[ProblemRelation]) -> None:
+        """Merge relation deltas (totals add up; see ProblemRelation)."""
+        ...
+
+    def pgc_layer_figures(self, family: str) -> list[PgcLayerFigures]:
+        """The pGC layer figures recorded for runs of problems of `family`, by layer."""
+        ...
+
+    def add_pgc_layer_figures(self, figures: Sequence[PgcLayerFigures]) -> None:
+        """Merge pGC layer figure deltas."""
+        ...
+
     def close(self) -> None:
         """Release connections or files."""
         ...
@@ -175,6 +261,9 @@ class MemoryGenePool:
         self.pgc: dict[int, dict[bytes, PgcStats]] = {}
         self.ledger: set[tuple[str | None, int, int]] = set()
         self.island_members: dict[tuple[str | None, int], list[bytes]] = {}
+        self.problem_names: dict[bytes, str | None] = {}
+        self.relations: dict[tuple[bytes, bytes], ProblemRelation] = {}
+        self.layer_figures: dict[tuple[str, int], PgcLayerFigures] = {}
         self.states: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
         self._by_interface: dict[tuple[tuple[int, ...], tuple[int, ...]], list[bytes]] = {}
 
@@ -253,6 +342,8 @@ class MemoryGenePool:
         if record.job is not None and key in self.ledger:
             return False
         self.put_many(record.new_gcs)
+        if record.problem_stats and self.problem_names.get(record.problem) is None:
+            self.problem_names[record.problem] = record.problem_name
         table = self.stats.setdefault(record.problem, {})
         for signature, delta in record.problem_stats.items():
             stored = table.get(signature)
@@ -286,6 +377,36 @@ class MemoryGenePool:
         """The island's members as last recorded."""
         return list(self.island_members.get((job, island), []))
 
+    def problems(self) -> dict[bytes, str | None]:
+        """The problems with statistics, and their names."""
+        return {p: self.problem_names.get(p) for p in self.stats}
+
+    def problem_relations(self, problem: bytes) -> list[ProblemRelation]:
+        """The relations of `problem`, ordered by the other problem."""
+        found = [r for (a, b), r in self.relations.items() if problem in (a, b)]
+        return sorted(found, key=lambda r: r.other(problem))
+
+    def add_problem_relations(self, relations: Sequence[ProblemRelation]) -> None:
+        """Merge relation deltas."""
+        for delta in relations:
+            key = (delta.problem_a, delta.problem_b)
+            stored = self.relations.setdefault(key, ProblemRelation(*key))
+            stored.add(delta)
+
+    def pgc_layer_figures(self, family: str) -> list[PgcLayerFigures]:
+        """The family's pGC layer figures by layer."""
+        return sorted(
+            (f for (fam, _), f in self.layer_figures.items() if fam == family), key=lambda f: f.layer
+        )
+
+    def add_pgc_layer_figures(self, figures: Sequence[PgcLayerFigures]) -> None:
+        """Merge pGC layer figure deltas."""
+        for delta in figures:
+            stored = self.layer_figures.setdefault(
+                (delta.family, delta.layer), PgcLayerFigures(delta.family, delta.layer)
+            )
+            stored.add(delta)
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -299,7 +420,9 @@ __all__ = [
     "EpochRecord",
     "GenePool",
     "MemoryGenePool",
+    "PgcLayerFigures",
     "PgcStats",
+    "ProblemRelation",
     "ProblemStats",
     "finite_or_zero",
 ]

@@ -1,9 +1,9 @@
-"""Islands and where their members come from: initial sources, stagnation reseeds and migration.
+"""Islands and how their members change besides breeding: stagnation reseeds and migration.
 
-An island starts from BEST (GCs already scored on the problem) and SPONTANEOUS assembly (underflow NEXT);
-after `stagnation` generations without a better best, its weakest share is replaced by new spontaneous GCs;
-at an epoch boundary it takes the best few members of its neighbour's previous epoch in place of its
-weakest. Every random draw comes from `epoch_rng(seed, island, epoch)`.
+An island starts from its initial generation sources (egp.engine.sources). After `stagnation` generations
+without a better best, its weakest share is replaced by new spontaneous GCs; at an epoch boundary it takes
+the best few members of its neighbour's previous epoch in place of its weakest. Every random draw comes from
+`epoch_rng(seed, island, epoch)`.
 """
 
 from __future__ import annotations
@@ -43,31 +43,6 @@ def epoch_rng(seed: int, island: int, epoch: int) -> random.Random:
     """The RNG of one island epoch, derived from (seed, island, epoch) so a re-run repeats it exactly."""
     digest = hashlib.sha256(f"egp:{seed}:{island}:{epoch}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
-
-
-def initial_population(engine: Engine, island: int) -> list[bytes]:
-    """BEST GCs already scored on the problem (this island's share), then SPONTANEOUS assembly, scored."""
-    config = engine.config
-    size = config.population
-    members: list[bytes] = []
-    best = engine.pool.best(engine.problem_id, size * config.islands)
-    share = best[island :: config.islands][: size // 2]
-    for gc in share:
-        if (
-            gc.inputs == engine.inputs
-            and gc.outputs == engine.outputs
-            and engine.load_closure([gc.signature])
-        ):
-            members.append(gc.signature)
-    rng = epoch_rng(config.seed, island, -1)
-    with engine.generation_scope():
-        members += distinct_spontaneous(engine, rng, members)
-        if not members:
-            raise EvolutionError(f"cannot assemble any GC for {engine.problem.name} from its codons")
-        members = within_budget(engine, members)
-        for signature in members:
-            engine.score(engine.lookup(signature))
-    return members
 
 
 def distinct_spontaneous(engine: Engine, rng: random.Random, taken: Sequence[bytes]) -> list[bytes]:

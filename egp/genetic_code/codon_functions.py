@@ -74,7 +74,7 @@ def codon_function(codon: GeneticCode) -> tuple[Callable[..., Any], str, int]:
     # from the trusted registry, never from a GC.
     namespace = dict(RUNTIME_NAMES)
     if codon.is_pgc:
-        from egp.physics.mutations import PHYSICS_NAMES  # physics imports execution: import on first use
+        from egp.physics.registry import PHYSICS_NAMES  # physics imports execution: import on first use
 
         namespace.update(PHYSICS_NAMES)
     fn = _direct_function(info.inline, arity, namespace)

@@ -30,6 +30,7 @@ from egp.engine.engine import Engine
 from egp.engine.gene_pool import EpochRecord, ProblemStats
 from egp.engine.island_epoch import IslandSnapshot, restore_island, run_island_epoch, snapshot_island
 from egp.engine.population import Island
+from egp.engine.relations import record_run_knowledge
 from egp.jobs.fitness import read_results
 from egp.jobs.process import gene_pool, warm_engine
 from egp.jobs.progress import count_attempt, fail_job, island_budget, merge_epoch, pending_dispatch
@@ -117,7 +118,7 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
     dispatch: list[tuple[int, int]] = []
     progress: dict[str, Any] = {}
     for record, snapshot in made:
-        _, dispatch, progress = merge_epoch(store, job_id, record.island, -1, snapshot)
+        _, dispatch, progress, _ended = merge_epoch(store, job_id, record.island, -1, snapshot)
     if not made:  # a re-run after every population was recorded: merge any that was lost, send what is due
         for island in range(spec.islands):
             _catch_up(store, pool, job_id, island, -1)
@@ -185,7 +186,7 @@ def _catch_up(store: JobStore, pool: SQLGenePool, job_id: str, island: int, epoc
     state = pool.epoch_state(job_id, island, epoch)
     if state is None:
         raise JobError(f"job {job_id} island {island} epoch {epoch} is recorded without its state")
-    fresh, _, _ = merge_epoch(store, job_id, island, epoch, IslandSnapshot.from_json(state))
+    fresh, _, _, _ = merge_epoch(store, job_id, island, epoch, IslandSnapshot.from_json(state))
     return fresh
 
 
@@ -227,7 +228,9 @@ def _evolve(
 
     snapshot = run_island_epoch(engine, state, epoch, max(count, 0), halt=halted, on_generation=on_generation)
     assert snapshot is not None
-    fresh, dispatch, progress = merge_epoch(store, job_id, island, epoch, snapshot)
+    fresh, dispatch, progress, ended = merge_epoch(store, job_id, island, epoch, snapshot)
+    if ended:
+        record_run_knowledge(engine)  # the epoch that ended the job records what the job learnt
     return StepResult("recorded" if fresh else "duplicate", dispatch, progress)
 
 

@@ -61,9 +61,10 @@ def _better(candidate: dict[str, Any], current: dict[str, Any]) -> bool:
 
 def merge_epoch(
     store: JobStore, job_id: str, island: int, epoch: int, snapshot: IslandSnapshot
-) -> tuple[bool, list[tuple[int, int]], dict[str, Any]]:
+) -> tuple[bool, list[tuple[int, int]], dict[str, Any], bool]:
     """Merge island `island`'s epoch `epoch` (its `snapshot`) into the jobs row once and finish the job or
-    release the next epoch; returns (merged now, the (island, epoch)s to send then mark, the progress)."""
+    release the next epoch; returns (merged now, the (island, epoch)s to send then mark, the progress, whether
+    this merge ended the job)."""
     with store.engine.begin() as connection:
         info = store.locked(connection, job_id)
         spec = info.spec
@@ -92,7 +93,7 @@ def merge_epoch(
         status, dispatch = _next(info, progress, islands)
         if fresh or status != info.status:
             store.write(connection, job_id, status, progress)
-    return fresh, dispatch, progress
+    return fresh, dispatch, progress, status != info.status and status.final
 
 
 def pending_dispatch(store: JobStore, job_id: str) -> list[tuple[int, int]]:

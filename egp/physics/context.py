@@ -38,9 +38,10 @@ class PhysicsContext:
     pgc: bytes | None = None
     # Other GCs a crossover may take a sub-GC from (e.g. the island's population); called lazily.
     donors: Callable[[GeneticCode], Sequence[GeneticCode]] = field(default=lambda _target: ())
-    # GCs from the Gene Pool matching an interface (inputs, outputs), strict to loose; for SSE insertion.
-    interface_matches: Callable[[tuple[int, ...], tuple[int, ...]], Sequence[GeneticCode]] = field(
-        default=lambda _inputs, _outputs: ()
+    # A building block from the Gene Pool (weighted by how useful blocks proved) whose first output feeds
+    # the type given and whose inputs can all be fed from the source types given; None when none fits.
+    draw_block: Callable[[random.Random, int, tuple[int, ...]], GeneticCode | None] = field(
+        default=lambda _rng, _output, _available: None
     )
     max_codons: int = 256
     new_gcs: list[GeneticCode] = field(default_factory=list)

@@ -6,15 +6,15 @@ the new node keeps the old node's interface the ancestors' graphs are reused as 
 immediate parent is rewired (its old connections kept where still valid) and stabilised. Every new GC records
 the GC it replaced as `ancestora` and the pGC being executed as `pgc`.
 
-They are exposed to pGC codon templates through `PHYSICS_NAMES` (`stack({i0})`, `crossover({i0})`, …) and find
-their context (randomness, codon set, donors) in `egp.physics.context`.
+They are exposed to pGC codon templates through `egp.physics.registry.PHYSICS_NAMES` (`stack({i0})`,
+`crossover({i0})`, …) and find their context (randomness, codon set, donors) in `egp.physics.context`.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from egp.genetic_code.codons import codon_registry
@@ -23,7 +23,7 @@ from egp.genetic_code.gc import GeneticCode, build_gc, make_codon, rebuild_gc
 from egp.genetic_code.graph import ROW_A, ROW_B, ROW_I, ROW_O, Connection, Row
 from egp.genetic_code.properties import IS_PGC, LITERAL, CGraphType
 from egp.genetic_code.types import TYPES, is_compatible
-from egp.physics.context import PhysicsContext, Stillborn, current
+from egp.physics.context import PhysicsContext, Stillborn
 from egp.physics.stabilise import stabilise
 
 Path = list[tuple[GeneticCode, Row]]
@@ -160,7 +160,9 @@ def _adopt(target: GeneticCode, node: GeneticCode, ctx: PhysicsContext) -> Genet
     return stabilise(embryo, ctx)
 
 
-def _finish(target: GeneticCode, path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+def finish(target: GeneticCode, path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
+    """The offspring with `node` in place at the end of `path`: the path rebuilt up to a new root, its lineage
+    recorded; Stillborn if it changed the interface or grew past the codon limit."""
     if not path and (node.ancestora != target.signature or node.pgc != ctx.pgc or node.codon is not None):
         node = _adopt(target, node, ctx)
     elif path:
@@ -227,7 +229,7 @@ def _stack(target: GeneticCode, ctx: PhysicsContext, pgc_kind: bool) -> GeneticC
     o_conns: list[Connection | None] = [(ROW_A, j) for j in range(len(outputs))]
     o_conns[out_idx] = (ROW_B, 0)
     embryo.dest_conns[ROW_O] = o_conns
-    return _finish(target, path, stabilise(embryo, ctx), ctx)
+    return finish(target, path, stabilise(embryo, ctx), ctx)
 
 
 def inverse_stack(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
@@ -253,7 +255,7 @@ def _inverse_stack(target: GeneticCode, ctx: PhysicsContext, pgc_kind: bool) -> 
     b_conns[in_idx] = (ROW_A, 0)
     embryo.dest_conns[ROW_B] = b_conns
     embryo.dest_conns[ROW_O] = [(ROW_B, j) for j in range(len(node.outputs))]
-    return _finish(target, path, stabilise(embryo, ctx), ctx)
+    return finish(target, path, stabilise(embryo, ctx), ctx)
 
 
 def wrap(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
@@ -265,7 +267,7 @@ def wrap(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
         if ctx.rng.random() < 0.5
         else _embryo(node, codon, node, ctx, node)
     )
-    return _finish(target, path, stabilise(embryo, ctx), ctx)
+    return finish(target, path, stabilise(embryo, ctx), ctx)
 
 
 def harmony(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
@@ -288,7 +290,7 @@ def harmony(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     embryo.dest_conns[ROW_B] = [(ROW_I, len(node.inputs) + k) for k in range(len(codon.inputs))]
     out_conns: list[Connection | None] = [(ROW_A, k) for k in range(len(node.outputs))]
     embryo.dest_conns[ROW_O] = out_conns + [(ROW_B, k) for k in range(len(codon.outputs))]
-    return _finish(target, path, stabilise(embryo, ctx), ctx)
+    return finish(target, path, stabilise(embryo, ctx), ctx)
 
 
 def _insert(target: GeneticCode, ctx: PhysicsContext, where: Row) -> GeneticCode:
@@ -303,7 +305,7 @@ def _insert(target: GeneticCode, ctx: PhysicsContext, where: Row) -> GeneticCode
     sub = _lookup(ctx, signature)
     pgc_kind = bool(target.properties & IS_PGC)
     new_sub = _inverse_stack(sub, ctx, pgc_kind) if where is not ROW_O else _stack(sub, ctx, pgc_kind)
-    return _finish(target, sub_path, new_sub, ctx)
+    return finish(target, sub_path, new_sub, ctx)
 
 
 def insert_above_a(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
@@ -344,12 +346,12 @@ def crossover(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
         if piece.signature == node.signature:
             continue
         if piece.inputs == node.inputs and piece.outputs == node.outputs:
-            return _finish(target, path, piece, ctx)
+            return finish(target, path, piece, ctx)
         compatible_out = len(piece.outputs) == len(node.outputs) and all(
             is_compatible(s, d) for s, d in zip(piece.outputs, node.outputs, strict=True)
         )
         if compatible_out and path:
-            return _finish(target, path, piece, ctx)
+            return finish(target, path, piece, ctx)
     raise Stillborn("no interface-compatible donor node found")
 
 
@@ -387,7 +389,7 @@ def rewire(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
             changed = True
     if not changed:
         raise Stillborn("no alternative connection to draw")
-    return _finish(target, path, stabilise(embryo, ctx), ctx)
+    return finish(target, path, stabilise(embryo, ctx), ctx)
 
 
 def delete(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
@@ -396,7 +398,7 @@ def delete(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     children = [_lookup(ctx, s) for s in (node.gca, node.gcb) if s is not None]
     exact = [c for c in children if c.inputs == node.inputs and c.outputs == node.outputs]
     if exact:
-        return _finish(target, path, _choose(ctx.rng, exact), ctx)
+        return finish(target, path, _choose(ctx.rng, exact), ctx)
     if not path:
         raise Stillborn("no sub-GC has the root's interface")
     similar = [
@@ -405,7 +407,7 @@ def delete(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
         if len(c.outputs) == len(node.outputs)
         and all(is_compatible(s, d) for s, d in zip(c.outputs, node.outputs, strict=True))
     ]
-    return _finish(target, path, _choose(ctx.rng, similar), ctx)
+    return finish(target, path, _choose(ctx.rng, similar), ctx)
 
 
 def point_mutation(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
@@ -417,7 +419,7 @@ def point_mutation(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
             continue
         same = ctx.alike(bool(target.properties & IS_PGC), node)
         if same:
-            return _finish(target, path, _choose(rng, same), ctx)
+            return finish(target, path, _choose(rng, same), ctx)
     raise Stillborn("no codon with an alternative of the same interface")
 
 
@@ -467,39 +469,4 @@ def perturb_literal(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
         new = value + rng.choice((-1, 1))
     else:
         new = round(float(value) + rng.gauss(0.0, max(0.1, abs(float(value)) * 0.1)), 6)
-    return _finish(target, path, literal_codon(new, ctx), ctx)
-
-
-MUTATIONS: dict[str, Callable[[GeneticCode, PhysicsContext], GeneticCode]] = {
-    "stack": stack,
-    "inverse_stack": inverse_stack,
-    "wrap": wrap,
-    "harmony": harmony,
-    "insert_above_a": insert_above_a,
-    "insert_above_b": insert_above_b,
-    "insert_above_o": insert_above_o,
-    "crossover": crossover,
-    "rewire": rewire,
-    "delete": delete,
-    "point_mutation": point_mutation,
-    "perturb_literal": perturb_literal,
-}
-
-
-def _as_pgc_function(
-    mutation: Callable[[GeneticCode, PhysicsContext], GeneticCode],
-) -> Callable[[Any], GeneticCode]:
-    def run(target: Any) -> GeneticCode:
-        if not isinstance(target, GeneticCode):
-            raise Stillborn("a pGC's input must be a stored GC")
-        return mutation(target, current())
-
-    run.__name__ = mutation.__name__
-    run.__doc__ = mutation.__doc__
-    return run
-
-
-# The names pGC codon templates may call: `<name>({i0})` runs the mutation on the template's input.
-PHYSICS_NAMES: dict[str, Callable[[Any], GeneticCode]] = {
-    name: _as_pgc_function(function) for name, function in MUTATIONS.items()
-}
+    return finish(target, path, literal_codon(new, ctx), ctx)

@@ -191,6 +191,35 @@ class ProblemRow(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ProblemRelationRow(Base):
+    """Evidence that two problems are related (problem_a < problem_b), as mergeable totals and counts."""
+
+    __tablename__ = "problem_relations"
+
+    problem_a: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    problem_b: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    family_distance: Mapped[float | None] = mapped_column(Double)
+    fitness_distance_total: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    fitness_distance_count: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
+    shared_total: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    shared_count: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PgcLayerFiguresRow(Base):
+    """How each pGC layer performed on the runs of one problem family, as mergeable totals."""
+
+    __tablename__ = "pgc_family_layers"
+
+    family: Mapped[str] = mapped_column(String(64), primary_key=True)
+    layer: Mapped[int] = mapped_column(Integer, primary_key=True)
+    runs: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
+    pgcs: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
+    above_half: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
+    fitness_total: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    evolvability_total: Mapped[float] = mapped_column(Double, server_default=ZERO)
+
+
 class JobRow(Base):
     """An evolution job: its spec, status, progress and the lease the watchdog checks."""
 

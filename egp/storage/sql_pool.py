@@ -2,8 +2,9 @@
 
 `SQLGenePool` is composed of one part per concept, each in its own module: the shared engine and GC cache
 (base), bulk writes (bulk), GC reads and writes (gc_store), statistics (statistics), selection reads
-(selection) and the epoch ledger (ledger). Rows are encoded and rebuilt by `egp.storage.rows`, and the
-schema is checked by `egp.storage.schema` once per URL when a pool is opened.
+(selection), the epoch ledger (ledger) and what runs learn about problems (knowledge). Rows are encoded and
+rebuilt by `egp.storage.rows`, and the schema is checked by `egp.storage.schema` once per URL when a pool is
+opened.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.engine import make_url
 from egp.config import get_settings, normalise_database_url
 from egp.db import reported_errors, sqlite_file
 from egp.engine.gene_pool import GenePool, MemoryGenePool
+from egp.storage.knowledge import Knowledge
 from egp.storage.ledger import Ledger
 from egp.storage.locks import lock_key
 from egp.storage.rows import (
@@ -32,7 +34,7 @@ from egp.storage.selection import Selection
 MEMORY_URL = "memory://"
 
 
-class SQLGenePool(Ledger, Selection):
+class SQLGenePool(Ledger, Selection, Knowledge):
     """The Gene Pool in a Postgres or SQLite database (schema at head), implementing the GenePool protocol."""
 
     def __init__(

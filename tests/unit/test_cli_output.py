@@ -104,7 +104,9 @@ def test_piped_tables_keep_whole_names_and_ids(tmp_path: Path) -> None:
     problems = run_egp("problems", "list", cwd=tmp_path)
     assert problems.returncode == 0, problems.stderr
     lines = problems.stdout.splitlines()
-    assert lines[0].split("\t") == ["name", "inputs → outputs", "cases", "description"]
+    assert lines[0].split("\t") == ["name", "family", "inputs → outputs", "cases", "description"]
+    assert all(len(line.split("\t")) == 5 for line in lines)
+    assert "even-parity-6\teven-parity n=6\t" in problems.stdout
     assert "tic-tac-toe-next-state" in [line.split("\t")[0] for line in lines]
     assert "…" not in problems.stdout
     codons = run_egp("codons", "list", cwd=tmp_path)

@@ -14,7 +14,7 @@ from egp.genetic_code.assembly import Assembler, Expr, random_expression
 from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
 from egp.physics.context import PhysicsContext, Stillborn
-from egp.physics.mutations import MUTATIONS
+from egp.physics.registry import MUTATIONS
 from egp.problems import KozaQuartic
 
 PROBLEM = b"p" * 32

@@ -34,7 +34,8 @@ from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.serialization import to_json
 from egp.physics.context import PhysicsContext, Stillborn, current
-from egp.physics.mutations import MUTATIONS, PHYSICS_NAMES, literal_codon, perturb_literal
+from egp.physics.mutations import literal_codon, perturb_literal
+from egp.physics.registry import MUTATIONS, PHYSICS_NAMES
 
 TARGETS_PER_SET = 24
 # Mutations that must produce offspring on at least some targets of each set (the others may legitimately

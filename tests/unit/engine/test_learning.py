@@ -1,0 +1,321 @@
+"""Learning across problems: initial generation sources and their underflow, problem relations, the block
+library and its weighting, building-block insertion, and curricula."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from egp.curriculum import evolve_curriculum
+from egp.engine.blocks import BlockLibrary, load_blocks
+from egp.engine.config import EvolutionConfig, EvolutionError
+from egp.engine.engine import Engine
+from egp.engine.gene_pool import EpochRecord, MemoryGenePool, ProblemStats
+from egp.engine.relations import (
+    family_distance,
+    record_run_knowledge,
+    related_problems,
+)
+from egp.engine.sources import DEFAULT_SOURCES, SourceSpec, parse_sources
+from egp.genetic_code.assembly import Assembler, Expr
+from egp.genetic_code.codons import codon_registry
+from egp.genetic_code.gc import GeneticCode
+from egp.genetic_code.types import TYPES
+from egp.physics.blocks import inverse_stack_block, stack_block
+from egp.physics.context import PhysicsContext, Stillborn
+from egp.problems.base import Problem
+from egp.problems.registry import get_problem
+
+BOOL = TYPES.uid("bool")
+FLOAT = TYPES.uid("float")
+
+
+def codon(name: str) -> GeneticCode:
+    """The shipped codon with this name."""
+    return codon_registry().by_name(name)
+
+
+PARTS: dict[bytes, GeneticCode] = {}  # every GC the helpers assemble, so a test can store a program whole
+
+
+def parity_programs(count: int, width: int = 3) -> list[GeneticCode]:
+    """`count` distinct bool programs of `width` inputs: gate(gate(a, b), c) over the inputs."""
+    assembler = Assembler(PARTS, [BOOL] * width)
+    gates = [codon(n) for n in ("bool_and", "bool_or", "bool_nand", "bool_nor")]
+    made: dict[bytes, GeneticCode] = {}
+    rng = random.Random(width)
+    while len(made) < count:
+        a, b, c = (Expr(None, (), rng.randrange(width)) for _ in range(3))
+        gc = assembler.assemble(Expr(rng.choice(gates), (Expr(rng.choice(gates), (a, b)), c)))
+        made[gc.signature] = gc
+    return list(made.values())
+
+
+def store_scored(
+    pool: MemoryGenePool, problem: Problem, gcs: list[GeneticCode], fitness: list[float]
+) -> None:
+    """Put `gcs` (with their sub-GCs) in `pool` with these fitnesses on `problem`, as a run would."""
+    record = EpochRecord(problem=problem.identity, problem_name=problem.name)
+    seen: set[bytes] = set()
+    for gc in gcs:
+        stack = [gc]
+        while stack:
+            node = stack.pop()
+            if node.codon is None and node.signature not in seen:
+                seen.add(node.signature)
+                record.new_gcs.append(node)
+                stack.extend(PARTS[s] for s in (node.gca, node.gcb) if s is not None and s in PARTS)
+    record.new_gcs.sort(key=lambda g: g.code_depth)
+    for gc, value in zip(gcs, fitness, strict=True):
+        record.problem_stats[gc.signature] = ProblemStats(value, 1, survivability=value)
+    pool.record_epoch(record)
+
+
+def config(**overrides: object) -> EvolutionConfig:
+    """A small run configuration."""
+    values: dict[str, object] = {"population": 40, "generations": 2, "epoch_generations": 2, "seed": 5}
+    values.update(overrides)
+    return EvolutionConfig(**values)  # type: ignore[arg-type]
+
+
+# --- sources and underflow ------------------------------------------------------------------------------
+
+
+def test_an_empty_gene_pool_gives_only_spontaneous_members() -> None:
+    """Every source but SPONTANEOUS is empty on an empty Gene Pool: the population is all new GCs."""
+    engine = Engine(get_problem("even-parity-3"), config())
+    members = engine.initial_population(0)
+    assert len(members) == 40 and not engine.blocks
+
+
+def test_best_takes_its_share_and_spontaneous_fills_the_rest() -> None:
+    """BEST at 0.25 of 40 takes 10 of the 30 stored programs; SPONTANEOUS fills the other 30 places."""
+    pool = MemoryGenePool()
+    problem = get_problem("even-parity-3")
+    programs = parity_programs(30)
+    store_scored(pool, problem, programs, [0.5 + k / 100 for k in range(30)])
+    engine = Engine(problem, config(sources=parse_sources("best=0.25,related=0")), pool)
+    members = engine.initial_population(0)
+    best = [
+        g.signature
+        for g in sorted(programs, key=lambda g: -pool.stats[problem.identity][g.signature].fitness)
+    ]
+    assert members[:10] == best[:10] and len(members) == 40
+    assert not set(members[10:]) & set(best)
+
+
+def test_underflow_none_drops_a_quota_and_next_passes_it_on() -> None:
+    """A BEST quota of 30 with 5 programs: NEXT passes the 25 missing to SPONTANEOUS (population 40); NONE
+    drops them, and SPONTANEOUS at 0.25 adds only its own 10."""
+    pool = MemoryGenePool()
+    problem = get_problem("even-parity-3")
+    store_scored(pool, problem, parity_programs(5), [0.6] * 5)
+    passing = Engine(problem, config(sources=parse_sources("best=0.75,related=0,spontaneous=0.25")), pool)
+    assert len(passing.initial_population(0)) == 5 + 25 + 10
+    dropping = Engine(
+        problem, config(sources=parse_sources("best=0.75:none,related=0,spontaneous=0.25")), pool
+    )
+    assert len(dropping.initial_population(0)) == 5 + 10
+
+
+def test_related_takes_same_interface_programs_of_related_problems() -> None:
+    """polynomial-2's programs are RELATED members of polynomial-3 (same interface, re-scored on it);
+    parity-3's are not members of parity-4 (another interface: they come in as building blocks)."""
+    pool = MemoryGenePool()
+    from egp import evolve
+
+    evolve("polynomial-2", seed=3, gene_pool=pool, population=60, generations=3)
+    source = get_problem("polynomial-2")
+    stored = [g.signature for g in pool.best(source.identity, 10)]
+    engine = Engine(get_problem("polynomial-3"), config(sources=parse_sources("best=0,related=0.25")), pool)
+    members = engine.initial_population(0)
+    assert members[:10] == stored[:10] and len(members) == 40
+    assert all(
+        engine.scores[s].fitness == engine.evaluator.score(engine.lookup(s)).fitness for s in members[:10]
+    )
+    store_scored(pool, get_problem("even-parity-3"), parity_programs(12), [0.75] * 12)
+    parity = Engine(get_problem("even-parity-4"), config(sources=parse_sources("best=0,related=0.25")), pool)
+    assert not set(parity.initial_population(0)) & set(pool.gcs) and parity.blocks
+
+
+def test_unrelated_draws_same_interface_gcs_of_unrelated_problems() -> None:
+    """multiplexer-6 and even-parity-6 share (bool×6) → bool but no family: multiplexer GCs come in only
+    through UNRELATED."""
+    pool = MemoryGenePool()
+    store_scored(pool, get_problem("multiplexer-6"), parity_programs(8, width=6), [0.6] * 8)
+    target = get_problem("even-parity-6")
+    assert related_problems(target, pool) == []
+    off = Engine(target, config(sources=parse_sources("best=0,related=0,unrelated=0")), pool)
+    on = Engine(target, config(sources=parse_sources("best=0,related=0,unrelated=0.2")), pool)
+    stored = set(pool.gcs)
+    assert not set(off.initial_population(0)) & stored
+    assert len(set(on.initial_population(0)) & stored) == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("best=-1", "limit must be in [0, 1]"),
+        ("best=2", "limit must be in [0, 1]"),
+        ("bestest=0.5", "unknown source 'bestest'"),
+        ("best=half", "expected NAME=LIMIT"),
+        ("related=0.2:sometimes", "underflow must be 'next' or 'none'"),
+    ],
+)
+def test_a_bad_source_is_one_clear_error(text: str, message: str) -> None:
+    """Malformed sources name what is wrong, in one line."""
+    with pytest.raises(EvolutionError) as info:
+        parse_sources(text)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_sources_keep_the_spec_order_and_defaults() -> None:
+    """Unnamed sources keep their defaults; the walk is BEST, DIVERSE, RELATED, UNRELATED, SPONTANEOUS."""
+    parsed = parse_sources("spontaneous=1,related=0.1:none")
+    assert [s.name for s in parsed] == [s.name for s in DEFAULT_SOURCES]
+    assert parsed[2] == SourceSpec("related", 0.1, "none") and parsed[0] == DEFAULT_SOURCES[0]
+
+
+# --- relations -------------------------------------------------------------------------------------------
+
+
+def test_family_distances() -> None:
+    """Distance between parameters within a family; None across families."""
+    assert family_distance("even-parity-3", "even-parity-5") == 2.0
+    assert family_distance("polynomial-2", "koza-quartic") == 2.0
+    assert family_distance("number-tree-3-5-44", "number-tree-3-5-47") == 3.0
+    assert family_distance("even-parity-3", "multiplexer-6") is None
+    assert family_distance("even-parity-3", None) is None
+
+
+def test_a_finished_run_records_its_relations_and_pgc_layers() -> None:
+    """After polynomial-2 then polynomial-3 on one Gene Pool: one relation with family distance 1, a fitness
+    distance measured on the equal interface, a shared similarity in [0, 1], and pGC figures per layer."""
+    pool = MemoryGenePool()
+    for name in ("polynomial-2", "polynomial-3"):
+        from egp import evolve
+
+        evolve(name, seed=2, gene_pool=pool, population=60, max_evaluations=3000)
+    first, second = get_problem("polynomial-2"), get_problem("polynomial-3")
+    (relation,) = pool.problem_relations(second.identity)
+    assert relation.other(second.identity) == first.identity
+    assert relation.family_distance == 1.0
+    assert relation.fitness_distance_count == 1 and relation.fitness_distance is not None
+    assert relation.shared_count == 1 and 0.0 <= (relation.shared or 0.0) <= 1.0
+    figures = pool.pgc_layer_figures("polynomial")
+    assert [f.layer for f in figures] == [0, 1, 2, 3] and all(f.runs == 2 for f in figures)
+    assert [r.identity for r in related_problems(second, pool)] == [first.identity]
+
+
+def test_recording_relations_twice_adds_the_evidence() -> None:
+    """Relations merge: a second record doubles the counts."""
+    pool = MemoryGenePool()
+    from egp import evolve
+
+    evolve("polynomial-2", seed=1, gene_pool=pool, population=40, max_evaluations=1000)
+    engine = Engine(get_problem("polynomial-3"), config(), pool)
+    record_run_knowledge(engine)
+    record_run_knowledge(engine)
+    (relation,) = pool.problem_relations(engine.problem_id)
+    assert relation.shared_count == 2
+
+
+# --- building blocks ---------------------------------------------------------------------------------------
+
+
+def test_a_heavier_block_is_drawn_more_often() -> None:
+    """Draws follow the weights (9 : 1); a block is never drawn for a place it cannot fit."""
+    light, heavy = parity_programs(2)
+    library = BlockLibrary([(heavy, 9.0), (light, 1.0)])
+    rng = random.Random(3)
+    counts = Counter(library.draw(rng, BOOL, (BOOL, BOOL)) for _ in range(5000))
+    assert set(counts) == {heavy, light}
+    assert abs(counts[heavy] / 5000 - 0.9) < 0.02
+    assert library.draw(rng, BOOL, (FLOAT,)) is None  # no bool source to feed the block's inputs
+    assert library.draw(rng, FLOAT, (BOOL,)) is None  # no block makes a float
+
+
+def test_a_sub_gc_reused_by_good_programs_weighs_their_summed_fitness() -> None:
+    """A sub-GC inside two programs of fitness 0.5 and 0.75 weighs 1.25; each program weighs its own."""
+    pool = MemoryGenePool()
+    problem = get_problem("even-parity-3")
+    store: dict[bytes, GeneticCode] = {}
+    assembler = Assembler(store, [BOOL] * 3)
+    x = [Expr(None, (), k) for k in range(3)]  # a store of its own: only these programs' parts
+    inner = Expr(codon("bool_nand"), (Expr(codon("bool_or"), (x[0], x[1])), x[2]))
+    first = assembler.assemble(Expr(codon("bool_and"), (inner, x[0])))
+    second = assembler.assemble(Expr(codon("bool_nor"), (inner, x[1])))
+    shared = next(s for s in (first.gca, first.gcb) if s in store and s in (second.gca, second.gcb))
+    record = EpochRecord(problem=problem.identity, problem_name=problem.name)
+    record.new_gcs = sorted(store.values(), key=lambda g: g.code_depth)
+    record.problem_stats = {first.signature: ProblemStats(0.5, 1), second.signature: ProblemStats(0.75, 1)}
+    pool.record_epoch(record)
+    engine = Engine(get_problem("even-parity-4"), config(), pool)
+    weights = {gc.signature: weight for gc, weight in load_blocks(engine).blocks}
+    assert weights[shared] == pytest.approx(1.25)
+    assert weights[first.signature] == pytest.approx(0.5) and weights[second.signature] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("mutation", [stack_block, inverse_stack_block])
+def test_block_insertion_builds_a_block_into_the_program(mutation: object) -> None:
+    """With a library, the offspring contains the block and keeps the interface; without one, stillborn."""
+    block = parity_programs(1)[0]
+    target = parity_programs(3, width=4)[2]
+    store: dict[bytes, GeneticCode] = dict(PARTS)
+    library = BlockLibrary([(block, 1.0)])
+    gates = [codon(n) for n in ("bool_and", "bool_or", "bool_nand", "bool_nor")]
+    made = 0
+    for seed in range(20):
+        ctx = PhysicsContext(random.Random(seed), store, gates, [], draw_block=library.draw)
+        try:
+            child = mutation(target, ctx)  # type: ignore[operator]
+        except Stillborn:
+            continue
+        made += 1
+        assert child.inputs == target.inputs and child.outputs == target.outputs
+        assert _contains(child, block.signature, store)
+    assert made > 0
+    with pytest.raises(Stillborn):
+        mutation(target, PhysicsContext(random.Random(0), store, gates, []))  # type: ignore[operator]
+
+
+def _contains(gc: GeneticCode, signature: bytes, store: dict[bytes, GeneticCode]) -> bool:
+    """Whether `signature` is `gc` or one of its sub-GCs."""
+    if gc.signature == signature:
+        return True
+    return any(
+        s is not None and s in store and _contains(store[s], signature, store) for s in (gc.gca, gc.gcb)
+    )
+
+
+def test_block_pgcs_join_the_pool_only_with_building_blocks() -> None:
+    """A cold run has no block pGC codons (its draws are unchanged); a warm one has both."""
+    cold = Engine(get_problem("even-parity-4"), config())
+    assert not {"pgc_stack_block", "pgc_inverse_stack_block"} & {c.name for c in cold.pgc_codons}
+    pool = MemoryGenePool()
+    store_scored(pool, get_problem("even-parity-3"), parity_programs(4), [0.75] * 4)
+    warm = Engine(get_problem("even-parity-4"), config(), pool)
+    assert {"pgc_stack_block", "pgc_inverse_stack_block"} <= {c.name for c in warm.pgc_codons}
+    off = Engine(get_problem("even-parity-4"), config(building_blocks=False), pool)
+    assert not off.blocks
+
+
+# --- curricula ---------------------------------------------------------------------------------------------
+
+
+def test_a_curriculum_is_deterministic_per_seed() -> None:
+    """Two curricula with one seed on fresh Gene Pools: the same evaluations and best programs."""
+
+    def run() -> list[tuple[bool, int, str]]:
+        results = evolve_curriculum(
+            ["polynomial-2", "polynomial-3"],
+            gene_pool="memory://",
+            seed=4,
+            population=60,
+            max_evaluations=2000,
+        )
+        return [(r.solved, r.evaluations, r.best_signature) for r in results]
+
+    assert run() == run()
