@@ -85,12 +85,45 @@ def pool_stats(pool: SQLGenePool, top: int = 10) -> dict[str, Any]:
                 text("SELECT count(*) FROM genetic_codes WHERE codon_inline IS NOT NULL")
             ).scalar_one()
         )
+        # A building block's reuse: how many stored GCs hold it as a direct sub-GC (codons excluded: every
+        # program is made of them).
+        blocks = [
+            {"signature": bytes(r[0]).hex(), "reused_by": int(r[1]), "codons": int(r[2])}
+            for r in connection.execute(
+                text(
+                    "SELECT u.sub, count(*), g.num_codons FROM"
+                    " (SELECT gca AS sub FROM genetic_codes WHERE gca IS NOT NULL"
+                    "  UNION ALL SELECT gcb FROM genetic_codes WHERE gcb IS NOT NULL) AS u"
+                    " JOIN genetic_codes g ON g.signature = u.sub WHERE g.codon_inline IS NULL"
+                    " GROUP BY u.sub, g.num_codons ORDER BY count(*) DESC, u.sub LIMIT :top"
+                ),
+                {"top": top},
+            )
+        ]
+        families = [
+            str(r[0]) for r in connection.execute(text("SELECT DISTINCT family FROM pgc_family_layers"))
+        ]
+    layers = {
+        family: [
+            {
+                "layer": f.layer,
+                "runs": f.runs,
+                "share_above_half": round(f.above_half / f.pgcs, 4) if f.pgcs else None,
+                "mean_fitness": round(f.fitness_total / f.pgcs, 4) if f.pgcs else None,
+                "mean_evolvability": round(f.evolvability_total / f.pgcs, 4) if f.pgcs else None,
+            }
+            for f in pool.pgc_layer_figures(family)
+        ]
+        for family in sorted(families)
+    }
     return {
         "url": display_url(pool.url),
         "counts": pool.counts(),
         "codons": codons,
         "size_bytes": size_on_disk(pool),
         "top_problems": problems,
+        "building_blocks": blocks,
+        "pgc_layers_by_family": layers,
     }
 
 
@@ -99,7 +132,8 @@ def stats_command(
     json_output: JsonOption = False,
     top: Annotated[int, typer.Option("--top", min=1, help="How many problems to list.")] = 10,
 ) -> None:
-    """Show row counts per table, size on disk and the problems with the most scored GCs."""
+    """Show row counts per table, size on disk, the problems with the most scored GCs, the most reused
+    building blocks and how each pGC layer performed per problem family."""
     from egp.db import reported_errors
 
     pool = open_existing_pool()
@@ -116,6 +150,17 @@ def stats_command(
             f"  problem {problem['name'] or problem['problem']}: {problem['gcs']:,} GCs,"
             f" {problem['evaluations']:,} evaluations, best fitness {problem['best_fitness']:.4g}"
         )
+    for block in report["building_blocks"]:
+        typer.echo(
+            f"  building block {block['signature']}: reused by {block['reused_by']:,} GCs,"
+            f" {block['codons']} codons"
+        )
+    for family, layers in report["pgc_layers_by_family"].items():
+        for layer in layers:
+            typer.echo(
+                f"  pGC layer {layer['layer']} on {family}: {layer['runs']} runs, share above 0.5"
+                f" {layer['share_above_half']}, mean fitness {layer['mean_fitness']}"
+            )
 
 
 def _held(found: Mapping[bytes, tuple[GeneticCode, bool]], ref: bytes) -> dict[str, Any]:
