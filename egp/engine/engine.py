@@ -72,12 +72,14 @@ class Engine:
         job: str | None = None,
         evaluator: CaseEvaluator | None = None,
         load_pgcs: bool = True,
+        blocks: BlockLibrary | None = None,
     ) -> None:
         """An engine for `problem` with `config`, reading from and writing to `gene_pool`.
 
         `evaluator`, an earlier engine's evaluator for the same problem, keeps its sub-GC output cache warm
         (content-keyed, so no result changes); it looks sub-GCs up in this engine's store from now on.
-        `load_pgcs=False` starts from the bootstrap pGC codons (a job's island restores its own pools).
+        `load_pgcs=False` starts from the bootstrap pGC codons (a job's island restores its own pools);
+        `blocks`, a building-block library fixed elsewhere (a job's), instead of one read from the Gene Pool.
         """
         config.check()
         self.problem = problem
@@ -116,7 +118,13 @@ class Engine:
         self.in_gene_pool: set[bytes] = set(self.persisted)
         self.max_codons = config.max_codons if config.max_codons is not None else problem.max_codons
         # Building blocks from the Gene Pool (empty on an empty one, or with building_blocks off).
-        self.blocks = load_blocks(self) if config.building_blocks else BlockLibrary([])
+        if not config.building_blocks:
+            self.blocks = BlockLibrary([])
+        elif blocks is not None:
+            self.blocks = blocks
+            self.load_closure([block.signature for block, _ in blocks.blocks])
+        else:
+            self.blocks = load_blocks(self)
         # A problem without literal codons can never have a literal perturbed, nor a run without building
         # blocks insert one: leaving those pGC codons out keeps every pGC built from them (and their certain
         # stillborns) out of the run.

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from egp.engine.blocks import BlockLibrary
 from egp.engine.config import EvolutionError
 from egp.engine.engine import Engine
 from egp.engine.evaluation import Score
@@ -43,6 +44,9 @@ class IslandSnapshot:
     pgcs: list[LayerSnapshot]
     # The pGCs that improved each member's lineage (the master selector's first category).
     effective: dict[bytes, tuple[bytes, ...]]
+    # The job's building blocks and their weights, fixed when the job starts (initial snapshots only):
+    # every epoch of every island draws from the same library, whatever the Gene Pool holds by then.
+    blocks: list[tuple[bytes, float]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The snapshot as JSON-ready data (floats round-trip exactly through JSON text)."""
@@ -59,6 +63,7 @@ class IslandSnapshot:
             "best_codons": self.best_codons,
             "mean": self.mean,
             "effective": {s.hex(): [p.hex() for p in chain] for s, chain in self.effective.items()},
+            "blocks": None if self.blocks is None else [[s.hex(), w] for s, w in self.blocks],
             "pgcs": [
                 [[_stats_json(s, v) for s, v in members], [_stats_json(s, v) for s, v in others]]
                 for members, others in self.pgcs
@@ -99,6 +104,9 @@ class IslandSnapshot:
                     bytes.fromhex(s): tuple(bytes.fromhex(p) for p in chain)
                     for s, chain in data["effective"].items()
                 },
+                blocks=None
+                if data.get("blocks") is None
+                else [(bytes.fromhex(s), float(w)) for s, w in data["blocks"]],
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"malformed island snapshot: {error!r}") from None
@@ -252,6 +260,17 @@ def restore_island(
     )
     take_migrants(engine, state, emigrants)
     return state
+
+
+def job_blocks(pool: GenePool, job: str, island: int) -> BlockLibrary:
+    """The building blocks the job fixed when it started (from the island's initial snapshot)."""
+    initial = _snapshot_at(pool, job, island, -1)
+    if not initial.blocks:
+        return BlockLibrary([])
+    found = pool.get_many([s for s, _ in initial.blocks])
+    if len(found) != len(initial.blocks):
+        raise EvolutionError(f"job {job}: a building block of the job is missing from the Gene Pool")
+    return BlockLibrary([(found[s], w) for s, w in initial.blocks])
 
 
 def _snapshot_at(pool: GenePool, job: str, island: int, epoch: int) -> IslandSnapshot:

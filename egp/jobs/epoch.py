@@ -28,7 +28,13 @@ from typing import Any
 from egp.config import Settings
 from egp.engine.engine import Engine
 from egp.engine.gene_pool import EpochRecord, ProblemStats
-from egp.engine.island_epoch import IslandSnapshot, restore_island, run_island_epoch, snapshot_island
+from egp.engine.island_epoch import (
+    IslandSnapshot,
+    job_blocks,
+    restore_island,
+    run_island_epoch,
+    snapshot_island,
+)
 from egp.engine.population import Island
 from egp.engine.relations import record_run_knowledge
 from egp.jobs.fitness import read_results
@@ -109,6 +115,7 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
                 )
         state = Island(island, list(members), evaluations=engine.evaluations)
         snapshot = snapshot_island(engine, state)
+        snapshot.blocks = [(block.signature, weight) for block, weight in engine.blocks.blocks]
         record.members = list(members)
         record.state = snapshot.to_json()
         made.append((record, snapshot))
@@ -211,7 +218,7 @@ def _evolve(
     budget = island_budget(spec, island)
     remaining = None if budget is None else max(1, budget - spent)
     config = spec.evolution_config(settings, max_evaluations=remaining)
-    engine = warm_engine(problem, config, pool, job_id)
+    engine = warm_engine(problem, config, pool, job_id, job_blocks(pool, job_id, island))
     scores = None
     if remote is not None:
         use_remote(engine, remote, island, epoch)

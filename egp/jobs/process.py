@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 
+from egp.engine.blocks import BlockLibrary
 from egp.engine.config import EvolutionConfig
 from egp.engine.engine import Engine
 from egp.engine.evaluation import CaseEvaluator
@@ -26,11 +27,20 @@ def gene_pool(url: str) -> SQLGenePool:
     return SQLGenePool(url)
 
 
-def warm_engine(problem: Problem, config: EvolutionConfig, pool: SQLGenePool, job: str) -> Engine:
+def warm_engine(
+    problem: Problem, config: EvolutionConfig, pool: SQLGenePool, job: str, blocks: BlockLibrary
+) -> Engine:
     """An engine for a job's island epoch on this process's warm evaluator for `problem` (its own becomes
-    that the first time); the island restores its own pGC pools, so none are loaded here."""
+    that the first time), with the job's building blocks; the island restores its own pGC pools, so none
+    are loaded here."""
     engine = Engine(
-        problem, config, pool, job=job, evaluator=_WARM_EVALUATORS.get(problem.identity), load_pgcs=False
+        problem,
+        config,
+        pool,
+        job=job,
+        evaluator=_WARM_EVALUATORS.get(problem.identity),
+        load_pgcs=False,
+        blocks=blocks,
     )
     _WARM_EVALUATORS[problem.identity] = engine.evaluator
     return engine
