@@ -11,7 +11,7 @@ WORKDIR /src
 # psycopg[binary] brings its own libpq (the slim image has none); flower is the monitor's web server.
 COPY constraints.txt ./
 RUN pip install -c constraints.txt "celery[redis]" redis kombu "psycopg[binary]" SQLAlchemy alembic pydantic \
-    pydantic-settings typer rich numpy flower
+    pydantic-settings typer rich numpy cachetools flower
 COPY pyproject.toml README.md LICENSE ./
 COPY alembic ./alembic
 COPY egp ./egp

@@ -32,13 +32,19 @@ import psycopg
 import redis
 
 from egp.config import Settings
+from egp.run_settings import JobSettings
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/15"
 CELERY = str(Path(sys.executable).parent / "celery")
 ROOT = Path(__file__).resolve().parents[1]
-# Generations per epoch task (and per in-process flush): the default of EGP_EPOCH_GENERATIONS.
-EPOCH_GENERATIONS: int = Settings.model_fields["epoch_generations"].default
+# GCs per island, and generations per epoch task (and per in-process flush): an epoch here is the work of
+# one epoch task of a default job (500 GCs, EGP_EPOCH_GENERATIONS generations), so a task's fixed cost
+# weighs as it does there.
+POPULATION = 100
+EPOCH_GENERATIONS: int = (
+    JobSettings().population * Settings.model_fields["epoch_generations"].default // POPULATION
+)
 
 
 def _in_process_island(problem: str, population: int, generations: int, seed: int, epoch: int) -> int:
@@ -209,7 +215,7 @@ def through_celery(problem: str, workers: int, executors: int, **spec: Any) -> d
 def main(argv: list[str]) -> dict[str, Any]:
     """Run (a)-(d) and return every figure with the ratios."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks distributed")
-    parser.add_argument("--population", type=int, default=100)
+    parser.add_argument("--population", type=int, default=POPULATION)
     parser.add_argument("--generations", type=int, default=300)
     parser.add_argument("--heavy", default="multiplexer-6", help="the CPU-heavy problem")
     parser.add_argument("--heavy-generations", type=int, default=300)

@@ -11,6 +11,8 @@ from egp.engine.evolve import evolve_problem
 from egp.engine.gene_pool import GenePool, MemoryGenePool
 from egp.problems.base import Problem
 from egp.problems.registry import get_problem
+from egp.run_settings import EMBEDDED_DEFAULTS as DEFAULTS
+from egp.run_settings import RunSettings
 
 
 def open_pool(url: str | None) -> GenePool:
@@ -26,35 +28,42 @@ def open_pool(url: str | None) -> GenePool:
 def evolve(
     problem: str | Problem,
     *,
-    population: int = EvolutionConfig.population,
-    generations: int = 500,
-    seed: int = 0,
-    islands: int = 1,
-    target: float | None = None,
-    max_evaluations: int | None = None,
-    wall_seconds: float | None = None,
-    meta_evolution: bool = True,
+    population: int = DEFAULTS.population,
+    generations: int = DEFAULTS.generations,
+    seed: int = DEFAULTS.seed,
+    islands: int = DEFAULTS.islands,
+    target: float | None = DEFAULTS.target,
+    stop_when_solved: bool = DEFAULTS.stop_when_solved,
+    max_evaluations: int | None = DEFAULTS.max_evaluations,
+    wall_seconds: float | None = DEFAULTS.wall_seconds,
+    meta_evolution: bool = DEFAULTS.meta_evolution,
+    epoch_generations: int | None = DEFAULTS.epoch_generations,
+    migrants: int = DEFAULTS.migrants,
     gene_pool: str | GenePool | None = None,
     progress: Callable[[GenerationRecord], None] | None = None,
     **settings: Any,
 ) -> EvolutionResult:
-    """Evolve a solution to `problem` (a name, a `module:attribute` reference or a Problem instance)."""
+    """Evolve a solution to `problem` (a name, a `module:attribute` reference or a Problem instance).
+
+    The run settings and their defaults are `egp.run_settings.RunSettings`'s (a job's are the same); further
+    keyword arguments are engine settings of EvolutionConfig.
+    """
     chosen = problem if isinstance(problem, Problem) else get_problem(problem)
-    defaults = get_settings()
-    config = EvolutionConfig(
+    # model_construct: the values are checked once, by EvolutionConfig.check, with its messages.
+    run = RunSettings.model_construct(
         population=population,
         generations=generations,
         seed=seed,
         islands=islands,
         target=target,
+        stop_when_solved=stop_when_solved,
         max_evaluations=max_evaluations,
         wall_seconds=wall_seconds,
         meta_evolution=meta_evolution,
-        creator=defaults.creator,
-        l1_cache_bytes=defaults.l1_cache_bytes,
-        l2_cache_bytes=defaults.l2_cache_bytes,
-        **settings,
+        epoch_generations=epoch_generations,
+        migrants=migrants,
     )
+    config = EvolutionConfig(**(run.engine_values(get_settings()) | settings))
     pool = gene_pool if gene_pool is not None and not isinstance(gene_pool, str) else open_pool(gene_pool)
     try:
         return evolve_problem(chosen, config, pool, progress=progress)

@@ -118,10 +118,13 @@ class Settings(BaseSettings):
     l2_cache_bytes: int = Field(
         default=1_000_000_000, gt=0, description="Size bound of a worker's L2 GC cache, in bytes."
     )
-    # 50: an epoch of a 100-GC island is then about half a second of evolution, so the task's fixed cost
-    # (restoring members, one transaction, the next dispatch: ~0.1 s) stays small beside it.
+    # 10, the engine's own: with the default 500-GC islands an epoch is 5,000 evaluations, so a job's fixed
+    # cost per epoch task (restoring members, one transaction, the next dispatch) stays small beside it.
     epoch_generations: int = Field(
-        default=50, gt=0, description="Generations an island evolves in one epoch (one evolution task)."
+        default=10,
+        gt=0,
+        description="Generations an island evolves in one epoch (between migrations; one evolution task in a"
+        " job), for runs that do not set epoch_generations.",
     )
     fitness_time_limit_s: float = Field(
         default=10.0, gt=0, description="Wall-clock limit for scoring one GC in a fitness executor, in s."

@@ -11,12 +11,12 @@ import typer
 
 from egp.cli import app
 from egp.cli.output import stdout_is_terminal
+from egp.cli.run_options import run_options
+from egp.run_settings import EMBEDDED_DEFAULTS, RunSettings
 
 if TYPE_CHECKING:
     from egp.engine.config import GenerationRecord
 
-# The engine's defaults, repeated here so `egp --help` need not import the engine (a unit test compares).
-DEFAULT_POPULATION = 500
 MEMORY_POOL = "memory://"
 
 
@@ -70,38 +70,27 @@ def program_text(header: list[str], source: str) -> str:
 
 
 @app.command("evolve")
+@run_options(RunSettings)
 def evolve_command(
     problem: Annotated[
         str, typer.Argument(help="A problem name (see `egp problems list`) or module:attribute.")
     ],
-    population: Annotated[int, typer.Option(help="GCs per island.")] = DEFAULT_POPULATION,
-    generations: Annotated[int, typer.Option(help="Generation budget.")] = 500,
-    seed: Annotated[
-        int,
-        typer.Option(
-            help="Random seed. Reproducible with --fresh (or --gene-pool memory://): the same seed and"
-            " options give the same result. A persistent Gene Pool seeds each run from the runs before it."
-        ),
-    ] = 0,
-    islands: Annotated[int, typer.Option(help="Number of islands (migration at epoch boundaries).")] = 1,
-    target: Annotated[float | None, typer.Option(help="Stop at this fitness (default: when solved).")] = None,
-    max_evaluations: Annotated[int | None, typer.Option(help="Evaluation budget.")] = None,
-    wall_seconds: Annotated[float | None, typer.Option(help="Wall-clock deadline in seconds.")] = None,
-    meta: Annotated[
-        bool, typer.Option("--meta/--no-meta", help="Evolve the pGCs too (meta-evolution).")
-    ] = True,
     gene_pool: Annotated[
         str | None, typer.Option(help="Gene Pool URL (default: EGP_GENE_POOL_URL; memory:// for none).")
     ] = None,
     fresh: Annotated[
         bool,
         typer.Option(
-            "--fresh", help="Start from an empty in-memory Gene Pool and store nothing (reproducible)."
+            "--fresh",
+            help="Start from an empty in-memory Gene Pool and store nothing: the same --seed and settings"
+            " then give the same result (a persistent Gene Pool seeds each run from the runs before it).",
         ),
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (with per-generation history).")
     ] = False,
+    *,
+    run: dict[str, Any],
 ) -> None:
     """Evolve a solution to PROBLEM and print the best program as Python source."""
     from rich.console import Console
@@ -114,7 +103,9 @@ def evolve_command(
         if gene_pool not in (None, MEMORY_POOL):
             raise EGPError("--fresh and --gene-pool: choose one (--fresh means --gene-pool memory://)")
         gene_pool = MEMORY_POOL
-    tracker = RunTracker(Budget(generations, max_evaluations, wall_seconds), time.monotonic())
+    chosen = EMBEDDED_DEFAULTS.model_copy(update=run)
+    budget = Budget(chosen.generations, chosen.max_evaluations, chosen.wall_seconds)
+    tracker = RunTracker(budget, time.monotonic())
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -134,19 +125,7 @@ def evolve_command(
             """Move the bar: best so far, evaluations per second, share of the binding budget."""
             progress.update(task, **tracker.update(record))
 
-        result = evolve(
-            problem,
-            population=population,
-            generations=generations,
-            seed=seed,
-            islands=islands,
-            target=target,
-            max_evaluations=max_evaluations,
-            wall_seconds=wall_seconds,
-            meta_evolution=meta,
-            gene_pool=gene_pool,
-            progress=report,
-        )
+        result = evolve(problem, gene_pool=gene_pool, progress=report, **run)
     if as_json:
         typer.echo(json.dumps(result.summary() | {"history": result.history_dicts()}))
         return

@@ -203,6 +203,8 @@ def describe(gc: GeneticCode, store: Mapping[bytes, GeneticCode]) -> dict[str, A
         "num_codes": gc.num_codes,
         "num_codons": gc.num_codons,
         "generation": gc.generation,
+        "created": gc.created.isoformat(),
+        "creator": str(gc.creator),
         "properties": property_flags(gc.properties),
         "source": Executor(store).source(gc),
     }

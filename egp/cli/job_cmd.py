@@ -11,6 +11,8 @@ import typer
 
 from egp.cli import app, print_error
 from egp.cli.output import print_table, stdout_is_terminal
+from egp.cli.run_options import run_options
+from egp.run_settings import JobSettings
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -190,25 +192,12 @@ def _wait_and_report(handle: Job, timeout: float | None, as_json: bool, show_bes
         raise typer.Exit(1)
 
 
-@job_app.command("submit")
-def submit_command(
-    problem: Annotated[
-        str, typer.Argument(help="A problem name (see `egp problems list`) or module:attribute.")
-    ],
-    setting: Annotated[
-        list[str] | None,
-        typer.Option("--set", "-s", help="A job setting KEY=VALUE (JSON value), repeatable."),
-    ] = None,
-    wait: Annotated[bool, typer.Option(help="Wait for the job to end, showing progress.")] = False,
-    as_json: AsJson = False,
-) -> None:
-    """Submit an evolution job to the worker pool and print its id (needs EGP_BROKER_URL)."""
-    from egp.client import require_broker
-    from egp.config import get_settings
-    from egp.jobs.spec import JobError, make_spec
+def set_values(items: list[str]) -> dict[str, Any]:
+    """The settings of `--set KEY=VALUE` options (a JSON value, else the text itself)."""
+    from egp.jobs.spec import JobError
 
     values: dict[str, Any] = {}
-    for item in setting or []:
+    for item in items:
         key, sep, raw = item.partition("=")
         if not sep:
             raise JobError(f"--set {item!r}: expected KEY=VALUE")
@@ -216,6 +205,39 @@ def submit_command(
             values[key.strip().replace("-", "_")] = json.loads(raw)
         except json.JSONDecodeError:
             values[key.strip().replace("-", "_")] = raw
+    return values
+
+
+@job_app.command("submit")
+@run_options(JobSettings)
+def submit_command(
+    problem: Annotated[
+        str, typer.Argument(help="A problem name (see `egp problems list`) or module:attribute.")
+    ],
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            help="A job setting KEY=VALUE (JSON value), repeatable; the typed options below say the same.",
+        ),
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the job to end, showing progress.")] = False,
+    as_json: AsJson = False,
+    *,
+    run: dict[str, Any],
+) -> None:
+    """Submit an evolution job to the worker pool and print its id (needs EGP_BROKER_URL)."""
+    from egp.client import require_broker
+    from egp.config import get_settings
+    from egp.jobs.spec import JobError, make_spec
+
+    values = set_values(setting or [])
+    twice = sorted(set(values) & set(run))
+    if twice:
+        flags = ", ".join("--" + name.replace("_", "-") for name in twice)
+        raise JobError(f"{flags} given both as an option and with --set: choose one")
+    values |= run
     settings = get_settings()
     require_broker(settings)  # embedded mode: nothing would run the job, so nothing is written
     make_spec(problem, settings, **values)  # a bad spec is reported before any connection is made

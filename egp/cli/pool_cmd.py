@@ -1,7 +1,7 @@
-"""`egp pool`: what the Gene Pool holds (counts per table, size on disk, top problems) and one GC's record.
+"""`egp pool`: what the Gene Pool holds (counts per table, size on disk, top problems).
 
 This module also adds the Gene Pool to the stores `egp gc show SIGNATURE` looks in (after the codon registry),
-and the GC's lineage and statistics (gc_history, the same record `egp pool gc` shows) to what it reports.
+and the GC's lineage and statistics (gc_history) to what it reports; `egp pool gc` is an alias of it.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def _held(found: Mapping[bytes, tuple[GeneticCode, bool]], ref: bytes) -> dict[s
 
 def gc_history(pool: SQLGenePool, gc: GeneticCode) -> dict[str, Any]:
     """A GC's lineage (ancestors, the pGC that made it, sub-GCs; archived ones too) and its statistics per
-    problem and per pGC layer, as the pool holds them: what `egp pool gc` and `egp gc show` report."""
+    problem and per pGC layer, as the pool holds them: what `egp gc show` reports."""
     from sqlalchemy import text
 
     from egp.engine.gene_pool import PgcStats, ProblemStats
@@ -223,25 +223,6 @@ def gc_history(pool: SQLGenePool, gc: GeneticCode) -> dict[str, Any]:
     return {"lineage": lineage, "statistics": problems, "pgc_layers": layers}
 
 
-def gc_record(pool: SQLGenePool, signature: bytes) -> dict[str, Any]:
-    """A stored (or archived) GC's identity, lineage and statistics per problem and layer."""
-    from egp.storage.sync import lookup_with_archive
-
-    found = lookup_with_archive(pool.url, [signature])
-    if signature not in found:
-        raise EGPError(f"no GC with signature {signature.hex()} in the Gene Pool or its archive")
-    gc, archived = found[signature]
-    return {
-        "signature": signature.hex(),
-        "name": gc.name,
-        "archived": archived,
-        "generation": gc.generation,
-        "created": gc.created.isoformat(),
-        "creator": str(gc.creator),
-        **gc_history(pool, gc),
-    }
-
-
 def history_lines(record: Mapping[str, Any]) -> list[str]:
     """The human lines of a record's lineage and statistics (gc_history's keys), for both commands."""
     lines = []
@@ -264,30 +245,13 @@ def history_lines(record: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-@pool_app.command("gc")
+@pool_app.command("gc", hidden=True)
 def gc_command(
     signature: Annotated[str, typer.Argument(help="A 64-hex-digit signature.")],
     json_output: JsonOption = False,
 ) -> None:
-    """Show a stored GC's lineage (ancestors, the pGC that made it, sub-GCs) and its statistics."""
-    from egp.db import reported_errors
-
-    try:
-        key = bytes.fromhex(signature)
-    except ValueError:
-        raise EGPError(f"{signature!r} is not a hex signature") from None
-    pool = open_existing_pool()
-    with reported_errors(pool.url):
-        record = gc_record(pool, key)
-    if json_output:
-        typer.echo(json.dumps(record, indent=2))
-        return
-    typer.echo(
-        f"GC {record['name']}  generation {record['generation']}"
-        + ("  (archived)" if record["archived"] else "")
-    )
-    for line in history_lines(record):
-        typer.echo(line)
+    """Alias of `egp gc show SIGNATURE`, which shows the same lineage and statistics and the GC itself."""
+    gc_cmd.show_command(signature, json_output)
 
 
 class PoolStore(Mapping[bytes, GeneticCode]):

@@ -19,10 +19,10 @@ class EvolutionError(EGPError):
 
 @dataclass(frozen=True)
 class EvolutionConfig:
-    """How an evolution run works; defaults solve the shipped problems on a laptop."""
+    """How an evolution run works; the run settings' defaults are RunSettings' (egp/run_settings.py)."""
 
     population: int = 500
-    generations: int = 200
+    generations: int = 500
     islands: int = 1
     seed: int = 0
     target: float | None = None

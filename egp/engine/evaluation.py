@@ -12,7 +12,9 @@ cases) or a tuple of per-case values otherwise, and two columns with the same co
   that GC's assessment (a fitness function is a function of the outputs).
 
 The cache is bounded by a byte budget (the L2 cache of the settings); when full it is flushed, keeping the
-input columns.
+input columns. It is a plain dict, not an LRU like the executor's caches (egp/genetic_code/lru.py): its
+entries are ids into one shared, value-numbered column list, so evicting an entry would free nothing, and
+its lookups are the hot path of scoring.
 """
 
 from __future__ import annotations

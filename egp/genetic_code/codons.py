@@ -17,8 +17,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from pydantic import ValidationError
+
 from egp.errors import EGPError
 from egp.genetic_code.gc import GeneticCode, make_codon
+from egp.genetic_code.json_shapes import CodonEntryShape, codon_entry_problem
 from egp.genetic_code.properties import (
     DETERMINISTIC,
     LITERAL,
@@ -31,7 +34,6 @@ from egp.genetic_code.properties import (
 from egp.genetic_code.types import TYPES, UnknownTypeError
 
 _INPUT_PLACEHOLDER = re.compile(r"\{i(\d+)\}")
-_REQUIRED_KEYS = ("inline", "inputs", "outputs", "description")
 
 
 class CodonDefinitionError(EGPError):
@@ -56,34 +58,34 @@ class CodonSpec:
 
 
 def _spec_from_json(family: str, name: str, entry: Any) -> CodonSpec:
-    if not isinstance(entry, dict):
-        raise CodonDefinitionError(f"codon {name} in {family}.json must be an object")
-    for key in _REQUIRED_KEYS:
-        if key not in entry:
-            raise CodonDefinitionError(f"codon {name} in {family}.json lacks {key!r}")
-    inline = str(entry["inline"])
-    inputs = tuple(str(t) for t in entry["inputs"])
-    outputs = tuple(str(t) for t in entry["outputs"])
-    for type_name in (*inputs, *outputs):
+    """The spec of one family-file entry: its shape is json_shapes.CodonEntryShape's; the types it names
+    and the inputs its template uses are checked here."""
+    try:
+        shape = CodonEntryShape.model_validate(entry)
+    except ValidationError as error:
+        raise CodonDefinitionError(codon_entry_problem(error, f"codon {name} in {family}.json")) from None
+    for type_name in (*shape.inputs, *shape.outputs):
         if type_name not in TYPES:
             raise CodonDefinitionError(f"codon {name} in {family}.json uses unknown type {type_name!r}")
-    used = {int(m) for m in _INPUT_PLACEHOLDER.findall(inline)}
-    if any(k >= len(inputs) for k in used):
-        raise CodonDefinitionError(f"codon {name}: template uses an input beyond its {len(inputs)} inputs")
-    if not outputs:
+    used = {int(m) for m in _INPUT_PLACEHOLDER.findall(shape.inline)}
+    if any(k >= len(shape.inputs) for k in used):
+        raise CodonDefinitionError(
+            f"codon {name}: template uses an input beyond its {len(shape.inputs)} inputs"
+        )
+    if not shape.outputs:
         raise CodonDefinitionError(f"codon {name} has no outputs")
     return CodonSpec(
         name=name,
         family=family,
-        inline=inline,
-        inputs=inputs,
-        outputs=outputs,
-        description=str(entry["description"]),
-        vectorisable=bool(entry.get("vectorisable", False)),
-        deterministic=bool(entry.get("deterministic", True)),
-        side_effects=bool(entry.get("side_effects", False)),
-        literal=bool(entry.get("literal", False)),
-        is_pgc=bool(entry.get("is_pgc", False)),
+        inline=shape.inline,
+        inputs=tuple(shape.inputs),
+        outputs=tuple(shape.outputs),
+        description=shape.description,
+        vectorisable=shape.vectorisable,
+        deterministic=shape.deterministic,
+        side_effects=shape.side_effects,
+        literal=shape.literal,
+        is_pgc=shape.is_pgc,
     )
 
 
@@ -103,6 +105,8 @@ class CodonRegistry:
                 entries = json.loads(text)
             except json.JSONDecodeError as error:
                 raise CodonDefinitionError(f"{family}.json is not valid JSON: {error}") from None
+            if not isinstance(entries, dict):
+                raise CodonDefinitionError(f"{family}.json must be an object of codon definitions by name")
             for name, entry in entries.items():
                 if name.startswith("_"):
                     continue

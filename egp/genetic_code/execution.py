@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -42,7 +41,7 @@ from egp.genetic_code.graph import (
     ROW_P,
     Row,
 )
-from egp.genetic_code.lru import LRUCache
+from egp.genetic_code.lru import CountingLRUCache
 from egp.genetic_code.properties import CGraphType
 
 SELECT = "select"  # runtime helper used for the outputs of conditional graphs
@@ -130,9 +129,9 @@ class Executor:
         self._call_codon: Callable[[GeneticCode, list[Any]], list[Any]] = _codon_caller(self._single_output)
         self._walk = self._make_walker()
         self._inline, self._expressions = self._make_inliner()
-        self.l1 = LRUCache(l1_budget_bytes)
-        self._scalar: OrderedDict[bytes, Callable[..., Any]] = OrderedDict()
-        self._scalar_limit = max(64, l1_budget_bytes // 4000)
+        self.l1 = CountingLRUCache(l1_budget_bytes, getsizeof=FlatProgram.approximate_bytes)
+        # Compiled functions by signature: bounded by count (their size is not known), scaled with the L1.
+        self._scalar = CountingLRUCache(max(64, l1_budget_bytes // 4000))
 
     # -- flattening ---------------------------------------------------------------------------------------
     def flat(self, gc: GeneticCode) -> FlatProgram:
@@ -144,7 +143,7 @@ class Executor:
         n_inputs = len(gc.inputs)
         outputs = self._emit(gc, list(range(n_inputs)), ops, [n_inputs])
         program = _eliminate_dead_code(n_inputs, ops, tuple(outputs))
-        self.l1.put(gc.signature, program, program.approximate_bytes())
+        self.l1[gc.signature] = program
         return program
 
     def _emit(self, gc: GeneticCode, in_slots: list[int], ops: list[Op], next_slot: list[int]) -> list[int]:
@@ -274,8 +273,7 @@ class Executor:
         """A compiled Python function of `gc` taking one argument per input (cached by signature)."""
         fn = self._scalar.get(gc.signature)
         if fn is not None:
-            self._scalar.move_to_end(gc.signature)
-            return fn
+            return fn  # type: ignore[no-any-return]
         params = [f"i{k}" for k in range(len(gc.inputs))]
         outputs = self._expressions(gc, params, [0])
         if outputs is None:  # too much shared structure to inline: fall back to one statement per codon
@@ -289,8 +287,6 @@ class Executor:
             # Templates come from the trusted registry only; a GC contributes wiring, never text.
             fn = eval(f"lambda {', '.join(params)}: {result}", self._namespace)
         self._scalar[gc.signature] = fn
-        if len(self._scalar) > self._scalar_limit:
-            self._scalar.popitem(last=False)
         return fn  # type: ignore[no-any-return]
 
     def _make_inliner(self) -> tuple[_Inliner, _Inliner]:

@@ -20,7 +20,10 @@ from enum import StrEnum
 from operator import itemgetter
 from typing import Any
 
+from pydantic import ValidationError
+
 from egp.errors import EGPError
+from egp.genetic_code.json_shapes import GraphShape, graph_problem
 from egp.genetic_code.properties import CGraphType
 from egp.genetic_code.types import TYPES, UnknownTypeError, is_compatible
 
@@ -362,11 +365,10 @@ def check_graph(
                 )
 
 
-def _parse_types(value: Any, where: str) -> tuple[int, ...]:
-    if not isinstance(value, list):
-        raise GCValidationError(f"graph {where} must be a list of type names")
+def _type_uids(names: Sequence[str], where: str) -> tuple[int, ...]:
+    """The uids of type names; GCValidationError naming `where` for an unknown one."""
     try:
-        return tuple(TYPES.uid(name) if isinstance(name, str) else TYPES.uid(str(name)) for name in value)
+        return tuple(TYPES.uid(name) for name in names)
     except UnknownTypeError as error:
         raise GCValidationError(f"graph {where}: {error}") from None
 
@@ -396,43 +398,30 @@ def graph_from_text(text: str) -> ConnectionGraph:
 
 
 def graph_from_json(obj: Any, *, require_stable: bool = True) -> ConnectionGraph:
-    """Parse and validate a canonical JSON graph; raises GCValidationError on the first violation."""
-    if not isinstance(obj, dict):
-        raise GCValidationError("graph must be a JSON object")
-    known = {"I", "As", "Bs", *(row.value for row in DESTINATION_ROWS)}
-    for key in obj:
-        if key not in known:
-            raise GCValidationError(f"graph has unknown row {key!r}")
-    inputs = _parse_types(obj.get("I", []), "row I")
+    """Parse and validate a canonical JSON graph; raises GCValidationError on the first violation.
+
+    The JSON shape is json_shapes.GraphShape's; the types, the rules of the graph table and the canonical
+    form are checked here.
+    """
+    try:
+        shape = GraphShape.model_validate(obj)
+    except ValidationError as error:
+        raise GCValidationError(graph_problem(error)) from None
+    inputs = _type_uids(shape.I, "row I")
     dest_types: dict[Row, tuple[int, ...]] = {}
     dest_conns: dict[Row, tuple[Connection, ...]] = {}
     source_types: dict[Row, tuple[int, ...]] = {}
     for row in DESTINATION_ROWS:
-        if row.value not in obj:
+        entries: list[tuple[str, int, str]] | None = getattr(shape, row.value)
+        if entries is None:
             continue
-        entries = obj[row.value]
-        if not isinstance(entries, list):
-            raise GCValidationError(f"graph row {row.value} must be a list")
-        types: list[int] = []
-        conns: list[Connection] = []
-        for idx, entry in enumerate(entries):
-            if not (isinstance(entry, list) and len(entry) == 3):
-                raise GCValidationError(f"graph {row.value}[{idx}] must be [source_row, source_index, type]")
-            src_row, src_idx, type_name = entry
-            if src_row is None:
-                raise GCValidationError(f"destination {row.value}[{idx}] is not connected (unstable graph)")
-            if not isinstance(src_row, str) or src_row not in {"I", "A", "B"}:
-                raise GCValidationError(f"graph {row.value}[{idx}] names unknown source row {src_row!r}")
-            if not isinstance(src_idx, int) or isinstance(src_idx, bool):
-                raise GCValidationError(f"graph {row.value}[{idx}] source index must be an integer")
-            types.extend(_parse_types([type_name], f"{row.value}[{idx}]"))
-            conns.append((Row(src_row), src_idx))
-        dest_types[row] = tuple(types)
-        dest_conns[row] = tuple(conns)
-    for row in (ROW_A, ROW_B):
-        key = row.value + "s"
-        if key in obj:
-            source_types[row] = _parse_types(obj[key], f"row {key}")
+        dest_types[row] = tuple(
+            _type_uids([type_name], f"{row.value}[{idx}]")[0] for idx, (_, _, type_name) in enumerate(entries)
+        )
+        dest_conns[row] = tuple((Row(src_row), src_idx) for src_row, src_idx, _ in entries)
+    for row, names in ((ROW_A, shape.As), (ROW_B, shape.Bs)):
+        if names is not None:
+            source_types[row] = _type_uids(names, f"row {row.value}s")
     if ROW_O not in dest_types:
         raise GCValidationError("graph has no O row")
     graph_type = infer_graph_type(set(dest_types))

@@ -1,49 +1,48 @@
-"""A least-recently-used cache bounded by an approximate byte budget (the executor's L1 cache)."""
+"""The executor's least-recently-used caches: cachetools' LRUCache, with the hit statistics EGP reports.
+
+Bounded either by an entry count or, with `getsizeof`, by an approximate byte budget (the L1 cache of
+prepared GCs: `FlatProgram.approximate_bytes`). A value larger than the whole budget is not cached at all
+(cachetools refuses it); preparing it again is the cost.
+"""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
+import cachetools
 
-class LRUCache:
-    """A least-recently-used cache bounded by an approximate byte budget, with hit statistics."""
 
-    def __init__(self, budget_bytes: int) -> None:
-        """An empty cache holding at most about `budget_bytes`."""
-        self.budget = budget_bytes
-        self.used = 0
+class CountingLRUCache(cachetools.LRUCache[Any, Any]):
+    """cachetools' LRU cache that counts the hits and misses of `get` (what `hit_rate` reports)."""
+
+    def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
+        """An empty cache of at most `maxsize` entries, or of that total `getsizeof` when one is given."""
+        super().__init__(maxsize, getsizeof)
         self.hits = 0
         self.misses = 0
-        self._items: OrderedDict[bytes, tuple[Any, int]] = OrderedDict()
 
-    def get(self, key: bytes) -> Any | None:
-        """The cached value, or None (counted as a miss)."""
-        item = self._items.get(key)
-        if item is None:
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The cached value (now the most recently used), or `default`, counted as a miss."""
+        try:
+            value = self[key]
+        except KeyError:
             self.misses += 1
-            return None
+            return default
         self.hits += 1
-        self._items.move_to_end(key)
-        return item[0]
+        return value
 
-    def put(self, key: bytes, value: Any, size: int) -> None:
-        """Store a value of the given approximate size, evicting the least recently used."""
-        old = self._items.pop(key, None)
-        if old is not None:
-            self.used -= old[1]
-        self._items[key] = (value, size)
-        self.used += size
-        while self.used > self.budget and len(self._items) > 1:
-            _, (_, evicted) = self._items.popitem(last=False)
-            self.used -= evicted
-
-    def __len__(self) -> int:
-        """Number of entries."""
-        return len(self._items)
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """Cache `value`, evicting the least recently used; a value larger than the budget is not cached."""
+        if self.getsizeof(value) > self.maxsize:
+            return
+        super().__setitem__(key, value)
 
     @property
     def hit_rate(self) -> float:
         """Fraction of lookups that hit (0 when there were none)."""
         total = self.hits + self.misses
         return self.hits / total if total else 0.0
+
+
+__all__ = ["CountingLRUCache"]

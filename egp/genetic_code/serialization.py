@@ -3,7 +3,8 @@
 `to_json` gives a plain JSON object; `from_json` validates *everything* — structure, types, the row rules,
 stability, that the sub-GCs exist with matching interfaces, that a codon is one of the local trusted
 registry's, the size fields and that the recomputed signature equals the claimed one — and raises
-GCValidationError with a precise message on the first violation. The round trip is exact.
+GCValidationError with a precise message on the first violation. The round trip is exact. The JSON shape
+(keys, JSON types, integer ranges) is json_shapes.GCShape's; what the values mean is checked here.
 """
 
 from __future__ import annotations
@@ -13,25 +14,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
+
 from egp.genetic_code.codons import CodonRegistry, codon_registry
 from egp.genetic_code.gc import EGP_EPOCH, GeneticCode, build_gc, check_sub_interfaces, sizes_from
 from egp.genetic_code.graph import GCValidationError, graph_from_json
+from egp.genetic_code.json_shapes import GCShape, gc_problem
 from egp.genetic_code.properties import KNOWN_BITS, CGraphType, GCType, gc_type_of, graph_type_of
 from egp.genetic_code.signature import parse_signature
 
 _REF_FIELDS = ("gca", "gcb", "ancestora", "ancestorb", "pgc")
-_FIELDS = (
-    "signature",
-    "graph",
-    *_REF_FIELDS,
-    "creator",
-    "created",
-    "properties",
-    "code_depth",
-    "num_codes",
-    "num_codons",
-    "generation",
-)
 
 
 def to_json(gc: GeneticCode) -> dict[str, Any]:
@@ -57,23 +49,14 @@ def to_json(gc: GeneticCode) -> dict[str, Any]:
     return obj
 
 
-def _ref(obj: Mapping[str, Any], key: str) -> bytes | None:
-    value = obj[key]
+def _ref(value: str | None, key: str) -> bytes | None:
+    """The bytes of a hex reference (None stays None); GCValidationError naming `key` if it is not one."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise GCValidationError(f"{key} must be a hex signature or null")
     try:
         return parse_signature(value)
     except ValueError as error:
         raise GCValidationError(f"{key}: {error}") from None
-
-
-def _int_field(obj: Mapping[str, Any], key: str, low: int, high: int) -> int:
-    value = obj[key]
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise GCValidationError(f"{key} must be an integer in [{low}, {high}], got {value!r}")
-    return value
 
 
 def from_json(
@@ -83,31 +66,26 @@ def from_json(
 ) -> GeneticCode:
     """Validate a JSON GC against `store` (its sub-GCs) and the codon registry; return the stored GC."""
     registry = registry if registry is not None else codon_registry()
-    if not isinstance(obj, dict):
-        raise GCValidationError("a GC must be a JSON object")
-    for key in _FIELDS:
-        if key not in obj:
-            raise GCValidationError(f"GC JSON lacks field {key!r}")
-    unknown = set(obj) - set(_FIELDS) - {"codon"}
-    if unknown:
-        raise GCValidationError(f"GC JSON has unknown field(s) {sorted(unknown)}")
-    claimed = _ref(obj, "signature")
-    if claimed is None:
-        raise GCValidationError("signature must not be null")
-    refs = {key: _ref(obj, key) for key in _REF_FIELDS}
     try:
-        creator = UUID(str(obj["creator"]))
-    except ValueError:
-        raise GCValidationError(f"creator {obj['creator']!r} is not a UUID") from None
+        shape = GCShape.model_validate(obj)
+    except ValidationError as error:
+        raise GCValidationError(gc_problem(error)) from None
+    claimed = _ref(shape.signature, "signature")
+    assert claimed is not None  # the shape has a string there
+    refs = {key: _ref(getattr(shape, key), key) for key in _REF_FIELDS}
     try:
-        created = datetime.fromisoformat(str(obj["created"]))
+        creator = UUID(shape.creator)
     except ValueError:
-        raise GCValidationError(f"created {obj['created']!r} is not an ISO timestamp") from None
+        raise GCValidationError(f"creator {shape.creator!r} is not a UUID") from None
+    try:
+        created = datetime.fromisoformat(shape.created)
+    except ValueError:
+        raise GCValidationError(f"created {shape.created!r} is not an ISO timestamp") from None
     if created.tzinfo is None:
         raise GCValidationError("created must carry a time zone")
     if created < EGP_EPOCH:
         raise GCValidationError("created is before the EGP epoch")
-    properties = _int_field(obj, "properties", 0, 2**63 - 1)
+    properties = shape.properties
     if properties & ~KNOWN_BITS:
         raise GCValidationError(f"properties has unknown bits set: {properties & ~KNOWN_BITS:#x}")
     try:
@@ -115,13 +93,13 @@ def from_json(
         declared_graph_type = graph_type_of(properties)
     except ValueError:
         raise GCValidationError(f"properties {properties:#x} name an unknown GC or graph type") from None
-    graph = graph_from_json(obj["graph"])
+    graph = graph_from_json(shape.graph)
     if graph.graph_type is not declared_graph_type:
         raise GCValidationError(
             f"properties say {declared_graph_type.name} but the graph is {graph.graph_type.name}"
         )
-    sizes = {key: _int_field(obj, key, 0, 2**31 - 1) for key in ("code_depth", "num_codes", "num_codons")}
-    generation = _int_field(obj, "generation", 1, 2**63 - 1)
+    sizes = {"code_depth": shape.code_depth, "num_codes": shape.num_codes, "num_codons": shape.num_codons}
+    generation = shape.generation
 
     if gc_type is GCType.CODON:
         if graph.graph_type is not CGraphType.PRIMITIVE:
@@ -131,10 +109,7 @@ def from_json(
         known = registry.get(claimed)
         if known is None:
             raise GCValidationError(f"codon {claimed.hex()} is not in the local codon registry")
-        codon = obj.get("codon")
-        if not isinstance(codon, dict) or codon.get("inline") != (
-            known.codon.inline if known.codon else None
-        ):
+        if shape.codon is None or shape.codon.inline != (known.codon.inline if known.codon else None):
             raise GCValidationError(f"codon {claimed.hex()} does not match the registry's template")
         if (
             graph != known.graph
@@ -147,7 +122,7 @@ def from_json(
         return known
     if graph.graph_type is CGraphType.PRIMITIVE:
         raise GCValidationError("only codons have PRIMITIVE graphs")
-    if "codon" in obj:
+    if "codon" in shape.model_fields_set:
         raise GCValidationError("an ordinary GC may not carry a codon template")
     subs: list[GeneticCode | None] = []
     for key in ("gca", "gcb"):

@@ -1,19 +1,20 @@
 """What every part of the SQL Gene Pool shares: its engine and backend, transactions, chunked key lists and
 the cache of rebuilt GCs.
 
-GCs are immutable, so a rebuilt object is cached by signature (an LRU bounded by `cache_size`); the cache
-only ever holds GCs that are stored (they are remembered after their transaction commits).
+GCs are immutable, so a rebuilt object is cached by signature (cachetools' LRU cache of `cache_size` GCs,
+behind a lock: cachetools is not thread-safe and a pool may be shared by threads); the cache only ever
+holds GCs that are stored (they are remembered after their transaction commits).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import cachetools
 from sqlalchemy import Connection, Engine
 
 from egp.config import normalise_database_url
@@ -34,8 +35,7 @@ class PoolBase:
         self.engine: Engine = get_engine(self.url)
         self.postgres = self.engine.dialect.name == "postgresql"
         self.selection_window = selection_window
-        self._cache: OrderedDict[bytes, GeneticCode] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: cachetools.LRUCache[bytes, GeneticCode] = cachetools.LRUCache(cache_size)
         # Provenance written with every GC this pool stores (the worker's name), if set.
         self.worker: str | None = None
         self._cache_lock = threading.Lock()
@@ -73,9 +73,6 @@ class PoolBase:
         with self._cache_lock:
             for gc in gcs:
                 self._cache[gc.signature] = gc
-                self._cache.move_to_end(gc.signature)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
 
     def forget_cached(self) -> None:
         """Empty the GC cache."""

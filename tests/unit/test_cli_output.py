@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from egp.cli import evolve_cmd, output
+from egp.cli import output
 from egp.cli.evolve_cmd import Budget, RunTracker, program_text
 from egp.cli.job_cmd import island_rows, watch_table
 from egp.config import load_settings
-from egp.engine.config import EvolutionConfig, GenerationRecord
+from egp.engine.config import GenerationRecord
 from egp.jobs.spec import make_spec
 from egp.jobs.store import JobInfo, JobStatus, JobStore
 from egp.migrations import upgrade
@@ -80,11 +80,6 @@ def test_fresh_and_a_gene_pool_conflict(tmp_path: Path) -> None:
     result = run_egp("evolve", "koza-quartic", "--fresh", "--gene-pool", "sqlite:///x.db", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--fresh" in result.stderr
-
-
-def test_the_cli_defaults_match_the_engine() -> None:
-    """evolve's --population default is the engine's (repeated so `egp --help` need not import the engine)."""
-    assert EvolutionConfig.population == evolve_cmd.DEFAULT_POPULATION
 
 
 def test_progress_shows_the_best_so_far_and_the_binding_budget() -> None:

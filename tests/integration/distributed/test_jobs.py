@@ -100,7 +100,14 @@ def test_a_cancelled_job_stops_and_a_wall_deadline_ends_a_job(
     cluster.start("worker", "worker", "-c", "2")
     cluster.wait_ready("worker", 2)
     client = cluster.client()
-    spec = {"generations": 100_000, "islands": 1, "epoch_generations": 1000, "stop_when_solved": False}
+    # 100 GCs, as when this timing was set: short generations, so the cancel lands seconds after the start.
+    spec = {
+        "population": 100,
+        "generations": 100_000,
+        "islands": 1,
+        "epoch_generations": 1000,
+        "stop_when_solved": False,
+    }
     job = client.submit("even-parity-5", seed=1, **spec)
     deadline = time.monotonic() + 60
     while job.status() != JobStatus.RUNNING and time.monotonic() < deadline:

@@ -17,6 +17,8 @@ from gc_test_support import (
     square_plus_x,
     x,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from egp.config import get_settings
 from egp.genetic_code import codon_functions, execution
@@ -24,7 +26,7 @@ from egp.genetic_code.assembly import Assembler
 from egp.genetic_code.execution import Executor, safe_call
 from egp.genetic_code.gc import GeneticCode, build_gc
 from egp.genetic_code.graph import Row, make_graph
-from egp.genetic_code.lru import LRUCache
+from egp.genetic_code.lru import CountingLRUCache
 from egp.genetic_code.properties import CGraphType
 
 
@@ -43,21 +45,44 @@ def twice(store: dict[bytes, GeneticCode], inner: GeneticCode) -> GeneticCode:
 
 def test_lru_cache_respects_its_byte_budget_and_counts_hits() -> None:
     """Entries are evicted least-recently-used first to stay within the budget; hits and misses counted."""
-    cache = LRUCache(1000)
+    cache = CountingLRUCache(1000, getsizeof=lambda _: 300)
     for k in range(10):
-        cache.put(bytes([k]), k, 300)
-        assert cache.used <= 1000
+        cache[bytes([k])] = k
+        assert cache.currsize <= 1000
     assert len(cache) == 3
     assert cache.get(bytes([0])) is None
     assert cache.get(bytes([9])) == 9
     cache.get(bytes([7]))  # 7 becomes the most recent: 8 is evicted next
-    cache.put(b"new", "v", 300)
+    cache[b"new"] = "v"
     assert cache.get(bytes([8])) is None and cache.get(bytes([7])) == 7
     assert (cache.hits, cache.misses) == (3, 2)
     assert cache.hit_rate == pytest.approx(3 / 5)
-    assert LRUCache(10).hit_rate == 0.0
-    cache.put(b"huge", "v", 10_000)  # a single entry larger than the budget is kept alone
-    assert len(cache) == 1
+    assert CountingLRUCache(10).hit_rate == 0.0
+    huge = CountingLRUCache(1000, getsizeof=len)
+    huge[b"huge"] = "v" * 10_000  # larger than the whole budget: not cached, nothing evicted for it
+    assert len(huge) == 0 and huge.get(b"huge") is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 30), st.integers(1, 400)), max_size=200))
+def test_lru_cache_never_exceeds_its_budget_and_keeps_the_most_recent(
+    steps: list[tuple[bool, int, int]],
+) -> None:
+    """Under any mix of lookups and stores the total size stays within the budget, counts add up, and the
+    entry just stored or looked up is still there."""
+    cache = CountingLRUCache(1000, getsizeof=lambda v: v[1])
+    lookups = 0
+    for store, key, size in steps:
+        if store:
+            cache[key] = (key, size)
+            assert cache.get(key) == (key, size)
+            lookups += 1
+        else:
+            found = cache.get(key)
+            lookups += 1
+            assert found is None or found[0] == key
+        assert cache.currsize <= 1000 and cache.currsize == sum(v[1] for v in cache.values())
+    assert cache.hits + cache.misses == lookups
 
 
 def test_executor_l1_stays_within_budget_with_many_gcs() -> None:
@@ -72,7 +97,7 @@ def test_executor_l1_stays_within_budget_with_many_gcs() -> None:
     executor = Executor(store, l1_budget_bytes=20_000)
     for gc in gcs:
         executor.flat(gc)
-        assert executor.l1.used <= 20_000
+        assert executor.l1.currsize <= 20_000
     assert 0 < len(executor.l1) < len(gcs)
     misses = executor.l1.misses
     executor.flat(gcs[-1])
@@ -85,7 +110,7 @@ def test_the_default_budget_comes_from_the_settings() -> None:
     """Settings carry the L1 budget the workers give their Executor."""
     budget = get_settings().l1_cache_bytes
     assert budget > 0
-    assert Executor({}, l1_budget_bytes=budget).l1.budget == budget
+    assert Executor({}, l1_budget_bytes=budget).l1.maxsize == budget
 
 
 def test_a_shared_sub_gc_is_prepared_once(monkeypatch: pytest.MonkeyPatch) -> None:
