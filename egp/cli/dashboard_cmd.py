@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -19,7 +20,10 @@ def dashboard_command(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
 ) -> None:
-    """Serve the Gene Pool dashboard: runs and jobs, plots, lineages, the Gene Pool (read-only)."""
+    """Serve the Gene Pool dashboard: runs and jobs, plots, lineages, the Gene Pool (read-only).
+
+    With EGP_DASHBOARD_BASIC_AUTH=user:password set, every page asks for that user and password.
+    """
     from egp.dashboard import require_dashboard_extra
     from egp.errors import EGPError
 
@@ -29,9 +33,17 @@ def dashboard_command(
     from egp.cli.pool_cmd import open_existing_pool
     from egp.config import display_url
     from egp.dashboard.app import create_app
+    from egp.dashboard.auth import ENV_VARIABLE, parse_credentials
 
+    credentials = None
+    secret = os.environ.get(ENV_VARIABLE)
+    if secret:
+        try:
+            credentials = parse_credentials(secret)
+        except ValueError as error:
+            raise EGPError(str(error)) from None
     pool = open_existing_pool(gene_pool)
-    application = create_app(pool.url)
+    application = create_app(pool.url, credentials)
     typer.echo(
         f"EGP dashboard of {display_url(pool.url)} on http://{host}:{port}/ (Ctrl-C stops it)", err=True
     )

@@ -16,14 +16,16 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from egp.config import display_url
 from egp.dashboard import pages
+from egp.dashboard.auth import BasicAuth
 from egp.dashboard.ids import MalformedIdError, NotFoundError
 from egp.dashboard.lineage import DEFAULT_DEPTH, MAX_DEPTH
 from egp.dashboard.render import install_filters
@@ -48,8 +50,9 @@ def _depth(request: Request) -> int:
     return int(text)
 
 
-def create_app(url: str) -> Starlette:
-    """The dashboard over the Gene Pool at `url` (its schema must be at head)."""
+def create_app(url: str, credentials: tuple[str, str] | None = None) -> Starlette:
+    """The dashboard over the Gene Pool at `url` (its schema must be at head), asking every request for
+    `credentials` (user, password) when given."""
     pool = SQLGenePool(url)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     install_filters(templates.env)
@@ -86,6 +89,9 @@ def create_app(url: str) -> Starlette:
     def plotly(_request: Request) -> Response:
         return FileResponse(plotly_js(), media_type="text/javascript")
 
+    def health(_request: Request) -> Response:
+        return PlainTextResponse("ok")
+
     def error(request: Request, status: int, message: str) -> Response:
         """The error as JSON under /api/, else as the error page."""
         if request.url.path.startswith("/api/"):
@@ -121,6 +127,7 @@ def create_app(url: str) -> Starlette:
         Route("/api/runs/{run_id}", api(run)),
         Route("/api/gc/{signature}", api(gc)),
         Route("/api/pool", api(gene_pool)),
+        Route("/healthz", health),
         Route("/static/plotly.min.js", plotly),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
@@ -130,4 +137,7 @@ def create_app(url: str) -> Starlette:
         HTTPException: http_error,
         Exception: server_error,
     }
-    return Starlette(routes=routes, exception_handlers=handlers)
+    middleware = (
+        [] if credentials is None else [Middleware(BasicAuth, user=credentials[0], password=credentials[1])]
+    )
+    return Starlette(routes=routes, exception_handlers=handlers, middleware=middleware)

@@ -4,6 +4,7 @@ chromium), PNG plots, and one-line errors with exit code 2 for bad arguments, un
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,28 @@ def test_a_missing_dashboard_extra_is_one_line() -> None:
             [sys.executable, "-c", hide.format(argv=argv)], capture_output=True, text=True, timeout=60
         )
         one_line_error(done, 2, "pip install 'egp[dashboard]'")
+
+
+def test_basic_auth_guards_every_page_but_the_health_check(filled_pool: FilledPool) -> None:
+    """With credentials (compose passes Flower's), a request without or with wrong ones is a 401."""
+    from starlette.testclient import TestClient
+
+    from egp.dashboard.app import create_app
+
+    client = TestClient(create_app(filled_pool.url, ("admin", "s3cret")))
+    assert client.get("/").status_code == 401
+    assert client.get("/api/runs", auth=("admin", "wrong")).status_code == 401
+    assert client.get("/api/runs", auth=("admin", "s3cret")).status_code == 200
+    assert client.get("/", headers={"Authorization": "Basic !!!"}).status_code == 401
+    assert client.get("/healthz").text == "ok"
+
+
+def test_malformed_basic_auth_setting_is_one_line(filled_pool: FilledPool) -> None:
+    done = subprocess.run(
+        [EGP, "dashboard", "--gene-pool", filled_pool.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "EGP_DASHBOARD_BASIC_AUTH": "no-colon"},
+    )
+    one_line_error(done, 2, "EGP_DASHBOARD_BASIC_AUTH must be user:password")
