@@ -8,8 +8,9 @@ database a 503, and anything else a 500 page with one line; never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,10 @@ from starlette.templating import Jinja2Templates
 from egp.config import display_url
 from egp.dashboard import pages
 from egp.dashboard.auth import BasicAuth
+from egp.dashboard.cache import Refreshing
 from egp.dashboard.ids import MalformedIdError, NotFoundError
 from egp.dashboard.lineage import DEFAULT_DEPTH, MAX_DEPTH
+from egp.dashboard.pool_view import aggregates
 from egp.dashboard.render import install_filters
 from egp.errors import one_line
 from egp.storage.sql_pool import SQLGenePool
@@ -35,6 +38,8 @@ from egp.storage.sql_pool import SQLGenePool
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
+# Seconds the Gene Pool page's aggregates are served before they are recomputed (in the background).
+AGGREGATES_TTL_S = 30.0
 
 
 def plotly_js() -> Path:
@@ -83,8 +88,11 @@ def create_app(url: str, credentials: tuple[str, str] | None = None) -> Starlett
     def gc(request: Request) -> dict[str, Any]:
         return pages.lineage_page(pool, request.path_params["signature"], _depth(request))
 
+    # The Gene Pool page's aggregates scan every stored GC: computed off the request path (see cache.py).
+    summed = Refreshing(lambda: aggregates(pool), AGGREGATES_TTL_S)
+
     def gene_pool(_request: Request) -> dict[str, Any]:
-        return pages.pool_page(pool)
+        return pages.pool_page(pool, summed.get())
 
     def plotly(_request: Request) -> Response:
         return FileResponse(plotly_js(), media_type="text/javascript")
@@ -140,4 +148,11 @@ def create_app(url: str, credentials: tuple[str, str] | None = None) -> Starlett
     middleware = (
         [] if credentials is None else [Middleware(BasicAuth, user=credentials[0], password=credentials[1])]
     )
-    return Starlette(routes=routes, exception_handlers=handlers, middleware=middleware)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        """Start computing the Gene Pool page's aggregates as the server starts."""
+        summed.refresh_soon()
+        yield
+
+    return Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)

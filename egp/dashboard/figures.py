@@ -61,8 +61,18 @@ def fitness_figure(points: list[dict[str, Any]]) -> dict[str, Any]:
     return {"data": data, "layout": _layout("Fitness per island", "generation", "fitness")}
 
 
-def rate_figure(points: list[dict[str, Any]]) -> dict[str, Any]:
-    """Evaluations per second against the run's time."""
+def rate_figure(points: list[dict[str, Any]], per_island: bool = True) -> dict[str, Any]:
+    """Evaluations per second against the run's time: one line per island (a job's islands evolve at the
+    same time), or one for the whole run (an embedded run's islands take turns, so its rate is the run's)."""
+    if not per_island:
+        kept = sorted(
+            (p for p in points if p.get("evals_per_s") is not None and p.get("seconds") is not None),
+            key=lambda p: float(p["seconds"]),
+        )
+        xs = [round(float(p["seconds"]), 3) for p in kept]
+        ys = [round(float(p["evals_per_s"]), 1) for p in kept]
+        data = [_line("run", xs, ys, COLOURS[0])]
+        return {"data": data, "layout": _layout("Evaluations per second", "seconds", "evaluations / s")}
     data = []
     for island, series in _by_island(points).items():
         kept = [p for p in series if p.get("evals_per_s") is not None and p.get("seconds") is not None]
@@ -116,9 +126,13 @@ def pgc_figures(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def figures(points: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Every figure of a history, by name (those with no data recorded are left out)."""
-    found: dict[str, dict[str, Any]] = {"fitness": fitness_figure(points), "rate": rate_figure(points)}
+def figures(points: list[dict[str, Any]], islands_at_once: bool = True) -> dict[str, dict[str, Any]]:
+    """Every figure of a history, by name (those with no data recorded are left out); `islands_at_once`:
+    the islands evolved side by side (a job), so each has its own evaluation rate."""
+    found: dict[str, dict[str, Any]] = {
+        "fitness": fitness_figure(points),
+        "rate": rate_figure(points, islands_at_once),
+    }
     stillborn = stillborn_figure(points)
     if stillborn is not None:
         found["stillborn"] = stillborn

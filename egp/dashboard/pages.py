@@ -22,7 +22,7 @@ def runs_page(pool: SQLGenePool) -> dict[str, Any]:
 def run_page(pool: SQLGenePool, run_id: str) -> dict[str, Any]:
     """One run or job: its figures, its history points and its best program (when it has one)."""
     detail = run_or_job(pool.engine, run_id)
-    detail["figures"] = figures(detail["points"])
+    detail["figures"] = figures(detail["points"], islands_at_once=detail["kind"] == "job")
     best = detail.get("best_signature")
     detail["program"] = program(pool, bytes.fromhex(best)) if best else None
     return detail
@@ -36,6 +36,6 @@ def lineage_page(pool: SQLGenePool, signature: str, depth: int = DEFAULT_DEPTH) 
     return found
 
 
-def pool_page(pool: SQLGenePool) -> dict[str, Any]:
-    """The Gene Pool overview."""
-    return overview(pool)
+def pool_page(pool: SQLGenePool, summed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Gene Pool overview (with its aggregates as computed earlier, if given)."""
+    return overview(pool, summed)

@@ -142,13 +142,17 @@ def quarantine(pool: SQLGenePool, limit: int = QUARANTINE_ROWS) -> dict[str, Any
     }
 
 
-def overview(pool: SQLGenePool) -> dict[str, Any]:
-    """Everything the Gene Pool page shows."""
+def aggregates(pool: SQLGenePool) -> dict[str, Any]:
+    """The figures that scan every stored GC: row counts, problems, the most reused building blocks."""
+    return {"counts": pool.counts(), "problems": problems(pool), "most_reused": most_reused(pool)}
+
+
+def overview(pool: SQLGenePool, summed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the Gene Pool page shows; `summed`: its `aggregates` as computed earlier (default: now).
+    The library sync state and the quarantine are read now either way."""
     return {
         "url": display_url(pool.url),
-        "counts": pool.counts(),
-        "problems": problems(pool),
-        "most_reused": most_reused(pool),
+        **(summed if summed is not None else aggregates(pool)),
         "sync": sync_state(pool),
         "quarantine": quarantine(pool),
     }

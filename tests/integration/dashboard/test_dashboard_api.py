@@ -69,6 +69,8 @@ def test_a_run_has_figures_per_island_and_its_best_program(
     names = [trace["name"] for trace in figures["fitness"]["data"]]
     assert names == ["island 0 best", "island 0 mean", "island 1 best", "island 1 mean"]
     assert all(len(trace["x"]) == 12 for trace in figures["fitness"]["data"])
+    # The islands of an embedded run take turns: one evaluation rate, the run's.
+    assert [trace["name"] for trace in figures["rate"]["data"]] == ["run"]
     assert len(figures["pgc_share"]["data"]) == 4  # one trace per pGC layer (4 by default)
     program = run["program"]
     assert program["signature"] == result.best_signature
