@@ -5,6 +5,7 @@ ARTEFACTS (a tmp dir), to look at after a run."""
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -103,6 +104,10 @@ def browser_page(artefacts: Path) -> Iterator[Page]:
 
     executable = chromium_path()
     artefacts.mkdir(parents=True, exist_ok=True)
+    # Chromium reserves a large address space (V8's cage) and dies with SIGTRAP under a capped RLIMIT_AS,
+    # which it would inherit from this process: say so rather than fail obscurely.
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    assert soft == hard, f"this process's address space is capped at {soft} bytes; chromium cannot start"
     with sync_playwright() as driver:
         # --no-sandbox: tests run as root here, where Chromium's sandbox refuses to start.
         browser = driver.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
