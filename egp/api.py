@@ -9,6 +9,7 @@ from egp.config import get_settings
 from egp.engine.config import EvolutionConfig, EvolutionResult, GenerationRecord
 from egp.engine.evolve import evolve_problem
 from egp.engine.gene_pool import GenePool, MemoryGenePool
+from egp.engine.run_recorder import RunRecorder
 from egp.problems.base import Problem
 from egp.problems.registry import get_problem
 from egp.run_settings import EMBEDDED_DEFAULTS as DEFAULTS
@@ -23,6 +24,17 @@ def open_pool(url: str | None) -> GenePool:
     from egp.storage.sql_pool import open_gene_pool
 
     return open_gene_pool(target)
+
+
+def run_recorder(pool: GenePool) -> RunRecorder | None:
+    """A recorder of the run in `pool`'s `runs` tables if it is a SQL Gene Pool (an in-memory one keeps
+    nothing)."""
+    if isinstance(pool, MemoryGenePool):
+        return None
+    from egp.storage.runs import SQLRunRecorder
+    from egp.storage.sql_pool import SQLGenePool
+
+    return SQLRunRecorder(pool.url) if isinstance(pool, SQLGenePool) else None
 
 
 def evolve(
@@ -66,7 +78,10 @@ def evolve(
     config = EvolutionConfig(**(run.engine_values(get_settings()) | settings))
     pool = gene_pool if gene_pool is not None and not isinstance(gene_pool, str) else open_pool(gene_pool)
     try:
-        return evolve_problem(chosen, config, pool, progress=progress)
+        recorder = run_recorder(pool)
+        result = evolve_problem(chosen, config, pool, progress=progress, recorder=recorder)
+        result.run_id = getattr(recorder, "run_id", None)
+        return result
     finally:
         if pool is not gene_pool:
             pool.close()

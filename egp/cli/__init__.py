@@ -35,6 +35,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "egp.cli.pool_cmd",
     "egp.cli.library_cmd",
     "egp.cli.job_cmd",
+    "egp.cli.dashboard_cmd",
+    "egp.cli.report_cmd",
 )
 
 

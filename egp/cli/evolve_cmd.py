@@ -135,6 +135,8 @@ def evolve_command(
         f" {result.generations} generations, {result.seconds:.1f} s",
         f"best GC {result.best_signature}",
     ]
+    if result.run_id is not None:
+        header.append(f"run {result.run_id} (see it: egp report {result.run_id} --html run.html)")
     text = program_text(header, result.best_source)
     if stdout_is_terminal():
         from rich.syntax import Syntax

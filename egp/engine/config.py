@@ -136,6 +136,8 @@ class EvolutionResult:
     output_cache_hit_rate: float = 0.0
     pgcs_evolved: int = 0
     profile: dict[str, float] = field(default_factory=dict)
+    # The run's id in its Gene Pool's `runs` table, where it was recorded (None: not recorded).
+    run_id: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary printed by `egp evolve --json`."""
@@ -153,7 +155,7 @@ class EvolutionResult:
             "score_cache_hits": self.score_cache_hits,
             "output_cache_hit_rate": round(self.output_cache_hit_rate, 4),
             "pgcs_evolved": self.pgcs_evolved,
-        }
+        } | ({"run_id": self.run_id} if self.run_id is not None else {})
 
     def history_dicts(self) -> list[dict[str, Any]]:
         """The history as plain dictionaries."""

@@ -17,6 +17,7 @@ from egp.engine.gene_pool import GenePool
 from egp.engine.island_epoch import run_island_epoch
 from egp.engine.population import Island, take_migrants
 from egp.engine.relations import record_run_knowledge
+from egp.engine.run_recorder import RunRecorder, generation_figures
 from egp.problems.base import Problem
 
 
@@ -28,8 +29,35 @@ def evolve_problem(
     progress: Callable[[GenerationRecord], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     job: str | None = None,
+    recorder: RunRecorder | None = None,
 ) -> EvolutionResult:
-    """Run evolution of `problem` until solved (or the target), a budget, the deadline, or cancel."""
+    """Run evolution of `problem` until solved (or the target), a budget, the deadline, or cancel; tell
+    `recorder` (if given) of the start, each island generation and the end."""
+    if recorder is None:
+        return _evolve(problem, config, gene_pool, progress, cancel, job, None)
+    recorder.started(problem, config)
+    try:
+        result = _evolve(problem, config, gene_pool, progress, cancel, job, recorder)
+    except KeyboardInterrupt:
+        recorder.finished(None, "cancelled", "interrupted")
+        raise
+    except Exception as error:
+        recorder.finished(None, "failed", f"{type(error).__name__}: {error}")
+        raise
+    recorder.finished(result, "finished", None)
+    return result
+
+
+def _evolve(
+    problem: Problem,
+    config: EvolutionConfig,
+    gene_pool: GenePool | None,
+    progress: Callable[[GenerationRecord], None] | None,
+    cancel: Callable[[], bool] | None,
+    job: str | None,
+    recorder: RunRecorder | None,
+) -> EvolutionResult:
+    """The run itself (see evolve_problem)."""
     started = time.perf_counter()
     engine = Engine(problem, config, gene_pool, job=job)
     islands = [Island(index, engine.initial_population(index)) for index in range(config.islands)]
@@ -45,6 +73,8 @@ def evolve_problem(
         """Keep the island's figures after a generation, and pass them on."""
         record = generation_record(engine, island)
         history.append(record)
+        if recorder is not None:
+            recorder.generation(record, generation_figures(engine))
         if progress is not None:
             progress(record)
 

@@ -77,7 +77,7 @@ def merge_epoch(
             islands[str(island)] = entry
             progress["islands"] = islands
             history = list(progress.get("history") or [])
-            keys = ("epoch", "generation", "evaluations", "best", "mean")
+            keys = ("epoch", "generation", "evaluations", "best", "mean", "updated")
             history.append({k: entry[k] for k in keys} | {"island": island})
             progress["history"] = history[-HISTORY_LIMIT:]
             progress["evaluations"] = sum(int(v["evaluations"]) for v in islands.values())

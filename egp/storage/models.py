@@ -337,3 +337,50 @@ class FitnessResultRow(Base):
 
 
 FITNESS_RESULTS = FitnessResultRow.__table__
+
+
+class RunRow(Base):
+    """An embedded run (`egp evolve`, `evolve()`): problem, settings, status and result (revision 0010)."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_created", "created"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    problem: Mapped[str] = mapped_column(String(255))
+    problem_identity: Mapped[bytes | None] = mapped_column(LargeBinary)
+    config: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    best_fitness: Mapped[float | None] = mapped_column(Double)
+    best_signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    solved: Mapped[bool | None] = mapped_column(Boolean)
+    evaluations: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
+    generations: Mapped[int] = mapped_column(Integer, server_default=ZERO)
+    seconds: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    summary: Mapped[Any | None] = mapped_column(JSON)
+
+
+class RunHistoryRow(Base):
+    """One island generation of an embedded run: its figures after that generation (revision 0010)."""
+
+    __tablename__ = "run_history"
+
+    run: Mapped[str] = mapped_column(String(64), primary_key=True)
+    island: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    best: Mapped[float] = mapped_column(Double)
+    mean: Mapped[float] = mapped_column(Double)
+    evaluations: Mapped[int] = mapped_column(BigInteger)
+    seconds: Mapped[float] = mapped_column(Double)
+    evals_per_s: Mapped[float] = mapped_column(Double)
+    stillborn_rate: Mapped[float] = mapped_column(Double)
+    distinct_members: Mapped[int] = mapped_column(Integer)
+    score_hit_rate: Mapped[float] = mapped_column(Double)
+    output_cache_hit_rate: Mapped[float] = mapped_column(Double)
+    pgc_layers: Mapped[Any | None] = mapped_column(JSON)
+
+
+RUNS = RunRow.__table__
+RUN_HISTORY = RunHistoryRow.__table__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -92,7 +93,13 @@ def test_a_forked_pool_process_drops_inherited_engines(tmp_path: Path) -> None:
     """worker_process_init (sent in each new prefork child) makes the next get_engine build a new engine."""
     url = f"sqlite:///{tmp_path / 'pool.db'}"
     inherited = get_engine(url)
-    worker_process_init.send(sender=None)
+    # The signal also runs the executor's memory cap where executors.app was imported: keep it off this
+    # process (its later subprocesses, e.g. the browser tests' chromium, would inherit it and crash).
+    limits = resource.getrlimit(resource.RLIMIT_AS)
+    try:
+        worker_process_init.send(sender=None)
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, limits)
     assert get_engine(url) is not inherited
 
 

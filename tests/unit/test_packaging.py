@@ -78,7 +78,12 @@ def test_constraints_pin_every_dependency_exactly() -> None:
             assert sep and version, f"not an exact pin: {line}"
             pins[name.strip().lower().replace("_", "-")] = version
     extras = PYPROJECT["project"]["optional-dependencies"]
-    for requirement in [*PYPROJECT["project"]["dependencies"], *extras["dev"], *extras["flower"]]:
+    for requirement in [
+        *PYPROJECT["project"]["dependencies"],
+        *extras["dev"],
+        *extras["flower"],
+        *extras["dashboard"],
+    ]:
         assert _name(requirement).replace("_", "-") in pins, requirement
     assert "-c constraints.txt" in (ROOT / "scripts" / "test").read_text()
 

@@ -1,0 +1,141 @@
+"""Plotly figures (plain JSON data, no Plotly import) of one run's or job's history: fitness per island,
+evaluations per second, stillborn rate, and the pGC layers' effectiveness over time.
+
+The same figures are drawn by the dashboard's pages (Plotly.js served from the installed package), embedded
+in `egp report`'s HTML file, and written as PNG files by `egp report --png`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+# Plotly's default colour sequence, so island i has one colour in every figure.
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+LAYER_DASH = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
+def _layout(title: str, x: str, y: str, **extra: Any) -> dict[str, Any]:
+    """A compact layout with axis titles."""
+    layout: dict[str, Any] = {
+        "title": {"text": title, "font": {"size": 15}},
+        "xaxis": {"title": {"text": x}},
+        "yaxis": {"title": {"text": y}},
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 45},
+        "height": 320,
+        "legend": {"orientation": "h", "y": -0.25},
+    }
+    layout.update(extra)
+    return layout
+
+
+def _by_island(points: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """The points of each island, in order."""
+    islands: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for point in points:
+        islands[int(point["island"])].append(point)
+    return dict(sorted(islands.items()))
+
+
+def _line(name: str, xs: list[Any], ys: list[Any], colour: str, dash: str = "solid") -> dict[str, Any]:
+    """One line-with-markers trace."""
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": name,
+        "x": xs,
+        "y": ys,
+        "line": {"color": colour, "dash": dash, "width": 2},
+        "marker": {"size": 4},
+    }
+
+
+def fitness_figure(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """Best and mean fitness per island against the generation."""
+    data = []
+    for island, series in _by_island(points).items():
+        colour = COLOURS[island % len(COLOURS)]
+        xs = [p["generation"] for p in series]
+        data.append(_line(f"island {island} best", xs, [p["best"] for p in series], colour))
+        data.append(_line(f"island {island} mean", xs, [p["mean"] for p in series], colour, "dot"))
+    return {"data": data, "layout": _layout("Fitness per island", "generation", "fitness")}
+
+
+def rate_figure(points: list[dict[str, Any]], per_island: bool = True) -> dict[str, Any]:
+    """Evaluations per second against the run's time: one line per island (a job's islands evolve at the
+    same time), or one for the whole run (an embedded run's islands take turns, so its rate is the run's)."""
+    if not per_island:
+        kept = sorted(
+            (p for p in points if p.get("evals_per_s") is not None and p.get("seconds") is not None),
+            key=lambda p: float(p["seconds"]),
+        )
+        xs = [round(float(p["seconds"]), 3) for p in kept]
+        ys = [round(float(p["evals_per_s"]), 1) for p in kept]
+        data = [_line("run", xs, ys, COLOURS[0])]
+        return {"data": data, "layout": _layout("Evaluations per second", "seconds", "evaluations / s")}
+    data = []
+    for island, series in _by_island(points).items():
+        kept = [p for p in series if p.get("evals_per_s") is not None and p.get("seconds") is not None]
+        xs = [round(float(p["seconds"]), 3) for p in kept]
+        ys = [round(float(p["evals_per_s"]), 1) for p in kept]
+        data.append(_line(f"island {island}", xs, ys, COLOURS[island % len(COLOURS)]))
+    return {"data": data, "layout": _layout("Evaluations per second", "seconds", "evaluations / s")}
+
+
+def stillborn_figure(points: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The share of offspring that were stillborn, per island against the generation (None: not recorded)."""
+    data = []
+    for island, series in _by_island(points).items():
+        kept = [p for p in series if p.get("stillborn_rate") is not None]
+        if kept:
+            xs = [p["generation"] for p in kept]
+            ys = [p["stillborn_rate"] for p in kept]
+            data.append(_line(f"island {island}", xs, ys, COLOURS[island % len(COLOURS)]))
+    if not data:
+        return None
+    layout = _layout("Stillborn rate", "generation", "stillborn share of offspring")
+    layout["yaxis"]["rangemode"] = "tozero"
+    return {"data": data, "layout": layout}
+
+
+def pgc_figures(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per pGC layer against the run's time: the share of its pGCs above neutral fitness, and their mean
+    evolvability (empty: not recorded)."""
+    timed = [p for p in points if p.get("pgc_layers") and p.get("seconds") is not None]
+    if not timed:
+        return []
+    layers: dict[int, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
+    for point in timed:
+        for figures in point["pgc_layers"]:
+            layers[int(figures["layer"])].append((round(float(point["seconds"]), 3), figures))
+    shares, evolvability = [], []
+    for layer, series in sorted(layers.items()):
+        colour = COLOURS[layer % len(COLOURS)]
+        dash = LAYER_DASH[layer % len(LAYER_DASH)]
+        xs = [x for x, _ in series]
+        shares.append(_line(f"layer {layer}", xs, [f["above_neutral"] for _, f in series], colour, dash))
+        evolvability.append(_line(f"layer {layer}", xs, [f["evolvability"] for _, f in series], colour, dash))
+    share_layout = _layout("pGCs above neutral fitness (0.5), per layer", "seconds", "share of the layer")
+    share_layout["yaxis"]["range"] = [0, 1.05]
+    return [
+        {"data": shares, "layout": share_layout},
+        {
+            "data": evolvability,
+            "layout": _layout("Mean pGC evolvability, per layer", "seconds", "evolvability"),
+        },
+    ]
+
+
+def figures(points: list[dict[str, Any]], islands_at_once: bool = True) -> dict[str, dict[str, Any]]:
+    """Every figure of a history, by name (those with no data recorded are left out); `islands_at_once`:
+    the islands evolved side by side (a job), so each has its own evaluation rate."""
+    found: dict[str, dict[str, Any]] = {
+        "fitness": fitness_figure(points),
+        "rate": rate_figure(points, islands_at_once),
+    }
+    stillborn = stillborn_figure(points)
+    if stillborn is not None:
+        found["stillborn"] = stillborn
+    for name, figure in zip(("pgc_share", "pgc_evolvability"), pgc_figures(points), strict=False):
+        found[name] = figure
+    return found

@@ -1,0 +1,185 @@
+"""The dashboard's JSON endpoints and pages through an HTTP test client, on SQLite and Postgres Gene Pools
+filled by real embedded runs; the run recorder's rows; bad ids answered 400 and 404, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from starlette.testclient import TestClient
+
+from egp.api import evolve
+from egp.dashboard.app import create_app
+from egp.db import get_engine
+
+from .conftest import FilledPool
+
+
+@pytest.fixture(scope="module")
+def client(filled_pool: FilledPool) -> Iterator[TestClient]:
+    """A test client of the dashboard over the filled Gene Pool; server errors become 500 answers."""
+    with TestClient(create_app(filled_pool.url), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_every_run_is_recorded_with_its_history(filled_pool: FilledPool) -> None:
+    """Each run has a finished runs row with its result, and one run_history row per island generation."""
+    engine = get_engine(filled_pool.url)
+    for result in filled_pool.runs:
+        assert result.run_id is not None
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT status, best_fitness, evaluations, best_signature FROM runs WHERE id = :i"),
+                {"i": result.run_id},
+            ).one()
+            history = connection.execute(
+                text("SELECT island, generation, best, evaluations FROM run_history WHERE run = :i"),
+                {"i": result.run_id},
+            ).all()
+        assert row.status == "finished"
+        assert row.best_fitness == pytest.approx(result.best_fitness)
+        assert row.evaluations == result.evaluations
+        assert bytes(row.best_signature).hex() == result.best_signature
+        recorded = sorted((h.island, h.generation, h.best, h.evaluations) for h in history)
+        expected = sorted((r.island, r.generation, r.best, r.evaluations) for r in result.history)
+        assert recorded == expected
+
+
+def test_the_runs_list_holds_both_runs_newest_first(client: TestClient, filled_pool: FilledPool) -> None:
+    answer = client.get("/api/runs")
+    assert answer.status_code == 200
+    runs = answer.json()["runs"]
+    assert [r["id"] for r in runs] == [filled_pool.runs[1].run_id, filled_pool.runs[0].run_id]
+    first = runs[1]
+    assert first["problem"] == "koza-quartic" and first["status"] == "finished" and not first["live"]
+    assert first["evaluations"] == filled_pool.runs[0].evaluations and first["evals_per_s"] > 0
+
+
+def test_a_run_has_figures_per_island_and_its_best_program(
+    client: TestClient, filled_pool: FilledPool
+) -> None:
+    """Fitness curves per island (best and mean), evaluations per second, stillborn rate and pGC layers,
+    each with data points; the best program as source and formula."""
+    result = filled_pool.runs[0]
+    run = client.get(f"/api/runs/{result.run_id}").json()
+    assert run["islands"] == 2 and {p["island"] for p in run["points"]} == {0, 1}
+    figures = run["figures"]
+    assert set(figures) == {"fitness", "rate", "stillborn", "pgc_share", "pgc_evolvability"}
+    names = [trace["name"] for trace in figures["fitness"]["data"]]
+    assert names == ["island 0 best", "island 0 mean", "island 1 best", "island 1 mean"]
+    assert all(len(trace["x"]) == 12 for trace in figures["fitness"]["data"])
+    # The islands of an embedded run take turns: one evaluation rate, the run's.
+    assert [trace["name"] for trace in figures["rate"]["data"]] == ["run"]
+    assert len(figures["pgc_share"]["data"]) == 4  # one trace per pGC layer (4 by default)
+    program = run["program"]
+    assert program["signature"] == result.best_signature
+    assert program["source"] == result.best_source
+    assert program["formula"] and program["formula"][0].startswith("f(i0) = ")
+
+
+def test_run_and_lineage_pages_render(client: TestClient, filled_pool: FilledPool) -> None:
+    result = filled_pool.runs[0]
+    page = client.get(f"/runs/{result.run_id}")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert 'id="plot-fitness"' in page.text and result.best_signature in page.text
+    lineage = client.get(f"/gc/{result.best_signature}")
+    assert lineage.status_code == 200 and "Ancestors" in lineage.text and "Sub-GC tree" in lineage.text
+    for url in ("/", "/pool"):
+        assert client.get(url).status_code == 200
+
+
+def test_a_lineage_names_parents_pgcs_and_sub_gcs(client: TestClient, filled_pool: FilledPool) -> None:
+    """The best GC's ancestors are stored GCs each made by a named pGC; its sub-GC tree reaches codons."""
+    signature = filled_pool.runs[0].best_signature
+    lineage = client.get(f"/api/gc/{signature}?depth=3").json()
+    root = lineage["ancestors"]
+    assert root["signature"] == signature and lineage["depth"] == 3
+    assert root["parents"], "an evolved best GC has a parent"
+    assert root["pgc"] is not None and root["pgc"]["name"]
+    parent = root["parents"][0]
+    assert client.get(f"/api/gc/{parent['signature']}").status_code == 200
+
+    def leaves(node: dict[str, object]) -> list[dict[str, object]]:
+        children = node.get("children") or []
+        assert isinstance(children, list)
+        return [node] if not children else [leaf for child in children for leaf in leaves(child)]
+
+    deep = client.get(f"/api/gc/{signature}?depth=8").json()["subgcs"]
+    assert any(leaf.get("codon") for leaf in leaves(deep))
+    assert lineage["statistics"][0]["problem"] == "koza-quartic"
+
+
+def test_the_gene_pool_overview(client: TestClient, filled_pool: FilledPool) -> None:
+    pool = client.get("/api/pool").json()
+    assert pool["counts"]["runs"] == 2 and pool["counts"]["genetic_codes"] > 0
+    assert {p["name"] for p in pool["problems"]} == {"koza-quartic", "even-parity-3"}
+    reused = pool["most_reused"]
+    assert reused and reused[0]["uses"] >= reused[-1]["uses"] > 0
+    assert pool["sync"] == [] and pool["quarantine"] == {"total": 0, "rows": []}
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/runs/0123456789abcdef0123456789abcdef", 404),
+        ("/runs/not%20an%20id", 400),
+        ("/gc/" + "ab" * 32, 404),
+        ("/gc/xyz", 400),
+        ("/gc/" + "ab" * 31, 400),
+        ("/no/such/page", 404),
+    ],
+)
+def test_bad_ids_are_a_page_and_a_json_answer_never_a_traceback(
+    client: TestClient, url: str, status: int
+) -> None:
+    page = client.get(url)
+    assert page.status_code == status
+    assert "Traceback" not in page.text and "<!doctype html>" in page.text
+    assert 'id="error-message"' in page.text
+    api = client.get("/api" + url)
+    assert api.status_code == (404 if url == "/no/such/page" else status)
+    assert set(api.json()) == {"error", "status"} and "Traceback" not in api.text
+
+
+def test_a_bad_depth_is_a_400(client: TestClient, filled_pool: FilledPool) -> None:
+    signature = filled_pool.runs[0].best_signature
+    for depth in ("0", "99", "x", "-1"):
+        answer = client.get(f"/api/gc/{signature}?depth={depth}")
+        assert answer.status_code == 400 and "depth" in answer.json()["error"]
+
+
+def test_a_failed_run_and_an_interrupted_run_are_recorded(filled_pool: FilledPool) -> None:
+    """A run whose progress callback raises is 'failed' with the reason; Ctrl-C makes it 'cancelled'."""
+
+    def broken(_record: object) -> None:
+        raise RuntimeError("progress display broke")
+
+    def interrupted(_record: object) -> None:
+        raise KeyboardInterrupt
+
+    # The Gene Pool seeds the run with the solutions found before: go on past them, so generations run.
+    go_on = {"stop_when_solved": False}
+    with pytest.raises(RuntimeError):
+        evolve(
+            "koza-quartic", population=20, generations=3, gene_pool=filled_pool.url, progress=broken, **go_on
+        )
+    with pytest.raises(KeyboardInterrupt):
+        evolve(
+            "koza-quartic",
+            population=20,
+            generations=3,
+            gene_pool=filled_pool.url,
+            progress=interrupted,
+            **go_on,
+        )
+    with get_engine(filled_pool.url).connect() as connection:
+        rows = connection.execute(
+            text("SELECT status, reason FROM runs WHERE status <> 'finished' ORDER BY created")
+        ).all()
+        connection.execute(text("DELETE FROM runs WHERE status <> 'finished'"))
+        connection.commit()
+    assert [(r.status, r.reason) for r in rows] == [
+        ("failed", "RuntimeError: progress display broke"),
+        ("cancelled", "interrupted"),
+    ]

@@ -1,0 +1,65 @@
+"""A running job's dashboard page in a real headless Chromium updates without a reload: a job evolves on a
+real worker process while `egp dashboard` serves its Gene Pool; its figures and summary move, and its JSON
+endpoint has its islands' history."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from browser_harness import ARTEFACTS, browser_page, chromium_path, dashboard_server
+
+from egp.jobs.store import JobStatus
+
+from .conftest import CeleryCluster
+
+
+@pytest.mark.slow
+def test_a_running_jobs_page_updates_without_reload(
+    make_cluster: Callable[..., CeleryCluster], tmp_path: Path
+) -> None:
+    chromium_path()
+    cluster = make_cluster()
+    cluster.start("worker", "worker", "-c", "2")
+    cluster.wait_ready("worker", 2)
+    job = cluster.client().submit(
+        "koza-quartic", seed=4, islands=2, population=120, generations=100_000, stop_when_solved=False
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(job.history()) < 2:
+            assert time.monotonic() < deadline, cluster.log("worker")
+            time.sleep(0.5)
+        with dashboard_server(cluster.gene_pool_url, tmp_path / "dashboard.log") as base:
+            with urllib.request.urlopen(f"{base}/api/runs/{job.id}") as answer:
+                detail = json.load(answer)
+            assert detail["kind"] == "job" and detail["status"] == "running" and detail["live"]
+            assert {p["island"] for p in detail["points"]} <= {0, 1} and detail["points"]
+            with browser_page(ARTEFACTS / "dashboard") as page:
+                page.page.goto(f"{base}/runs/{job.id}")
+                page.page.wait_for_selector("#plot-fitness .main-svg")
+                cell = page.page.locator('#summary [data-field="evaluations"]')
+                before = cell.inner_text()
+                traces_before = page.page.locator("#plot-fitness .scatterlayer .trace .points path").count()
+                page.page.wait_for_function(
+                    "before => document.querySelector('#summary [data-field=\"evaluations\"]').textContent"
+                    " !== before",
+                    arg=before,
+                    timeout=60_000,
+                )
+                assert int(page.page.evaluate("document.body.dataset.updates")) >= 1
+                page.page.wait_for_function(
+                    "n => document.querySelectorAll('#plot-fitness .scatterlayer .trace .points path')"
+                    ".length > n",
+                    arg=traces_before,
+                    timeout=60_000,
+                )
+                page.shot("job-live")
+                assert page.errors == []
+    finally:
+        job.cancel()
+    assert job.wait(timeout=120) in (JobStatus.CANCELLED, JobStatus.FINISHED)
