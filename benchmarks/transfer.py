@@ -29,11 +29,15 @@ CURRICULA: dict[str, tuple[str, ...]] = {
 MODES = ("warm", "cold", "warm-no-meta")
 
 
-def run_chain(curriculum: str, mode: str, seed: int, budget: int) -> list[dict[str, Any]]:
+def run_chain(
+    curriculum: str, mode: str, seed: int, budget: int, sources: str | None = None
+) -> list[dict[str, Any]]:
     """One curriculum in one mode for one seed: each step's solved, evaluations (to solution) and seconds."""
     from egp import evolve
     from egp.engine.gene_pool import MemoryGenePool
+    from egp.engine.sources import parse_sources
 
+    extra: dict[str, Any] = {} if sources is None else {"sources": parse_sources(sources)}
     steps = []
     pool = MemoryGenePool()
     for problem in CURRICULA[curriculum]:
@@ -47,6 +51,7 @@ def run_chain(curriculum: str, mode: str, seed: int, budget: int) -> list[dict[s
             max_evaluations=budget,
             generations=10**6,
             meta_evolution=mode != "warm-no-meta",
+            **extra,
         )
         steps.append(
             {
@@ -101,6 +106,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     )
     parser.add_argument("--workers", type=int, default=2, help="processes running chains side by side")
     parser.add_argument("--no-deap", action="store_true", help="leave DEAP out")
+    parser.add_argument("--sources", default=None, help="initial sources of every run, e.g. best=0.5:none")
     args = parser.parse_args(argv)
     chosen = [c.strip() for c in args.curricula.split(",") if c.strip()]
     unknown = [c for c in chosen if c not in CURRICULA]
@@ -112,7 +118,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         [] if args.no_deap else [(p, s) for c in chosen for p in CURRICULA[c][-2:] for s in range(args.seeds)]
     )
     with ProcessPoolExecutor(max_workers=args.workers) as executor:
-        chains = {job: executor.submit(run_chain, *job, args.budget) for job in jobs}
+        chains = {job: executor.submit(run_chain, *job, args.budget, args.sources) for job in jobs}
         deaps = {job: executor.submit(run_deap, *job, args.budget) for job in deap_jobs}
         chain_results = {job: future.result() for job, future in chains.items()}
         deap_results = {job: future.result() for job, future in deaps.items()}
@@ -120,6 +126,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         "seeds": args.seeds,
         "budget_per_step": args.budget,
         "workers": args.workers,
+        "sources": args.sources or "defaults",
         "curricula": {},
     }
     minimums: list[dict[str, Any]] = []

@@ -10,6 +10,7 @@ from egp.engine.config import EvolutionConfig, EvolutionResult, GenerationRecord
 from egp.engine.evolve import evolve_problem
 from egp.engine.gene_pool import GenePool, MemoryGenePool
 from egp.engine.run_recorder import RunRecorder
+from egp.engine.sources import SourceSpec, parse_sources
 from egp.problems.base import Problem
 from egp.problems.registry import get_problem
 from egp.run_settings import EMBEDDED_DEFAULTS as DEFAULTS
@@ -51,6 +52,7 @@ def evolve(
     meta_evolution: bool = DEFAULTS.meta_evolution,
     epoch_generations: int | None = DEFAULTS.epoch_generations,
     migrants: int = DEFAULTS.migrants,
+    sources: str | tuple[SourceSpec, ...] | None = DEFAULTS.sources,
     gene_pool: str | GenePool | None = None,
     progress: Callable[[GenerationRecord], None] | None = None,
     **settings: Any,
@@ -75,7 +77,10 @@ def evolve(
         epoch_generations=epoch_generations,
         migrants=migrants,
     )
-    config = EvolutionConfig(**(run.engine_values(get_settings()) | settings))
+    values = run.engine_values(get_settings()) | settings
+    # Sources as text ('best=0.5,related=0.25:none') or as parsed SourceSpecs; a bad one: EvolutionError.
+    values["sources"] = parse_sources(sources) if isinstance(sources, str) else sources
+    config = EvolutionConfig(**values)
     pool = gene_pool if gene_pool is not None and not isinstance(gene_pool, str) else open_pool(gene_pool)
     try:
         recorder = run_recorder(pool)

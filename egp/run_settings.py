@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from egp.config import FitnessMode, Settings
+from egp.errors import EGPError
 
 
 class RunSettings(BaseModel):
@@ -55,10 +56,33 @@ class RunSettings(BaseModel):
     migrants: int = Field(
         default=2, ge=0, description="Best members copied from the previous island at each epoch boundary."
     )
+    sources: str | None = Field(
+        default=None,
+        description="Initial generation sources, e.g. 'best=0.5,related=0.25:none' (NAME=SHARE[:next|none]"
+        " of best, diverse, related, unrelated, spontaneous); default best=0.5, related=0.25, the rest"
+        " spontaneous.",
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _valid_sources(cls, value: str | None) -> str | None:
+        """Sources must parse (one clear error otherwise)."""
+        if value is not None:
+            from egp.engine.sources import parse_sources
+
+            try:
+                parse_sources(value)
+            except EGPError as error:
+                raise ValueError(str(error)) from None
+        return value
 
     def engine_values(self, settings: Settings) -> dict[str, Any]:
         """The EvolutionConfig keyword arguments of these settings, process settings filled in."""
         values = {name: getattr(self, name) for name in RunSettings.model_fields}
+        if self.sources is not None:
+            from egp.engine.sources import parse_sources
+
+            values["sources"] = parse_sources(self.sources)
         return values | {
             "epoch_generations": self.epoch_generations or settings.epoch_generations,
             "creator": settings.creator,

@@ -319,3 +319,20 @@ def test_a_curriculum_is_deterministic_per_seed() -> None:
         return [(r.solved, r.evaluations, r.best_signature) for r in results]
 
     assert run() == run()
+
+
+def test_sources_are_a_run_setting_of_evolve_and_of_a_job_spec() -> None:
+    """`evolve(sources=...)` and a job spec take sources as text; a bad one is one clear error each."""
+    from egp import evolve
+    from egp.config import load_settings
+    from egp.jobs.spec import JobError, make_spec
+
+    result = evolve("koza-quartic", seed=1, gene_pool="memory://", sources="best=0.5:none,spontaneous=1")
+    assert result.evaluations == 523  # a cold run: the sources change nothing on an empty Gene Pool
+    with pytest.raises(EvolutionError, match="limit must be in"):
+        evolve("koza-quartic", gene_pool="memory://", sources="related=2")
+    settings = load_settings(gene_pool_url="sqlite:///unused.db")
+    spec, _ = make_spec("koza-quartic", settings, sources="related=0.1:none")
+    assert spec.evolution_config(settings).sources == parse_sources("related=0.1:none")
+    with pytest.raises(JobError, match="unknown source 'bestest'"):
+        make_spec("koza-quartic", settings, sources="bestest=0.5")
