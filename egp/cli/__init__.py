@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "egp.cli.gc_cmd",
     "egp.cli.problems_cmd",
     "egp.cli.evolve_cmd",
+    "egp.cli.regress_cmd",
     "egp.cli.pool_cmd",
     "egp.cli.library_cmd",
     "egp.cli.job_cmd",
