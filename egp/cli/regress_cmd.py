@@ -21,7 +21,7 @@ def regress_command(
     data: Annotated[Path, typer.Argument(help="A CSV file: a header line, then one numeric row per line.")],
     target: Annotated[str, typer.Option(help="The column to predict; every other column is a feature.")],
     test_size: Annotated[float, typer.Option(help="Share of rows held out to report the test R².")] = 0.25,
-    population: Annotated[int, typer.Option(help="Programs per island.")] = 200,
+    population: Annotated[int, typer.Option(help="Programs per island.")] = 500,
     generations: Annotated[int, typer.Option(help="Generation budget.")] = 100,
     max_time: Annotated[float | None, typer.Option(help="Wall-clock budget in seconds.")] = None,
     max_evaluations: Annotated[int | None, typer.Option(help="Evaluation budget.")] = None,

@@ -15,7 +15,9 @@ choose which of the fittest programs is returned (`validation_r2`).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,6 +52,9 @@ FUNCTION_ALIASES: dict[str, str] = {
     "half": "lit_float_0_5",
     "pi": "lit_float_pi",
 }
+
+#: The prefix of a problem reference that names a saved table: `tabular:/path/to/<data hash>.npz`.
+TABULAR_SCHEME = "tabular:"
 
 #: Programs whose normalised MSE after linear scaling is at most this count as exact: the run may stop.
 EXACT_NMSE = 1e-10
@@ -162,6 +167,8 @@ class TabularRegression(Problem):
     version = "1"
     outputs = ("float",)
     vectorised = True
+    #: The reference a job names this problem by once saved (`save`); None before.
+    ref: str | None = None
     # Small starting programs, as for the one-variable regressions; drift only to programs no larger.
     initial_max_codons = 8
     drift_growth = 0
@@ -265,6 +272,58 @@ class TabularRegression(Problem):
         if self.size_penalty == 0.0:
             return fitness
         return max(0.0, fitness - self.size_penalty * codons)
+
+    def save(self, directory: str | Path) -> str:
+        """Write the problem's data and settings to `directory` (content-addressed); return its reference.
+
+        The reference (`tabular:<path>`) is what a job names: a worker that can read the file rebuilds
+        exactly this problem (same identity) with `get_problem`. The file holds arrays only, never code.
+        """
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.data_hash()[:32]}-{self.identity.hex()[:16]}.npz"
+        if not path.exists():
+            partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            arrays: dict[str, Any] = {
+                "X": self._X,
+                "y": self._y,
+                "feature_names": np.array(self.feature_names, dtype=np.str_),
+                "codons": np.array(self.codons, dtype=np.str_),
+                "settings": np.array([self.size_penalty, float(self.max_codons)]),
+                "name": np.array(self.name, dtype=np.str_),
+            }
+            if self._X_val is not None and self._y_val is not None:
+                arrays |= {"X_validation": self._X_val, "y_validation": self._y_val}
+            np.savez(partial, **arrays)
+            partial.replace(path)  # atomic: a worker never reads a half-written file
+        self.ref = f"{TABULAR_SCHEME}{path.resolve()}"
+        return self.ref
+
+    @classmethod
+    def load(cls, reference: str) -> TabularRegression:
+        """The problem saved at a `tabular:<path>` reference (see `save`)."""
+        path = Path(reference.removeprefix(TABULAR_SCHEME))
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                fields = {key: data[key] for key in data.files}
+        except (OSError, ValueError) as error:
+            raise ProblemError(f"problem reference {reference!r}: cannot read the table: {error}") from None
+        try:
+            problem = cls(
+                fields["X"],
+                fields["y"],
+                feature_names=[str(n) for n in fields["feature_names"]],
+                function_set=[str(c) for c in fields["codons"]],
+                size_penalty=float(fields["settings"][0]),
+                max_codons=int(fields["settings"][1]),
+                X_validation=fields.get("X_validation"),
+                y_validation=fields.get("y_validation"),
+                name=str(fields["name"]),
+            )
+        except KeyError as missing:
+            raise ProblemError(f"problem reference {reference!r}: the table has no {missing} array") from None
+        problem.ref = reference
+        return problem
 
     def validation(self) -> tuple[FloatArray, FloatArray] | None:
         """The held-out rows (X, y) that choose the returned program, or None."""

@@ -1,7 +1,7 @@
 """`EGPRegressor`: symbolic regression with EGP behind scikit-learn's estimator interface.
 
 `fit(X, y)` builds a `TabularRegression` problem from the rows (a fixed share held out to choose the
-returned program), evolves it embedded and keeps the chosen formula. Afterwards:
+returned program), evolves it embedded or as a distributed job, and keeps the chosen formula. Afterwards:
 `program_` (the GC signature), `source_` (Python), `expression_` and `latex_` (the simplified formula, via
 sympy), `history_` (per-generation figures) and the usual `n_features_in_` / `feature_names_in_`.
 """
@@ -26,13 +26,15 @@ class EGPRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     Budgets: `generations`, `max_evaluations` and `max_time` (seconds); the first reached ends the run, and
     an exact fit ends it early. `gene_pool` is a Gene Pool URL (`sqlite:///file.db`, `postgresql://…`);
-    fitting the same data again on it starts from what earlier fits found.
+    fitting the same data again on it starts from what earlier fits found. `distributed=True` runs the fit as
+    a job of the distributed stack that the EGP_* settings name (its Gene Pool, broker and workers); the
+    workers read the table from `data_dir`, a directory they share with this process.
     """
 
     def __init__(
         self,
         *,
-        population: int = 200,
+        population: int = 500,
         generations: int = 100,
         max_evaluations: int | None = None,
         max_time: float | None = None,
@@ -43,6 +45,8 @@ class EGPRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         validation_fraction: float = 0.25,
         random_state: Any = None,
         gene_pool: str | None = None,
+        distributed: bool = False,
+        data_dir: str | None = None,
     ) -> None:
         """Store the settings as given (scikit-learn convention: checked in `fit`)."""
         self.population = population
@@ -56,6 +60,8 @@ class EGPRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.gene_pool = gene_pool
+        self.distributed = distributed
+        self.data_dir = data_dir
 
     def fit(
         self,
@@ -91,7 +97,12 @@ class EGPRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             "wall_seconds": self.max_time,
         }
         try:
-            outcome = self._fit_embedded(problem, settings, progress)
+            if self.distributed:
+                from egp.sklearn.distributed import fit_distributed
+
+                outcome = fit_distributed(problem, str(self.data_dir), **settings)
+            else:
+                outcome = self._fit_embedded(problem, settings, progress)
         except EvolutionError as error:
             raise ValueError(str(error)) from None
         self.fitted_: FittedProgram = outcome.program
@@ -121,6 +132,12 @@ class EGPRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         if self.max_time is not None and not float(self.max_time) > 0:
             raise ValueError(f"max_time must be positive seconds, got {self.max_time!r}")
+        if self.distributed and not self.data_dir:
+            raise ValueError("distributed=True needs data_dir: a directory the workers can read too")
+        if self.distributed and self.gene_pool is not None:
+            raise ValueError(
+                "distributed fits use the stack's Gene Pool (EGP_GENE_POOL_URL): leave gene_pool unset"
+            )
 
     def _problem(self, X: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> TabularRegression:
         """The problem for these rows: training rows and, where there are enough, validation rows."""

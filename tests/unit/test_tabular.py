@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -141,3 +143,21 @@ def test_large_columns_share_an_id_exactly_when_their_bytes_are_equal() -> None:
     assert intern(signed) != first
     assert intern(swapped.copy()) == intern(swapped)
     assert len(values) == 3
+
+
+def test_a_saved_table_loads_as_the_same_problem(tmp_path: Path) -> None:
+    """save() writes the data once (content-addressed); get_problem on its reference rebuilds the problem."""
+    from egp.problems.registry import get_problem
+
+    base = _problem(2, size_penalty=0.001, function_set=["add", "mul", "sin"])
+    problem = TabularRegression(
+        base.X, base.y, X_validation=base.X[:4], y_validation=base.y[:4], feature_names=["a", "b"]
+    )
+    reference = problem.save(tmp_path)
+    assert problem.save(tmp_path) == reference and len(list(tmp_path.iterdir())) == 1
+    loaded = get_problem(reference)
+    assert isinstance(loaded, TabularRegression)
+    assert loaded.identity == problem.identity and loaded.name == problem.name
+    assert loaded.feature_names == ("a", "b") and loaded.ref == reference
+    with pytest.raises(ProblemError, match="cannot read the table"):
+        TabularRegression.load(f"tabular:{tmp_path / 'missing.npz'}")
