@@ -59,15 +59,9 @@ def regress_command(
         function_set = [name.strip() for name in functions.split(",") if name.strip()]
         if not function_set:
             raise TableError("--functions names no function")
-    try:
-        import sklearn  # noqa: F401
-        import sympy  # noqa: F401
-    except ImportError:
-        raise EGPError("egp regress needs scikit-learn and sympy: pip install 'egp[sklearn]'") from None
     from egp.engine.config import EvolutionConfig
     from egp.problems.base import ProblemError
     from egp.problems.tabular import function_codons
-    from egp.sklearn import EGPRegressor
 
     # Settings first, so a mistake is reported before any work (and before the progress bar takes stderr).
     function_codons(function_set)
@@ -79,6 +73,12 @@ def regress_command(
     ).check()
     table = read_table(data, target)
     train, test = split_rows(table.X.shape[0], test_size, seed)
+    try:
+        import sklearn  # noqa: F401
+        import sympy  # noqa: F401
+    except ImportError:
+        raise EGPError("egp regress needs scikit-learn and sympy: pip install 'egp[sklearn]'") from None
+    from egp.sklearn import EGPRegressor
 
     model = EGPRegressor(
         population=population,

@@ -31,6 +31,7 @@ def _formula_csv(path: Path, rows: int = 60) -> Path:
     return _write(path, "\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 def test_regress_fits_a_small_csv_end_to_end(tmp_path: Path) -> None:
     """A kinetic-energy table gives its formula, train/test R² ≈ 1 and the Gene Pool that stores the run."""
     data = _formula_csv(tmp_path / "energy.csv")

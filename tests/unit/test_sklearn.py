@@ -29,6 +29,7 @@ def _data(rows: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, 2.5 * X[:, 0] * X[:, 1] - X[:, 2] + 4.0
 
 
+@pytest.mark.slow
 def test_a_known_formula_is_recovered() -> None:
     """y = 2.5·x0·x1 − x2 + 4 is found: R² ≥ 0.999 on new rows, and the formula names x0, x1, x2."""
     X, y = _data()
