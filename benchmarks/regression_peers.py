@@ -15,6 +15,7 @@ size, the evaluations done and the seconds spent. Sizes count tree nodes (gplear
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import random
@@ -124,7 +125,8 @@ def run_deap(X: Array, y: Array, X_test: Array, y_test: Array, seed: int, budget
     pset = gp.PrimitiveSet("MAIN", X.shape[1])
     for function, arity in ((np.add, 2), (np.subtract, 2), (np.multiply, 2), (_protected_divide, 2)):
         pset.addPrimitive(function, arity)
-    pset.addEphemeralConstant(f"rand_{seed}_{time.monotonic_ns()}", lambda: rng.uniform(-1.0, 1.0))
+    # A unique name per run: DEAP registers ephemeral constants globally and refuses a name twice.
+    pset.addEphemeralConstant(f"rand_{seed}_{time.monotonic_ns()}", functools.partial(rng.uniform, -1.0, 1.0))
     if not hasattr(creator, "RegressionFitness"):
         creator.create("RegressionFitness", base.Fitness, weights=(1.0,))
         creator.create("RegressionTree", gp.PrimitiveTree, fitness=creator.RegressionFitness)
