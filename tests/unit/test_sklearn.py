@@ -11,13 +11,16 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from egp.sklearn import EGPRegressor
+from egp.sklearn import EGPClassifier, EGPRegressor
 
 # Small budgets: the checks fit dozens of times and test the interface, not the search.
-_CHECKED = EGPRegressor(population=40, generations=8, random_state=0)
+_CHECKED = [
+    EGPRegressor(population=40, generations=8, random_state=0),
+    EGPClassifier(population=40, generations=8, random_state=0),
+]
 
 
-@parametrize_with_checks([_CHECKED])
+@parametrize_with_checks(_CHECKED)
 def test_scikit_learn_estimator_checks(estimator: Any, check: Any) -> None:
     """Every check of scikit-learn's estimator suite passes."""
     check(estimator)
@@ -101,3 +104,21 @@ def test_a_warm_gene_pool_starts_from_earlier_fits(tmp_path: Path) -> None:
     second = EGPRegressor(population=60, generations=1, random_state=2, gene_pool=url).fit(X, y)
     assert second.history_[0]["best"] >= max(record["best"] for record in first.history_) - 1e-12
     assert second.problem_name_ == first.problem_name_
+
+
+def test_the_classifier_separates_two_classes_by_a_formula() -> None:
+    """Labels 'in'/'out' of the unit disc: accurate on new rows, consistent probabilities, pickles."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1.5, 1.5, (200, 2))
+    labels = np.where((X**2).sum(axis=1) < 1.0, "in", "out")
+    model = EGPClassifier(population=100, generations=60, random_state=0).fit(X, labels)
+    X_new = rng.uniform(-1.5, 1.5, (300, 2))
+    truth = np.where((X_new**2).sum(axis=1) < 1.0, "in", "out")
+    assert model.score(X_new, truth) >= 0.95
+    assert list(model.classes_) == ["in", "out"]
+    proba = model.predict_proba(X_new)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert np.array_equal(model.classes_[proba.argmax(axis=1)], model.predict(X_new))
+    assert np.array_equal(pickle.loads(pickle.dumps(model)).predict(X_new), model.predict(X_new))
+    with pytest.raises(ValueError, match="Only binary classification"):
+        EGPClassifier().fit(X, np.arange(200) % 3)
