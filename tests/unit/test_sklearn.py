@@ -122,3 +122,20 @@ def test_the_classifier_separates_two_classes_by_a_formula() -> None:
     assert np.array_equal(pickle.loads(pickle.dumps(model)).predict(X_new), model.predict(X_new))
     with pytest.raises(ValueError, match="Only binary classification"):
         EGPClassifier().fit(X, np.arange(200) % 3)
+
+
+def test_the_formula_computes_the_predictions() -> None:
+    """The sympy formula, evaluated numerically, gives the estimator's predictions (to its rounding)."""
+    import sympy
+
+    X, y = _data()
+    y = y + np.sin(X[:, 0])  # not exactly reachable: the formula keeps several fitted constants
+    model = EGPRegressor(
+        population=60, generations=20, random_state=4, function_set=["add", "mul", "sin", "one"]
+    )
+    model.fit(X, y)
+    expression = model.sympy_expression()
+    symbols = [sympy.Symbol(name) for name in ("x0", "x1", "x2")]
+    evaluate = sympy.lambdify(symbols, expression, "numpy")
+    formula = np.broadcast_to(evaluate(X[:, 0], X[:, 1], X[:, 2]), y.shape)
+    assert np.allclose(formula, model.predict(X), rtol=1e-3, atol=1e-3 * np.abs(y).max())
