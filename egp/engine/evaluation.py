@@ -84,7 +84,7 @@ class CaseEvaluator:
         if 8 * self.count >= LARGE_COLUMN_BYTES:
             keep_freed_memory(budget_bytes)
         # A size penalty (fitness less so much per codon) applies per GC, after the per-output assessment.
-        self._size_penalty = float(getattr(problem, "size_penalty", 0.0) or 0.0)
+        self._size_penalty = float(problem.size_penalty)
         self._inputs = [
             self._column(col, TYPES.uid(t)) for col, t in zip(cases.inputs, problem.inputs, strict=True)
         ]

@@ -267,12 +267,6 @@ class TabularRegression(Problem):
         r2 = scaled_r2(output, self._y_centred, self._y_ss)
         return Assessment(r2, 1.0 - r2 <= EXACT_NMSE)
 
-    def penalised(self, fitness: float, codons: int) -> float:
-        """The fitness less the size penalty for a program of `codons` codons (never below 0)."""
-        if self.size_penalty == 0.0:
-            return fitness
-        return max(0.0, fitness - self.size_penalty * codons)
-
     def save(self, directory: str | Path) -> str:
         """Write the problem's data and settings to `directory` (content-addressed); return its reference.
 
