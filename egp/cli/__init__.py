@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "egp.cli.problems_cmd",
     "egp.cli.evolve_cmd",
     "egp.cli.curriculum_cmd",
+    "egp.cli.regress_cmd",
     "egp.cli.pool_cmd",
     "egp.cli.library_cmd",
     "egp.cli.job_cmd",

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from egp.engine.heap import LARGE_COLUMN_BYTES, keep_freed_memory
 from egp.genetic_code.codon_functions import codon_function
 from egp.genetic_code.codon_runtime import quiet_numpy
 from egp.genetic_code.execution import Executor
@@ -81,6 +82,11 @@ class CaseEvaluator:
         self.flushes = 0
         self.evaluations = 0
         self._executor = executor
+        # Large columns: keep freed heap memory for reuse (see egp/engine/heap.py).
+        if 8 * self.count >= LARGE_COLUMN_BYTES:
+            keep_freed_memory(budget_bytes)
+        # A size penalty (fitness less so much per codon) applies per GC, after the per-output assessment.
+        self._size_penalty = float(problem.size_penalty)
         self._inputs = [
             self._column(col, TYPES.uid(t)) for col, t in zip(cases.inputs, problem.inputs, strict=True)
         ]
@@ -156,18 +162,20 @@ class CaseEvaluator:
             ids = self._output_ids(gc)
         except Exception as error:  # a GC may fail at run time; that is a failed evaluation, not a crash
             return Score(0.0, False, f"{type(error).__name__}: {error}")
-        known = self._assessed.get(ids)
-        if known is not None:
-            return known
-        values = self._values
-        columns = [values[i] for i in ids]
-        if self.numpy_quiet:
-            score = self._assess(columns)
-        else:
-            with quiet_numpy():
+        score = self._assessed.get(ids)
+        if score is None:
+            values = self._values
+            columns = [values[i] for i in ids]
+            if self.numpy_quiet:
                 score = self._assess(columns)
-        self._assessed[ids] = score
-        self._tally.bytes += _ENTRY_BYTES
+            else:
+                with quiet_numpy():
+                    score = self._assess(columns)
+            self._assessed[ids] = score
+            self._tally.bytes += _ENTRY_BYTES
+        if self._size_penalty and score.fitness > 0.0:
+            fitness = max(0.0, score.fitness - self._size_penalty * gc.num_codons)
+            return Score(fitness, score.solved, score.reason, score.behaviour, score.cases)
         return score
 
     def _assess(self, columns: list[Any]) -> Score:
@@ -301,18 +309,27 @@ def _full_column(value: Any, type_uid: int, count: int) -> Any:
     return (value,) * count
 
 
-def _interner(values: list[Any], ids: dict[Any, int], count: int, tally: _Tally) -> Callable[[Any], int]:
-    """A function giving the id of a column, shared by every column with the same content (new: new id)."""
+def _interner(values: list[Any], ids: dict[Any, Any], count: int, tally: _Tally) -> Callable[[Any], int]:
+    """A function giving the id of a column, shared by every column with the same content (new: new id).
+
+    A small column's key is its bytes. A large 8-byte column (a float or int column of a table) is keyed by
+    a cheap fingerprint instead — a sample of its values and the wrapping sum of its words — and compared
+    in full with the columns of the same fingerprint: hashing its whole bytes would cost more than the
+    codon that made it, and keeping those bytes as a key would double its memory.
+    """
+    stride = max(1, count // 64)
 
     def intern(column: Any) -> int:
         if type(column) is _NDARRAY:
+            if column.nbytes >= LARGE_COLUMN_BYTES and column.itemsize == 8:
+                return intern_large(column)
             key: Any = (column.dtype.char, column.tobytes())
         else:
             # repr tells 1, 1.0 and True apart, which tuple equality would not.
             key = ("t", repr(column))
         found = ids.get(key)
         if found is not None:
-            return found
+            return found  # type: ignore[no-any-return]
         values.append(column)
         index = len(values) - 1
         ids[key] = index
@@ -320,7 +337,29 @@ def _interner(values: list[Any], ids: dict[Any, int], count: int, tally: _Tally)
         tally.bytes += 2 * size + _ENTRY_BYTES
         return index
 
+    def intern_large(column: Any) -> int:
+        words = column.view(_WORD)
+        key = ("L", column.dtype.char, column[::stride].tobytes(), int(_WRAPPING_SUM(words)))
+        bucket = ids.get(key)
+        if bucket is None:
+            bucket = ids[key] = []
+        else:
+            content = column.tobytes()
+            for index in bucket:
+                if values[index].tobytes() == content:
+                    return index  # type: ignore[no-any-return]
+        values.append(column)
+        index = len(values) - 1
+        bucket.append(index)
+        tally.bytes += column.nbytes + _ENTRY_BYTES
+        return index
+
     return intern
+
+
+_WORD = np.dtype(np.uint64)
+# Unsigned sums wrap silently; that is what a fingerprint wants.
+_WRAPPING_SUM = np.add.reduce
 
 
 def _map(fn: Callable[..., Any], args: list[Any], n_outputs: int) -> Any:
@@ -336,14 +375,16 @@ def _map(fn: Callable[..., Any], args: list[Any], n_outputs: int) -> Any:
 
 def behaviour_digest(columns: Sequence[Any]) -> bytes:
     """A short, process-independent digest of output columns (arrays by bytes, other values by repr)."""
-    digest = hashlib.blake2b(digest_size=12)
+    # SHA-256 (truncated): where the CPU has SHA instructions it is about twice as fast as BLAKE2b, which
+    # matters when the columns are tables of thousands of rows.
+    digest = hashlib.sha256()
     for column in columns:
         if isinstance(column, np.ndarray):
             digest.update(column.dtype.str.encode() + column.tobytes())
         else:
             digest.update(repr(column).encode())
         digest.update(b"\0")
-    return digest.digest()
+    return digest.digest()[:12]
 
 
 def _seq(column: Any) -> Sequence[Any]:

@@ -90,6 +90,10 @@ class Problem(ABC):
     #: material alone, which suits deceptive problems whose plateau no mutation leaves).
     reseed: float = 0.5
 
+    #: Parsimony pressure: the evaluator subtracts this much fitness per codon of a GC (never below 0), after
+    #: the per-output assessment (which sees outputs only, not the program). 0 leaves size free.
+    size_penalty: float = 0.0
+
     #: How the engine ranks GCs by default: "fitness", or "niche" (test groups share their reward; see
     #: `case_scores`), which keeps GCs that solve rare cases alive on deceptive problems.
     survivability: str = "fitness"

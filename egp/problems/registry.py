@@ -1,4 +1,5 @@
-"""Find problems by name: built-ins, `egp.problems` entry points and `module:attribute` references."""
+"""Find problems by name: built-ins, `egp.problems` entry points, `module:attribute` references and saved
+tables (`tabular:<path>`, see egp/problems/tabular.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from egp.problems.boolean import EvenParity3, EvenParity5, Multiplexer6
 from egp.problems.families import FAMILIES, resolve_family_member
 from egp.problems.number_tree import NumberTree
 from egp.problems.regression import KozaQuartic, Nguyen1, Nguyen5
+from egp.problems.tabular import TABULAR_SCHEME, TabularRegression
 from egp.problems.tic_tac_toe import TicTacToeNextState
 
 #: The entry-point group third-party packages use to register problems.
@@ -123,6 +125,8 @@ def get_problem(name_or_ref: str) -> Problem:
         problem: Problem = BUILTIN_PROBLEMS[key]()
     elif family_member is not None:
         problem = family_member
+    elif key.startswith(TABULAR_SCHEME):
+        problem = TabularRegression.load(key)
     elif ":" in key:
         problem = _load_reference(key)
     else:
