@@ -48,7 +48,10 @@ class JobSpec(BaseModel):
     )
     migrants: int = Field(default=2, ge=0, description="Members copied from the previous island each epoch.")
     lease_s: int = Field(
-        default=90, ge=5, description="Seconds without a recorded epoch before the watchdog re-dispatches."
+        default=15,
+        ge=5,
+        description="Seconds without a recorded epoch, while no process runs any of its islands, before the"
+        " watchdog re-dispatches the job.",
     )
 
     def resolved(self, settings: Settings) -> JobSpec:
