@@ -268,7 +268,11 @@ def run_multi_island_job(
         fault(job)
     assert job.wait(timeout=300) == JobStatus.FINISHED, cluster.log("worker")
     cluster.stop_all()
-    return outcome(cluster)
+    result = outcome(cluster)
+    # Which island a GC is credited to is provenance, not a result: two islands that make the same GC in
+    # the same epoch race to store it first. The GCs themselves must be the same.
+    result["gcs"] = [row[0] for row in result["gcs"]]
+    return result
 
 
 @pytest.mark.slow
