@@ -195,7 +195,10 @@ class Settings(BaseSettings):
         default=3600.0, gt=0, description="Seconds between the DB manager's archive runs."
     )
     watchdog_interval_s: float = Field(
-        default=30.0, gt=0, description="Seconds between the DB manager's watchdog runs."
+        # Short: a run is two queries, and a stalled job's recovery waits for its lease plus up to this.
+        default=5.0,
+        gt=0,
+        description="Seconds between the DB manager's watchdog runs.",
     )
     dbmanager_auto_upgrade: bool = Field(
         default=True,

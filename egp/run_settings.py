@@ -104,7 +104,10 @@ class JobSettings(RunSettings):
         default=None, description="local (in the worker) or remote (executor pool); default EGP_FITNESS_MODE."
     )
     lease_s: int = Field(
-        default=90, ge=5, description="Seconds without a recorded epoch before the watchdog re-dispatches."
+        default=15,
+        ge=5,
+        description="Seconds without a recorded epoch, while no process runs any of its islands, before the"
+        " watchdog re-dispatches the job.",
     )
 
 

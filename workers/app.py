@@ -9,10 +9,11 @@ idempotent, so a retry or a redelivery is harmless.
 
 import logging
 import os
+import threading
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
 from egp.celery_config import Queue, health_task_name, make_app
 from egp.config import get_settings
@@ -20,6 +21,7 @@ from egp.errors import one_line
 from egp.health import process_report
 from egp.jobs.epoch import run_epoch, start_job
 from egp.jobs.process import reset_process_state
+from egp.jobs.recovery import resume_idle_jobs
 from egp.jobs.worker_steps import remote_fitness, run_step
 from egp.task_names import EPOCH_TASK, START_TASK
 from egp.worker_support import RETRY_ON_CONNECTION_ERRORS, check_registry_on_start
@@ -41,6 +43,29 @@ def worker_name(task: Task[Any, Any]) -> str:
 def send(name: str, args: list[Any]) -> Any:
     """Send a task by name (fitness batches go to the executor pool this way: no import of executors/)."""
     return app.send_task(name, args=args)
+
+
+def resume_on_ready(sender: Any = None, **_: object) -> None:
+    """When this worker is ready, re-dispatch running jobs that nothing advances (lost while it was down).
+
+    In a thread: the worker consumes meanwhile, and a Gene Pool that is not up yet only costs a warning.
+    """
+    if getattr(sender, "app", None) is not app:
+        return
+
+    def resume() -> None:
+        """Re-dispatch idle jobs once; the watchdog covers what this misses."""
+        try:
+            resumed = resume_idle_jobs(get_settings().gene_pool_url, send)
+            if resumed:
+                logger.info("resumed on start: %s", resumed)
+        except Exception as error:  # recovery is best effort here: the watchdog retries it
+            logger.warning("jobs not resumed on start: %s", one_line(error))
+
+    threading.Thread(target=resume, name="egp-resume-on-ready", daemon=True).start()
+
+
+worker_ready.connect(resume_on_ready, weak=False, dispatch_uid="egp.workers.resume_on_ready")
 
 
 @app.task(name=health_task_name(Queue.EVOLUTION), bind=True)

@@ -29,9 +29,11 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
+import psycopg
 from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from egp.config import Settings
 from egp.engine.engine import Engine
@@ -46,6 +48,8 @@ from egp.storage.sql_pool import SQLGenePool
 from egp.task_names import FITNESS_TASK
 
 logger = logging.getLogger(__name__)
+# Errors of a lost database connection while loading a batch (retried by the task, never a score).
+_LOST_CONNECTION = (OperationalError, InterfaceError, psycopg.OperationalError)
 
 FITNESS_RESULTS = cast(Table, FitnessResultRow.__table__)
 MAX_SENDS = 3  # a batch is sent at most this many times before its missing GCs score 0
@@ -199,6 +203,10 @@ def evaluate_batch(
     scores: dict[bytes, Score] = {}
     try:
         gcs = pool.closure(todo)
+    except _LOST_CONNECTION:
+        # A dropped database connection says nothing about the GCs: the task retries it. Scoring them 0
+        # would make the job's result depend on when a connection died.
+        raise
     except Exception as error:  # a corrupt or unknown GC is rejected, never executed
         logger.warning("batch of %d GCs cannot be loaded: %s", len(todo), error)
         gcs = []

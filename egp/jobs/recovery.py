@@ -1,4 +1,15 @@
-"""What a stalled job needs re-dispatched: used by `egp job resume` and the DB manager's watchdog."""
+"""What a stalled job needs re-dispatched: used by `egp job resume`, the DB manager's watchdog, and an
+evolution worker when it starts.
+
+A job is stalled when nothing has advanced it (no ledger row, no job-row activity) within its lease *and* no
+process is running any of its islands. The second condition is exact on Postgres: the process running an
+island holds the island's advisory lock, and the server releases it the moment that process dies. So a
+slow epoch (a long remote-fitness wait) is never re-dispatched, and the lease can be short (15 s by
+default): what it still guards is a task lost while queued (a Redis restart, a worker killed with its
+prefetched message). Workers that start again do not wait for the lease: `resume_idle_jobs` re-dispatches
+every running job that no process is advancing, the moment a worker is ready. Epoch tasks are idempotent,
+so a re-dispatch of one still queued costs one no-op task.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +17,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from egp.db import as_utc
 from egp.jobs.store import JobInfo, JobStatus, JobStore
-from egp.storage.locks import advisory_lock
+from egp.storage.locks import advisory_lock, lock_key
 from egp.task_names import EPOCH_TASK, START_TASK
 
 
@@ -49,8 +60,8 @@ def redispatch(store: JobStore, info: JobInfo, send: Callable[[str, list[Any]], 
     return sent
 
 
-def stalled_jobs(url: str, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Running jobs whose epoch ledger (or, before any epoch, job row) has not advanced within the lease."""
+def stalled_jobs(url: str, now: datetime | None = None, idle_s: float | None = None) -> list[dict[str, Any]]:
+    """Running jobs with no activity within their lease (or `idle_s`, when given) and no island running."""
     from egp.storage.sql_pool import SQLGenePool
 
     pool = SQLGenePool(url)
@@ -66,14 +77,35 @@ def stalled_jobs(url: str, now: datetime | None = None) -> list[dict[str, Any]]:
                     " WHERE j.status = 'running' GROUP BY j.id, j.lease_s, j.updated ORDER BY j.id"
                 )
             ).all()
+            held = _held_advisory_locks(connection) if pool.postgres else set()
     stalled = []
     for job, lease_s, updated, committed, epoch in rows:
         last = max(as_utc(t) for t in (updated, committed) if t is not None)
-        if (moment - last).total_seconds() > lease_s:
-            stalled.append(
-                {"job": job, "last_epoch": epoch, "last_activity": last.isoformat(), "lease_s": int(lease_s)}
-            )
+        limit = lease_s if idle_s is None else idle_s
+        if (moment - last).total_seconds() <= limit or (held and _running(held, job, JobStore(url))):
+            continue
+        stalled.append(
+            {"job": job, "last_epoch": epoch, "last_activity": last.isoformat(), "lease_s": int(lease_s)}
+        )
     return stalled
+
+
+def _held_advisory_locks(connection: Connection) -> set[int]:
+    """The advisory-lock keys held now in this database (by live sessions only: a dead one's are gone)."""
+    rows = connection.execute(
+        text(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+    ).all()
+    # A bigint key k is reported as classid = k >> 32, objid = k & 0xffffffff; EGP keys are 32-bit crc32s.
+    return {int(r[0]) for r in rows}
+
+
+def _running(held: set[int], job: str, store: JobStore) -> bool:
+    """True when some process holds the lock of one of the job's islands (it is being evolved now)."""
+    islands = store.get(job).spec.islands
+    return any(lock_key(f"island:{job}:{island}") in held for island in range(islands))
 
 
 def redispatch_stalled(
@@ -96,4 +128,27 @@ def redispatch_stalled(
     return stalled
 
 
-__all__ = ["EPOCH_TASK", "START_TASK", "next_epochs", "redispatch", "redispatch_stalled", "stalled_jobs"]
+def resume_idle_jobs(
+    url: str, send: Callable[[str, list[Any]], Any], idle_s: float = 2.0
+) -> list[dict[str, Any]]:
+    """Re-dispatch every running job that no process has advanced for `idle_s` and none is evolving now.
+
+    Called when an evolution worker becomes ready: a worker that (re)starts is the moment lost work can run
+    again, and waiting for the watchdog's lease would only add idle time to the recovery.
+    """
+    store = JobStore(url)
+    stalled = stalled_jobs(url, idle_s=idle_s)
+    for entry in stalled:
+        entry["dispatched"] = redispatch(store, store.get(entry["job"]), send)
+    return stalled
+
+
+__all__ = [
+    "EPOCH_TASK",
+    "START_TASK",
+    "next_epochs",
+    "redispatch",
+    "redispatch_stalled",
+    "resume_idle_jobs",
+    "stalled_jobs",
+]

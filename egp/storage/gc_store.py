@@ -17,6 +17,16 @@ from egp.storage.bulk import BulkWrites
 from egp.storage.rows import GC_COLUMNS, gc_from_row, gc_row
 
 
+def _depth_key(row: Mapping[Any, Any]) -> tuple[int, bytes]:
+    """Sort key shallowest first; a row from elsewhere with a missing or absurd depth sorts last (admission
+    rejects it)."""
+    depth = row["code_depth"]
+    return (
+        depth if isinstance(depth, int) and not isinstance(depth, bool) else 2**62,
+        bytes(row["signature"]),
+    )
+
+
 class GCStore(BulkWrites):
     """Stored GCs: bulk inserts (existing signatures left alone) and exact, cached reads."""
 
@@ -135,7 +145,7 @@ class GCStore(BulkWrites):
             for row in rows:
                 result[bytes(row["signature"])] = row
         # A sub-GC is always shallower than the GCs that use it.
-        return sorted(result.values(), key=lambda r: (int(r["code_depth"]), bytes(r["signature"])))
+        return sorted(result.values(), key=_depth_key)
 
     def rows_by_signature(
         self, signatures: Sequence[bytes], connection: Connection
@@ -149,7 +159,7 @@ class GCStore(BulkWrites):
                     text(f"SELECT {', '.join(GC_COLUMNS)} FROM genetic_codes WHERE {condition}"), params
                 ).mappings()
             )
-        return sorted(rows, key=lambda r: (int(r["code_depth"]), bytes(r["signature"])))
+        return sorted(rows, key=_depth_key)
 
 
 __all__ = ["GCStore"]

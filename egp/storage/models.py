@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -34,6 +36,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
+
+from egp.storage.exact_stats import NUMERIC_PRECISION, SCALE
 
 # Stable constraint and index names, so Alembic revisions and the models agree on every backend.
 NAMING_CONVENTION = {
@@ -50,9 +54,16 @@ TYPE_LIST: TypeEngine[Any] = Text().with_variant(ARRAY(Integer()), "postgresql")
 ZERO = text("0")
 
 # Mean of a total and a count, 0 before any count: the indexed column behind `best`.
-FITNESS_MEAN = "CASE WHEN fitness_count > 0 THEN fitness_total / fitness_count ELSE 0.0 END"
+FITNESS_MEAN = (
+    "CASE WHEN fitness_count > 0 THEN CAST(fitness_total AS DOUBLE PRECISION) / fitness_count ELSE 0.0 END"
+)
 # A pGC is neutral (0.5) before its first use, as PgcStats.fitness says.
-PGC_FITNESS_MEAN = "CASE WHEN fitness_count > 0 THEN fitness_total / fitness_count ELSE 0.5 END"
+PGC_FITNESS_MEAN = (
+    "CASE WHEN fitness_count > 0 THEN CAST(fitness_total AS DOUBLE PRECISION) / fitness_count ELSE 0.5 END"
+)
+# Real-valued statistics (totals, survivability, snapshots): exact fixed point on Postgres, REAL on SQLite
+# (revision 0009, egp/storage/exact_stats.py).
+EXACT = Numeric(NUMERIC_PRECISION, SCALE).with_variant(Double(), "sqlite")
 
 
 def utc_now() -> datetime:
@@ -145,17 +156,17 @@ class ProblemStatsRow(Base):
 
     signature: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     problem: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
-    fitness_total: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    fitness_total: Mapped[Decimal] = mapped_column(EXACT, server_default=ZERO)
     fitness_count: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
-    evolvability_total: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    evolvability_total: Mapped[Decimal] = mapped_column(EXACT, server_default=ZERO)
     evolvability_count: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
-    survivability: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    survivability: Mapped[Decimal] = mapped_column(EXACT, server_default=ZERO)
     descendants: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
-    fitness_total_snap: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    fitness_total_snap: Mapped[Decimal] = mapped_column(EXACT, server_default=ZERO)
     fitness_count_snap: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
-    evolvability_total_snap: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    evolvability_total_snap: Mapped[Decimal] = mapped_column(EXACT, server_default=ZERO)
     evolvability_count_snap: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
-    survivability_snap: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    survivability_snap: Mapped[Decimal] = mapped_column(EXACT, server_default=ZERO)
     descendants_snap: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
     fitness: Mapped[float] = mapped_column(Double, Computed(FITNESS_MEAN, persisted=True))
 
@@ -168,13 +179,13 @@ class PgcStatsRow(Base):
 
     signature: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     layer: Mapped[int] = mapped_column(Integer, primary_key=True)
-    fitness_total: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    fitness_total: Mapped[Decimal] = mapped_column(EXACT, server_default=ZERO)
     fitness_count: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
-    evolvability_total: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    evolvability_total: Mapped[Decimal] = mapped_column(EXACT, server_default=ZERO)
     evolvability_count: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
-    fitness_total_snap: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    fitness_total_snap: Mapped[Decimal] = mapped_column(EXACT, server_default=ZERO)
     fitness_count_snap: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
-    evolvability_total_snap: Mapped[float] = mapped_column(Double, server_default=ZERO)
+    evolvability_total_snap: Mapped[Decimal] = mapped_column(EXACT, server_default=ZERO)
     evolvability_count_snap: Mapped[int] = mapped_column(BigInteger, server_default=ZERO)
     fitness: Mapped[float] = mapped_column(Double, Computed(PGC_FITNESS_MEAN, persisted=True))
 

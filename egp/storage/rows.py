@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import json
 import struct
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from egp.genetic_code.graph import GCValidationError, graph_from_text
 from egp.genetic_code.properties import LITERAL
 from egp.genetic_code.signature import compute_signature
 from egp.genetic_code.types import TYPES
+from egp.storage.row_limits import check_json_text, check_text_column, loads_bounded
 
 # Columns of a stored GC, in the order rows are built, copied and read.
 GC_COLUMNS: tuple[str, ...] = (
@@ -189,7 +189,7 @@ def gc_from_row(row: Mapping[Any, Any]) -> GeneticCode:
     if known is not None:
         return known
     try:
-        graph = graph_from_text(row["graph"])
+        graph = graph_from_text(check_json_text(row["graph"]))
     except GCValidationError as error:
         raise GCValidationError(f"GC {signature.hex()}: {error}") from None
     creator = as_uuid(row["creator"])
@@ -231,17 +231,19 @@ def gc_from_row(row: Mapping[Any, Any]) -> GeneticCode:
 
 
 def gc_json_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """The JSON object (serialization.to_json form) of a `genetic_codes` row, for from_json validation."""
+    """The JSON object (serialization.to_json form) of a `genetic_codes` row, for from_json validation.
+
+    The row may come from another database: its graph is parsed under the limits of `row_limits` and its
+    codon texts bounded, so a hostile row raises GCValidationError (or a TypeError/ValueError of a column of
+    the wrong type) instead of exhausting the parser.
+    """
 
     def hexed(key: str) -> str | None:
         """The column `key` as hex text (None stays None)."""
         value = row[key]
         return None if value is None else bytes(value).hex()
 
-    try:
-        graph: Any = json.loads(row["graph"])
-    except (TypeError, ValueError):
-        graph = row["graph"]
+    graph = loads_bounded(row["graph"])
     obj: dict[str, Any] = {
         "signature": hexed("signature"),
         "graph": graph,
@@ -260,9 +262,9 @@ def gc_json_from_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     }
     if row["codon_inline"] is not None:
         obj["codon"] = {
-            "name": row["codon_name"],
-            "inline": row["codon_inline"],
-            "description": row["codon_description"] or "",
+            "name": check_text_column(row["codon_name"], "codon name"),
+            "inline": check_text_column(row["codon_inline"], "codon inline"),
+            "description": check_text_column(row["codon_description"], "codon description") or "",
         }
     return obj
 

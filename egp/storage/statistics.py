@@ -1,17 +1,20 @@
 """Problem and pGC statistics of the SQL Gene Pool: additive delta writes and reads.
 
 Statistics are deltas added inside the statement (`total = total + excluded.total`), never read and written
-back from Python, so concurrent writers merge instead of overwriting (architecture principle 6).
+back from Python, so concurrent writers merge instead of overwriting (architecture principle 6). Real-valued
+values cross this boundary as exact fixed-point units (`exact_stats`): floats in the engine, exact sums here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
-from egp.engine.gene_pool import PgcStats, ProblemStats, finite_or_zero
+from egp.engine.gene_pool import PgcStats, ProblemStats
 from egp.storage.bulk import BulkWrites
+from egp.storage.exact_stats import bind_units, stored_float, to_units
 
 STATS_DELTA_COLUMNS: tuple[str, ...] = (
     "signature",
@@ -55,6 +58,10 @@ PGC_CONFLICT = (
 class Statistics(BulkWrites):
     """Statistics per (GC, problem) and per (pGC, layer)."""
 
+    def exact(self, value: float) -> Decimal | float:
+        """A float statistic delta as this backend's exact stored value (non-finite counts as 0)."""
+        return bind_units(to_units(value), self.postgres)
+
     def problem_stats(self, problem: bytes, signatures: Iterable[bytes]) -> dict[bytes, ProblemStats]:
         """Statistics on `problem` of those `signatures` that have any."""
         wanted = sorted(set(signatures))
@@ -71,7 +78,9 @@ class Statistics(BulkWrites):
                     params | {"problem": problem},
                 )
                 for r in rows:
-                    found[bytes(r[0])] = ProblemStats(r[1], r[2], r[3], r[4], r[5], r[6])
+                    found[bytes(r[0])] = ProblemStats(
+                        stored_float(r[1]), r[2], stored_float(r[3]), r[4], stored_float(r[5]), r[6]
+                    )
         return found
 
     def pgc_stats(self, layer: int, signatures: Iterable[bytes]) -> dict[bytes, PgcStats]:
@@ -89,7 +98,7 @@ class Statistics(BulkWrites):
                     params | {"layer": layer},
                 )
                 for r in rows:
-                    found[bytes(r[0])] = PgcStats(r[1], r[2], r[3], r[4])
+                    found[bytes(r[0])] = PgcStats(stored_float(r[1]), r[2], stored_float(r[3]), r[4])
         return found
 
     def add_stats(
@@ -99,15 +108,16 @@ class Statistics(BulkWrites):
         deltas: Mapping[bytes, ProblemStats],
     ) -> None:
         """Add statistic deltas on `problem` inside `connection`'s transaction (see ensure_problem)."""
+        exact = self.exact
         rows = [
             (
                 signature,
                 problem,
-                finite_or_zero(d.fitness_total),
+                exact(d.fitness_total),
                 d.fitness_count,
-                finite_or_zero(d.evolvability_total),
+                exact(d.evolvability_total),
                 d.evolvability_count,
-                finite_or_zero(d.survivability),
+                exact(d.survivability),
                 d.descendants,
             )
             for signature, d in sorted(deltas.items())
@@ -126,13 +136,14 @@ class Statistics(BulkWrites):
 
     def add_pgc_stats(self, connection: Connection, deltas: Mapping[tuple[bytes, int], PgcStats]) -> None:
         """Add pGC statistic deltas, keyed by (signature, layer), inside `connection`'s transaction."""
+        exact = self.exact
         rows = [
             (
                 signature,
                 layer,
-                finite_or_zero(d.fitness_total),
+                exact(d.fitness_total),
                 d.fitness_count,
-                finite_or_zero(d.evolvability_total),
+                exact(d.evolvability_total),
                 d.evolvability_count,
             )
             for (signature, layer), d in sorted(deltas.items())

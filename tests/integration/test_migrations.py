@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from egp.config import DatabaseRole
+from egp.config import ANONYMOUS_CREATOR, DatabaseRole
 from egp.db import get_engine
 from egp.errors import ConfigurationError
 from egp.health import database_report
@@ -88,3 +88,66 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: database postgresql+psycopg://postgres@127.0.0.1:5499/none: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_revision_0009_makes_existing_float_statistics_exact(postgres_url: str) -> None:
+    """A Gene Pool at 0008 with float totals (one NaN, one infinity, one with more than 12 decimals) is
+    migrated to exact NUMERIC(40, 12): values rounded once to 12 decimals, non-finite ones 0, the generated
+    means and their indexes rebuilt; a downgrade gives floats back."""
+    from alembic import command
+
+    from egp.migrations import alembic_config
+
+    engine = get_engine(postgres_url)
+
+    def migrate(action: str, revision: str) -> None:
+        """Run alembic `action` to `revision` on the test database."""
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes.update(connection=connection, role="pool", creator=str(ANONYMOUS_CREATOR))
+            getattr(command, action)(config, revision)
+
+    migrate("upgrade", "0008")
+    signatures = [bytes([k]) * 32 for k in range(3)]
+    problem = b"p" * 32
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO problems (identity, created) VALUES (:p, now())"), {"p": problem}
+        )
+        for signature, total in zip(signatures, ("0.1234567890123456", "NaN", "Infinity"), strict=True):
+            connection.execute(
+                text(
+                    "INSERT INTO gc_problem_stats (signature, problem, fitness_total, fitness_count,"
+                    " survivability) VALUES (:s, :p, CAST(:t AS DOUBLE PRECISION), 2, 0.5)"
+                ),
+                {"s": signature, "p": problem, "t": total},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO pgc_stats (signature, layer, fitness_total, fitness_count)"
+                " VALUES (:s, 0, 1.5, 3)"
+            ),
+            {"s": signatures[0]},
+        )
+    migrate("upgrade", "head")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT fitness_total::text, fitness, survivability::text FROM gc_problem_stats"
+                " ORDER BY signature"
+            )
+        ).all()
+        pgc = connection.execute(text("SELECT fitness_total::text, fitness FROM pgc_stats")).one()
+        indexes = {
+            r[0]
+            for r in connection.execute(
+                text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%fitness'")
+            )
+        }
+    assert rows[0] == ("0.123456789012", 0.123456789012 / 2, "0.500000000000")
+    assert [r[0] for r in rows[1:]] == ["0.000000000000", "0.000000000000"]
+    assert pgc == ("1.500000000000", 0.5)
+    assert indexes == {"ix_gc_problem_stats_fitness", "ix_pgc_stats_fitness"}
+    migrate("downgrade", "0008")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT fitness_total FROM pgc_stats")).scalar_one() == 1.5

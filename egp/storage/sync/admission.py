@@ -1,8 +1,10 @@
 """Admission of GCs arriving from another database: validate each one, quarantine the failures.
 
-Every GC that arrives from another database is validated with `from_json` (canonical graph, known codons,
+Every GC that arrives from another database is first parsed under the limits of `row_limits` (size, nesting
+depth, string lengths, endpoint count), then validated with `from_json` (canonical graph, known codons,
 sub-GCs present with matching interfaces, recomputed signature); runtime literal codons are re-created from
-their literal. A failure is written to `quarantine` with its reason and the rest of the batch still lands.
+their literal. *Any* failure of one row, foreseen or not, is written to `quarantine` with its reason and the
+rest of the batch still lands: a sync never aborts on row content.
 """
 
 from __future__ import annotations
@@ -71,6 +73,38 @@ def quarantine(
     )
 
 
+# What of a rejected row is kept in `quarantine`: enough to recognise it, never a 20 MB hostile string.
+_RAW_VALUE_CHARS = 4096
+
+
+def raw_of(row: Mapping[Any, Any]) -> str:
+    """A rejected row as JSON text for `quarantine`: bytes as hex, every value cut to _RAW_VALUE_CHARS."""
+    raw: dict[str, str | None] = {}
+    for key in row:
+        value = row[key]
+        if value is None:
+            raw[str(key)] = None
+            continue
+        shown = bytes(value).hex() if isinstance(value, bytes | bytearray | memoryview) else str(value)
+        if len(shown) > _RAW_VALUE_CHARS:
+            shown = f"{shown[:_RAW_VALUE_CHARS]}... ({len(shown)} characters)"
+        raw[str(key)] = shown
+    return json.dumps(raw, sort_keys=True)
+
+
+def reason_of(error: BaseException) -> str:
+    """One line saying why a row was rejected; an error we did not foresee also names its type."""
+    if isinstance(error, EGPError):
+        return one_line(error)
+    return f"{type(error).__name__}: {one_line(error)}"
+
+
+def row_signature(row: Mapping[Any, Any]) -> bytes | None:
+    """The row's signature as bytes, or None when the column is not bytes at all."""
+    value = row["signature"]
+    return bytes(value) if isinstance(value, bytes | bytearray | memoryview) else None
+
+
 def admit(
     target: SQLGenePool,
     connection: Connection,
@@ -78,38 +112,52 @@ def admit(
     source: str,
 ) -> tuple[list[GeneticCode], list[tuple[bytes | None, str, str]]]:
     """Validate the rows (sub-GCs first) not yet stored in `target`; return the valid GCs and the rejects."""
-    signatures = [bytes(r["signature"]) for r in rows]
+    valid: list[GeneticCode] = []
+    rejected: list[tuple[bytes | None, str, str]] = []
+    usable: list[Mapping[Any, Any]] = []
+    for row in rows:
+        if row_signature(row) is None or len(row_signature(row) or b"") != 32:
+            rejected.append((None, raw_of(row), f"{source}: the signature is not 32 bytes"))
+        else:
+            usable.append(row)
+    signatures = [bytes(r["signature"]) for r in usable]
     present = target.present(connection, "genetic_codes", signatures)
     store: dict[bytes, GeneticCode] = {}
     # Sub-GCs the target already holds (present rows, or referenced from outside the batch) are trusted.
     own = set(signatures)
-    refs = {bytes(r[k]) for r in rows for k in ("gca", "gcb") if r[k] is not None}
+    refs = {
+        bytes(r[k])
+        for r in usable
+        for k in ("gca", "gcb")
+        if isinstance(r[k], bytes | bytearray | memoryview)
+    }
     need = (refs - own) | (refs & present)
     if need:
         store.update(target.load(connection, sorted(need)))
-    valid: list[GeneticCode] = []
-    rejected: list[tuple[bytes | None, str, str]] = []
-    for row in rows:
+    for row in usable:
         signature = bytes(row["signature"])
         if signature in present:
             continue
-        obj = gc_json_from_row(row)
         try:
-            for key in ("gca", "gcb"):
-                ref = row[key]
-                # A sub-GC must arrive valid in this batch, be held already, or be a shipped codon: a runtime
-                # codon this process happens to know is not enough, the database must hold its row.
-                if ref is not None and bytes(ref) not in store and not shipped(bytes(ref)):
-                    raise GCValidationError(
-                        f"{key} {bytes(ref).hex()} is neither held nor valid in this batch"
-                    )
-            gc = validate_incoming(obj, store)
-        except (EGPError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
-            rejected.append((signature, json.dumps(obj, sort_keys=True), f"{source}: {one_line(error)}"))
+            gc = _admit_one(row, store)
+        except Exception as error:
+            rejected.append((signature, raw_of(row), f"{source}: {reason_of(error)}"))
             continue
         store[gc.signature] = gc
         valid.append(gc)
     return valid, rejected
 
 
-__all__ = ["admit", "quarantine", "shipped", "validate_incoming"]
+def _admit_one(row: Mapping[Any, Any], store: Mapping[bytes, GeneticCode]) -> GeneticCode:
+    """Parse one row under limits and validate it against `store`; raises on any fault of the row."""
+    for key in ("gca", "gcb"):
+        ref = row[key]
+        # A sub-GC must arrive valid in this batch, be held already, or be a shipped codon: a runtime codon
+        # this process happens to know is not enough, the database must hold its row. A cycle through
+        # gca/gcb never validates: each GC of it waits for another that comes after it.
+        if ref is not None and bytes(ref) not in store and not shipped(bytes(ref)):
+            raise GCValidationError(f"{key} {bytes(ref).hex()} is neither held nor valid in this batch")
+    return validate_incoming(gc_json_from_row(row), store)
+
+
+__all__ = ["admit", "quarantine", "raw_of", "reason_of", "row_signature", "shipped", "validate_incoming"]

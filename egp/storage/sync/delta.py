@@ -8,12 +8,16 @@ exchanged with the upstream:
 
 With totals and counts this is exactly `C_new = C + C_up - C_snap` and
 `V_new = (V·C + V_up·C_up - V_snap·C_snap) / C_new` for the means. Pushes are commutative (additions), so
-they need no distributed lock.
+they need no distributed lock. Real-valued values are exact fixed point (`exact_stats`): a delta travels as
+integer units and every addition above is exact, so any order of pushes and pulls gives the same totals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+from egp.storage.exact_stats import bind_units, check_count, stored_units
 
 # Push: every mergeable value is added (survivability too: its delta since the last exchange).
 PUSH_STATS_CONFLICT = "ON CONFLICT (signature, problem) DO UPDATE SET " + ", ".join(
@@ -42,6 +46,33 @@ STATS_VALUES = (
 PGC_VALUES = ("fitness_total", "fitness_count", "evolvability_total", "evolvability_count")
 
 
+# The real-valued (exact fixed-point) values; the others are integer counts.
+EXACT_VALUES = frozenset({"fitness_total", "evolvability_total", "survivability"})
+# Marks a pending batch whose deltas are integer units (a batch prepared before revision 0009 holds floats).
+WIRE_UNITS = "units"
+
+
+def wire_delta(name: str, value: Any, snapshot: Any) -> int:
+    """The delta value - snapshot of statistic `name` as the batch carries it: integer units or a count."""
+    if name in EXACT_VALUES:
+        return stored_units(value) - stored_units(snapshot)
+    return check_count(value) - check_count(snapshot)
+
+
+def bind_wire(name: str, delta: Any, postgres: bool, units: bool) -> Any:
+    """A batch's delta of `name` as a bound value of the upstream; `units` False: a pre-0009 float delta."""
+    if name in EXACT_VALUES:
+        return bind_units(int(delta) if units else stored_units(float(delta)), postgres)
+    return check_count(delta)
+
+
+def exact_copy(name: str, value: Any, postgres: bool) -> Any:
+    """A statistic value read from another database, checked and rebound for this one (ValueError if bad)."""
+    if name in EXACT_VALUES:
+        return bind_units(stored_units(value), postgres)
+    return check_count(value)
+
+
 def pull_conflict(table: str, key: str, values: Sequence[str]) -> str:
     """ON CONFLICT clause of a pull: V = V + (V_up - V_snap), V_snap = V_up (staged as both columns)."""
     sets = [
@@ -50,4 +81,15 @@ def pull_conflict(table: str, key: str, values: Sequence[str]) -> str:
     return f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(sets)
 
 
-__all__ = ["PGC_VALUES", "PUSH_PGC_CONFLICT", "PUSH_STATS_CONFLICT", "STATS_VALUES", "pull_conflict"]
+__all__ = [
+    "EXACT_VALUES",
+    "PGC_VALUES",
+    "PUSH_PGC_CONFLICT",
+    "PUSH_STATS_CONFLICT",
+    "STATS_VALUES",
+    "WIRE_UNITS",
+    "bind_wire",
+    "exact_copy",
+    "pull_conflict",
+    "wire_delta",
+]

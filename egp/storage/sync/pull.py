@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import text
 
 from egp.config import Settings, display_url
+from egp.storage.exact_stats import check_count
 from egp.storage.locks import advisory_lock
 from egp.storage.sql_pool import SQLGenePool
-from egp.storage.sync.admission import admit, quarantine
-from egp.storage.sync.delta import PGC_VALUES, STATS_VALUES, pull_conflict
+from egp.storage.sync.admission import admit, quarantine, raw_of, reason_of
+from egp.storage.sync.delta import PGC_VALUES, STATS_VALUES, exact_copy, pull_conflict
 from egp.storage.sync.peers import SyncReport, open_upstream, peer_name, upstream_of
 from egp.storage.sync.push import pending_batch, push_locked
 
@@ -108,13 +109,16 @@ def _pull_locked(local: SQLGenePool, upstream: SQLGenePool, settings: Settings, 
         report.quarantined = len(rejected)
         report.reasons = [reason for _, _, reason in rejected[:10]]
         quarantine(local, connection, rejected, source)
-        bad = {sig for sig, _, _ in rejected}
-        # Snapshot on arrival: V = V + (V_up - V_snap), V_snap = V_up.
-        stat_rows = sorted(
-            (bytes(r[0]), bytes(r[1]), *(v for x in r[2:] for v in (x, x)))
-            for r in stats
-            if bytes(r[0]) not in bad
-        )
+        bad = {sig for sig, _, _ in rejected if sig is not None}
+        # Snapshot on arrival: V = V + (V_up - V_snap), V_snap = V_up. Each upstream value is checked first
+        # (finite, in range, exact): a hostile statistics row is quarantined, never merged.
+        stat_rows, stat_rejects = _checked(stats, STATS_VALUES, bad, local.postgres, source, "problem")
+        pgc_rows, pgc_rejects = _checked(pgc, PGC_VALUES, bad, local.postgres, source, "layer")
+        quarantine(local, connection, stat_rejects + pgc_rejects, source)
+        report.quarantined += len(stat_rejects) + len(pgc_rejects)
+        report.reasons += [
+            reason for _, _, reason in (stat_rejects + pgc_rejects)[: max(0, 10 - len(report.reasons))]
+        ]
         columns = ("signature", "problem", *(c for v in STATS_VALUES for c in (v, v + "_snap")))
         local.bulk_upsert(
             connection,
@@ -123,11 +127,6 @@ def _pull_locked(local: SQLGenePool, upstream: SQLGenePool, settings: Settings, 
             stat_rows,
             "signature, problem",
             pull_conflict("gc_problem_stats", "signature, problem", STATS_VALUES),
-        )
-        pgc_rows = sorted(
-            (bytes(r[0]), int(r[1]), *(v for x in r[2:] for v in (x, x)))
-            for r in pgc
-            if bytes(r[0]) not in bad
         )
         pcolumns = ("signature", "layer", *(c for v in PGC_VALUES for c in (v, v + "_snap")))
         local.bulk_upsert(
@@ -147,6 +146,33 @@ def _pull_locked(local: SQLGenePool, upstream: SQLGenePool, settings: Settings, 
             text("UPDATE sync_state SET last_pull = :now, pulled_gcs = pulled_gcs + :n WHERE peer = :peer"),
             {"now": local.now(), "n": report.gcs_new, "peer": peer},
         )
+
+
+def _checked(
+    rows: list[Any], values: tuple[str, ...], bad: set[bytes], postgres: bool, source: str, key: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[bytes | None, str, str]]]:
+    """Upstream statistics rows (signature, key, *values) as staged rows (each value twice: V and V_snap),
+    sorted; rows of rejected GCs dropped, rows with a bad value returned as quarantine entries."""
+    staged: list[tuple[Any, ...]] = []
+    rejected: list[tuple[bytes | None, str, str]] = []
+    for r in rows:
+        signature = bytes(r[0])
+        if signature in bad:
+            continue
+        try:
+            if key == "problem":
+                second: Any = bytes(r[1])
+            else:
+                second = check_count(r[1])
+            checked = [exact_copy(v, x, postgres) for v, x in zip(values, r[2:], strict=True)]
+        except (ValueError, TypeError) as error:
+            raw = raw_of(dict(zip(("signature", key, *values), r, strict=True)))
+            rejected.append(
+                (signature, raw, f"{source}: statistics of {signature.hex()}: {reason_of(error)}")
+            )
+            continue
+        staged.append((signature, second, *(x for value in checked for x in (value, value))))
+    return sorted(staged, key=lambda row: (row[0], row[1])), rejected
 
 
 __all__ = ["pull"]

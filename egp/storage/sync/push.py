@@ -18,7 +18,15 @@ from egp.config import Settings, display_url
 from egp.storage.locks import advisory_lock
 from egp.storage.sql_pool import SQLGenePool
 from egp.storage.sync.admission import admit, quarantine
-from egp.storage.sync.delta import PGC_VALUES, PUSH_PGC_CONFLICT, PUSH_STATS_CONFLICT, STATS_VALUES
+from egp.storage.sync.delta import (
+    PGC_VALUES,
+    PUSH_PGC_CONFLICT,
+    PUSH_STATS_CONFLICT,
+    STATS_VALUES,
+    WIRE_UNITS,
+    bind_wire,
+    wire_delta,
+)
 from egp.storage.sync.peers import SyncReport, open_upstream, peer_name, upstream_of
 from egp.storage.sync.prepare import database_uuid
 
@@ -87,16 +95,21 @@ def _prepare_push(local: SQLGenePool, peer: str, settings: Settings) -> dict[str
         batch = {
             "seq": seq,
             "signatures": [s.hex() for s in closure],
+            WIRE_UNITS: True,
             "stats": [
                 [
                     bytes(r[0]).hex(),
                     bytes(r[1]).hex(),
-                    *(getattr(r, v) - getattr(r, v + "_snap") for v in STATS_VALUES),
+                    *(wire_delta(v, getattr(r, v), getattr(r, v + "_snap")) for v in STATS_VALUES),
                 ]
                 for r in dirty_stats
             ],
             "pgc_stats": [
-                [bytes(r[0]).hex(), int(r[1]), *(getattr(r, v) - getattr(r, v + "_snap") for v in PGC_VALUES)]
+                [
+                    bytes(r[0]).hex(),
+                    int(r[1]),
+                    *(wire_delta(v, getattr(r, v), getattr(r, v + "_snap")) for v in PGC_VALUES),
+                ]
                 for r in dirty_pgc
             ],
         }
@@ -154,8 +167,13 @@ def _apply_push(
         report.reasons = [reason for _, _, reason in rejected[:10]]
         quarantine(upstream, connection, rejected, source_name)
         bad = {sig for sig, _, _ in rejected}
+        units, postgres = bool(batch.get(WIRE_UNITS)), upstream.postgres
         stats = sorted(
-            (bytes.fromhex(r[0]), bytes.fromhex(r[1]), *r[2:])
+            (
+                bytes.fromhex(r[0]),
+                bytes.fromhex(r[1]),
+                *(bind_wire(v, x, postgres, units) for v, x in zip(STATS_VALUES, r[2:], strict=True)),
+            )
             for r in batch["stats"]
             if bytes.fromhex(r[0]) not in bad
         )
@@ -172,7 +190,13 @@ def _apply_push(
             connection, "gc_problem_stats", columns, stats, "signature, problem", PUSH_STATS_CONFLICT
         )
         pgc = sorted(
-            (bytes.fromhex(r[0]), *r[1:]) for r in batch["pgc_stats"] if bytes.fromhex(r[0]) not in bad
+            (
+                bytes.fromhex(r[0]),
+                int(r[1]),
+                *(bind_wire(v, x, postgres, units) for v, x in zip(PGC_VALUES, r[2:], strict=True)),
+            )
+            for r in batch["pgc_stats"]
+            if bytes.fromhex(r[0]) not in bad
         )
         upstream.bulk_upsert(
             connection,
