@@ -56,7 +56,10 @@ def resume_on_ready(sender: Any = None, **_: object) -> None:
     def resume() -> None:
         """Re-dispatch idle jobs once; the watchdog covers what this misses."""
         try:
-            resumed = resume_idle_jobs(get_settings().gene_pool_url, send)
+            # Every running job no process evolves now, however recently it advanced: a worker killed just
+            # after an epoch leaves a job idle for less than any threshold when its replacement starts, and
+            # a re-sent epoch that is in fact queued is a harmless duplicate (ledger and island lock).
+            resumed = resume_idle_jobs(get_settings().gene_pool_url, send, idle_s=0.0)
             if resumed:
                 logger.info("resumed on start: %s", resumed)
         except Exception as error:  # recovery is best effort here: the watchdog retries it
