@@ -59,8 +59,8 @@ class RunSettings(BaseModel):
     sources: str | None = Field(
         default=None,
         description="Initial generation sources, e.g. 'best=0.5,related=0.25:none' (NAME=SHARE[:next|none]"
-        " of best, diverse, related, unrelated, spontaneous); default best=0.5, related=0.25, the rest"
-        " spontaneous.",
+        " of best, diverse, related, unrelated, spontaneous); default best=0.5:none, related=0.25, the"
+        " rest spontaneous.",
     )
 
     @field_validator("sources")

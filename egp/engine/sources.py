@@ -49,8 +49,11 @@ class SourceSpec:
             )
 
 
+# BEST's unfilled share is dropped, not passed on: on a problem new to the Gene Pool it would otherwise go to
+# RELATED, which then filled up to three quarters of an island with a few related programs and solved later
+# steps of a curriculum less often (benchmarks/README.md). SPONTANEOUS takes whatever room is left.
 DEFAULT_SOURCES: tuple[SourceSpec, ...] = (
-    SourceSpec("best", 0.5),
+    SourceSpec("best", 0.5, "none"),
     SourceSpec("diverse", 0.0),
     SourceSpec("related", 0.25),
     SourceSpec("unrelated", 0.0),
