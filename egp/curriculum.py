@@ -8,7 +8,6 @@ process; `submit_curriculum` runs them as jobs, one after the other, through a C
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from egp.api import evolve, open_pool
@@ -17,41 +16,6 @@ from egp.engine.gene_pool import GenePool
 
 if TYPE_CHECKING:
     from egp.client import Client, Job
-
-
-@dataclass
-class CurriculumStep:
-    """One step's outcome, as the summary table shows it."""
-
-    problem: str
-    solved: bool
-    best_fitness: float
-    evaluations: int
-    generations: int
-    seconds: float
-
-    @classmethod
-    def of(cls, result: EvolutionResult) -> CurriculumStep:
-        """The step of an embedded run's result."""
-        return cls(
-            result.problem,
-            result.solved,
-            result.best_fitness,
-            result.evaluations,
-            result.generations,
-            result.seconds,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """The step as JSON-ready data."""
-        return {
-            "problem": self.problem,
-            "solved": self.solved,
-            "best_fitness": self.best_fitness,
-            "evaluations": self.evaluations,
-            "generations": self.generations,
-            "seconds": round(self.seconds, 3),
-        }
 
 
 def evolve_curriculum(

@@ -32,7 +32,7 @@ def curriculum_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with every step.")] = False,
 ) -> None:
     """Evolve PROBLEMS in order on one Gene Pool: each step starts from what the earlier ones left."""
-    from egp.curriculum import CurriculumStep, evolve_curriculum
+    from egp.curriculum import evolve_curriculum
     from egp.problems.registry import get_problem
 
     for problem in problems:
@@ -46,9 +46,8 @@ def curriculum_command(
         population=population,
         meta_evolution=not no_meta,
     )
-    steps = [CurriculumStep.of(result) for result in results]
     if as_json:
-        typer.echo(json.dumps({"steps": [step.as_dict() for step in steps]}))
+        typer.echo(json.dumps({"steps": [result.summary() for result in results]}))
         return
     from egp.cli.output import print_table
 
@@ -64,7 +63,7 @@ def curriculum_command(
                 str(step.generations),
                 f"{step.seconds:.1f}",
             )
-            for k, step in enumerate(steps)
+            for k, step in enumerate(results)
         ),
         keys=("problem",),
     )

@@ -160,8 +160,9 @@ def describe_relations(problem: Problem, pool: GenePool) -> list[dict[str, objec
     """The recorded and declared relations of `problem` as `egp problems related` shows them."""
     names = pool.problems()
     recorded = {r.other(problem.identity): r for r in pool.problem_relations(problem.identity)}
+    related = {r.identity for r in related_problems(problem, pool)}  # one read of the pool, not one per row
     rows: list[dict[str, object]] = []
-    for identity in sorted(set(recorded) | {r.identity for r in related_problems(problem, pool)}):
+    for identity in sorted(set(recorded) | related):
         relation = recorded.get(identity)
         name = names.get(identity)
         rows.append(
@@ -173,7 +174,7 @@ def describe_relations(problem: Problem, pool: GenePool) -> list[dict[str, objec
                 "fitness_measurements": relation.fitness_distance_count if relation else 0,
                 "shared_sub_gcs": relation.shared if relation else None,
                 "shared_measurements": relation.shared_count if relation else 0,
-                "related": any(r.identity == identity for r in related_problems(problem, pool)),
+                "related": identity in related,
             }
         )
     return sorted(rows, key=lambda r: (not r["related"], str(r["problem"])))

@@ -10,13 +10,12 @@ computes one of the node's inputs from the node's inputs. The block library live
 
 from __future__ import annotations
 
-from egp.genetic_code.embryo import EmbryonicGC
 from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.graph import ROW_A, ROW_B, ROW_I, ROW_O, Connection
-from egp.genetic_code.properties import IS_PGC, CGraphType
+from egp.genetic_code.properties import IS_PGC
 from egp.genetic_code.types import is_compatible
 from egp.physics.context import PhysicsContext, Stillborn
-from egp.physics.mutations import finish, random_node
+from egp.physics.mutations import finish, node_embryo, random_node
 from egp.physics.stabilise import stabilise
 
 
@@ -38,16 +37,7 @@ def stack_block(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     inputs = node.graph.inputs
     out_idx = rng.randrange(len(outputs))
     block = _block(ctx, target, outputs[out_idx], (*outputs, *inputs))
-    embryo = EmbryonicGC(
-        CGraphType.STANDARD,
-        list(node.inputs),
-        list(node.outputs),
-        node,
-        block,
-        ancestora=node.signature,
-        pgc=ctx.pgc,
-        creator=ctx.creator,
-    )
+    embryo = node_embryo(node, node, block, ctx, node)
     embryo.dest_conns[ROW_A] = [(ROW_I, k) for k in range(len(inputs))]
     b_conns = embryo.dest_conns[ROW_B]
     first = True
@@ -74,16 +64,7 @@ def inverse_stack_block(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode
     rng = ctx.rng
     in_idx = rng.randrange(len(inputs))
     block = _block(ctx, target, inputs[in_idx], tuple(inputs))
-    embryo = EmbryonicGC(
-        CGraphType.STANDARD,
-        list(node.inputs),
-        list(node.outputs),
-        block,
-        node,
-        ancestora=node.signature,
-        pgc=ctx.pgc,
-        creator=ctx.creator,
-    )
+    embryo = node_embryo(node, block, node, ctx, node)
     a_conns = embryo.dest_conns[ROW_A]
     used: set[int] = set()
     for k, dtype in enumerate(block.inputs):

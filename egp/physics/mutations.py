@@ -153,7 +153,7 @@ def _adopt(target: GeneticCode, node: GeneticCode, ctx: PhysicsContext) -> Genet
         adopted = build_gc(node.graph, gca, gcb, ancestora=target.signature, pgc=ctx.pgc, creator=ctx.creator)
         return ctx.keep(adopted)
     # A codon cannot carry a lineage: wrap it in a STANDARD GC that runs it (A) beside an unused copy (B).
-    embryo = _embryo(node, node, node, ctx, target)
+    embryo = node_embryo(node, node, node, ctx, target)
     embryo.dest_conns[ROW_A] = [(ROW_I, k) for k in range(len(node.inputs))]
     embryo.dest_conns[ROW_B] = [(ROW_I, k) for k in range(len(node.inputs))]
     embryo.dest_conns[ROW_O] = [(ROW_A, k) for k in range(len(node.outputs))]
@@ -190,9 +190,11 @@ def _choose(rng: random.Random, items: Sequence[GeneticCode]) -> GeneticCode:
     return items[rng.randrange(len(items))]
 
 
-def _embryo(
+def node_embryo(
     node: GeneticCode, gca: GeneticCode, gcb: GeneticCode, ctx: PhysicsContext, ancestor: GeneticCode
 ) -> EmbryonicGC:
+    """An unconnected STANDARD embryo with `node`'s interface over `gca` and `gcb`, descended from `ancestor`
+    and made by the running pGC."""
     return EmbryonicGC(
         _STANDARD,
         list(node.inputs),
@@ -217,7 +219,7 @@ def _stack(target: GeneticCode, ctx: PhysicsContext, pgc_kind: bool) -> GeneticC
     outputs = node.graph.out_types
     out_idx = rng.randrange(len(outputs))
     codon = _choose(rng, ctx.producing(pgc_kind, outputs[out_idx]))
-    embryo = _embryo(node, node, codon, ctx, node)
+    embryo = node_embryo(node, node, codon, ctx, node)
     embryo.dest_conns[ROW_A] = [(ROW_I, k) for k in range(len(node.inputs))]
     b_conns = embryo.dest_conns[ROW_B]
     for k, dtype in enumerate(codon.inputs):
@@ -246,7 +248,7 @@ def _inverse_stack(target: GeneticCode, ctx: PhysicsContext, pgc_kind: bool) -> 
     rng = ctx.rng
     in_idx = rng.randrange(len(inputs))
     codon = _choose(rng, ctx.feeding(pgc_kind, inputs[in_idx]))
-    embryo = _embryo(node, codon, node, ctx, node)
+    embryo = node_embryo(node, codon, node, ctx, node)
     a_conns = embryo.dest_conns[ROW_A]
     for k, dtype in enumerate(codon.inputs):
         feeds = [(ROW_I, j) for j, t in enumerate(inputs) if is_compatible(t, dtype)]
@@ -263,9 +265,9 @@ def wrap(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     path, node = random_node(target, ctx)
     codon = _choose(ctx.rng, ctx.functions(bool(target.properties & IS_PGC)))
     embryo = (
-        _embryo(node, node, codon, ctx, node)
+        node_embryo(node, node, codon, ctx, node)
         if ctx.rng.random() < 0.5
-        else _embryo(node, codon, node, ctx, node)
+        else node_embryo(node, codon, node, ctx, node)
     )
     return finish(target, path, stabilise(embryo, ctx), ctx)
 
