@@ -15,7 +15,6 @@ from bisect import bisect_right
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from egp.engine.relations import related_problems
 from egp.genetic_code.gc import GeneticCode
 from egp.genetic_code.types import is_compatible
 
@@ -59,7 +58,7 @@ def load_blocks(engine: Engine) -> BlockLibrary:
     """The run's block library from its Gene Pool: sub-GCs of the best programs of this problem and of the
     related problems, weighted by the summed fitness of the programs they appear in."""
     pool = engine.pool
-    problems = [engine.problem_id, *(r.identity for r in related_problems(engine.problem, pool))]
+    problems = [engine.problem_id, *(r.identity for r in engine.related)]
     weights: dict[bytes, float] = {}
     for problem in problems:
         programs = pool.best(problem, PROGRAMS_PER_PROBLEM)

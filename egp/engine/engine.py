@@ -13,6 +13,7 @@ depends on hash order, so the same seed, settings and code give the same best GC
 
 from __future__ import annotations
 
+import functools
 import gc
 import random
 import time
@@ -31,6 +32,7 @@ from egp.engine.gene_pool import EpochRecord, GenePool, MemoryGenePool, ProblemS
 from egp.engine.meta_evolution import use_pgc
 from egp.engine.pgc_pool import PgcCategories, PgcPools, choose_pgc
 from egp.engine.population import Island
+from egp.engine.relations import RelatedProblem, related_problems
 from egp.genetic_code.assembly import ExpressionMaker
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.execution import Executor
@@ -180,6 +182,12 @@ class Engine:
         if load_pgcs:
             self.pgcs.load(self.pool, self.load_closure)
             self.load_pgc_chains()
+
+    @functools.cached_property
+    def related(self) -> list[RelatedProblem]:
+        """The Gene Pool's problems related to this one, closest first, read once when first needed (the
+        block library and the RELATED and UNRELATED sources all use them)."""
+        return related_problems(self.problem, self.pool)
 
     # -- the working store -------------------------------------------------------------------------------
     def load_closure(self, signatures: Sequence[bytes]) -> bool:

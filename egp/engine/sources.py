@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from egp.engine.config import EvolutionError
-from egp.engine.relations import related_problems, sub_gc_set
+from egp.engine.relations import sub_gc_set
 from egp.genetic_code.gc import GeneticCode
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def _related(engine: Engine, wanted: int) -> list[GeneticCode]:
     and the warm runs solved less often than cold ones. Such GCs reach a new problem as building blocks.
     """
     found: list[GeneticCode] = []
-    for related in related_problems(engine.problem, engine.pool):
+    for related in engine.related:
         for gc in engine.pool.best(related.identity, wanted):
             if gc.inputs == engine.inputs and gc.outputs == engine.outputs:
                 found.append(gc)
@@ -169,7 +169,7 @@ def _related(engine: Engine, wanted: int) -> list[GeneticCode]:
 
 def _unrelated(engine: Engine, wanted: int) -> list[GeneticCode]:
     """GCs with exactly this problem's interface that no related problem or this one scored best."""
-    related = {r.identity for r in related_problems(engine.problem, engine.pool)}
+    related = {r.identity for r in engine.related}
     own = {g.signature for g in engine.pool.best(engine.problem_id, wanted)}
     for identity in related:
         own.update(g.signature for g in engine.pool.best(identity, wanted))
