@@ -465,11 +465,34 @@ def compose_problems(objects: list[Obj]) -> list[str]:
         ]
         if [str(word) for word in container.get("command", [])] != expected:
             problems.append(f"{workload['kind']}/{name} command differs from compose's {name}")
+        if "healthcheck" in service:
+            problems.extend(f"{workload['kind']}/{name} {p}" for p in _probe_drift(service, container))
         wanted = shared_env | set(service.get("environment", {}))
         missing = wanted - env_names(objects, container)
         if missing:
             problems.append(f"{workload['kind']}/{name} lacks compose's variables {sorted(missing)}")
     return problems
+
+
+def _probe_drift(service: Obj, container: Obj) -> list[str]:
+    """How a container's probes differ from its compose service's healthcheck (the same check, or HTTP)."""
+    test = [str(word) for word in service["healthcheck"]["test"]]
+    if test[0] == "CMD-SHELL":
+        expected = ["sh", "-c", test[1].replace("$$", "$")]
+    else:
+        expected = [word.replace("$$", "$") for word in test[1:]]
+    url = re.search(r"http://127\.0\.0\.1:(\d+)(/[^'\"]*)", " ".join(test))
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    drift: list[str] = []
+    for probe_name in ("livenessProbe", "readinessProbe"):
+        probe = container.get(probe_name, {})
+        if url and "httpGet" in probe:
+            port = probe["httpGet"]["port"]
+            if (str(ports.get(port, port)), probe["httpGet"]["path"]) != (url.group(1), url.group(2)):
+                drift.append(f"{probe_name} checks another URL than compose's healthcheck")
+        elif probe.get("exec", {}).get("command") != expected:
+            drift.append(f"{probe_name} runs another check than compose's healthcheck")
+    return drift
 
 
 def manifest_problems(objects: list[Obj], secret_keys: set[str]) -> list[str]:
@@ -799,6 +822,16 @@ BREAKAGES: list[tuple[str, Callable[[list[Obj]], None], str]] = [
         "command drifts from compose",
         lambda o: _container(o, "beat")["command"].__setitem__(-1, "/tmp/beat.pid"),
         "Deployment/beat command differs from compose's beat",
+    ),
+    (
+        "probe drifts from compose",
+        lambda o: _container(o, "beat")["livenessProbe"]["exec"]["command"].__setitem__(0, "python3"),
+        "Deployment/beat livenessProbe runs another check than compose's healthcheck",
+    ),
+    (
+        "HTTP probe on another path",
+        lambda o: _container(o, "dashboard")["readinessProbe"]["httpGet"].update(path="/"),
+        "Deployment/dashboard readinessProbe checks another URL than compose's healthcheck",
     ),
     (
         "Service on an undeclared port",
