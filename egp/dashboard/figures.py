@@ -22,8 +22,9 @@ def _layout(title: str, x: str, y: str, **extra: Any) -> dict[str, Any]:
         "xaxis": {"title": {"text": x}},
         "yaxis": {"title": {"text": y}},
         "margin": {"l": 60, "r": 20, "t": 40, "b": 45},
-        "height": 320,
-        "legend": {"orientation": "h", "y": -0.25},
+        "height": 340,
+        # Below the x axis title, with room between them.
+        "legend": {"orientation": "h", "y": -0.3, "yanchor": "top"},
     }
     layout.update(extra)
     return layout
@@ -98,16 +99,51 @@ def stillborn_figure(points: list[dict[str, Any]]) -> dict[str, Any] | None:
     return {"data": data, "layout": layout}
 
 
-def pgc_figures(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per pGC layer against the run's time: the share of its pGCs above neutral fitness, and their mean
-    evolvability (empty: not recorded)."""
+def _pgc_series(
+    points: list[dict[str, Any]], islands_at_once: bool
+) -> list[tuple[float, list[dict[str, Any]]]]:
+    """(seconds, layer figures) in time order. An embedded run's islands share one engine and its pGC pools,
+    so each island generation is the run's pools at that time. A job's islands each evolve their own pools:
+    an epoch's figures are its islands' combined (shares and means weighted by each pool's size), at the time
+    the epoch's last island ended."""
     timed = [p for p in points if p.get("pgc_layers") and p.get("seconds") is not None]
-    if not timed:
-        return []
-    layers: dict[int, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
+    if not islands_at_once:
+        return [(float(p["seconds"]), list(p["pgc_layers"])) for p in timed]
+    epochs: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for point in timed:
-        for figures in point["pgc_layers"]:
-            layers[int(figures["layer"])].append((round(float(point["seconds"]), 3), figures))
+        epochs[point.get("epoch")].append(point)
+    series = []
+    for entries in epochs.values():
+        combined: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for point in entries:
+            for layer in point["pgc_layers"]:
+                total = combined[int(layer["layer"])]
+                size = float(layer.get("pgcs", 1))  # an entry without its pool size counts once
+                total["pgcs"] += size
+                total["above"] += float(layer["above_neutral"]) * size
+                total["evolvability"] += float(layer["evolvability"]) * size
+        layers = [
+            {
+                "layer": layer,
+                "pgcs": int(t["pgcs"]),
+                "above_neutral": t["above"] / t["pgcs"] if t["pgcs"] else 0.0,
+                "evolvability": t["evolvability"] / t["pgcs"] if t["pgcs"] else 0.0,
+            }
+            for layer, t in sorted(combined.items())
+        ]
+        series.append((max(float(p["seconds"]) for p in entries), layers))
+    return sorted(series, key=lambda item: item[0])
+
+
+def pgc_figures(points: list[dict[str, Any]], islands_at_once: bool = False) -> list[dict[str, Any]]:
+    """Per pGC layer against the run's time: the share of its pGCs above neutral fitness (0.5), and their
+    mean evolvability (empty: not recorded); `islands_at_once`: a job's history (see _pgc_series)."""
+    layers: dict[int, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
+    for seconds, figures in _pgc_series(points, islands_at_once):
+        for one in figures:
+            layers[int(one["layer"])].append((round(seconds, 3), one))
+    if not layers:
+        return []
     shares, evolvability = [], []
     for layer, series in sorted(layers.items()):
         colour = COLOURS[layer % len(COLOURS)]
@@ -116,14 +152,13 @@ def pgc_figures(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         shares.append(_line(f"layer {layer}", xs, [f["above_neutral"] for _, f in series], colour, dash))
         evolvability.append(_line(f"layer {layer}", xs, [f["evolvability"] for _, f in series], colour, dash))
     share_layout = _layout("pGCs above neutral fitness (0.5), per layer", "seconds", "share of the layer")
-    share_layout["yaxis"]["range"] = [0, 1.05]
-    return [
-        {"data": shares, "layout": share_layout},
-        {
-            "data": evolvability,
-            "layout": _layout("Mean pGC evolvability, per layer", "seconds", "evolvability"),
-        },
-    ]
+    # From 0 up to a little above the highest share: a fixed 0..1 axis flattens the small shares of a short
+    # run (often all below 0.1) onto the axis line.
+    highest = max((y for trace in shares for y in trace["y"]), default=0.0)
+    share_layout["yaxis"]["range"] = [0, min(1.05, max(0.1, 1.15 * highest))]
+    evolvability_layout = _layout("Mean pGC evolvability, per layer", "seconds", "evolvability")
+    evolvability_layout["yaxis"]["rangemode"] = "tozero"
+    return [{"data": shares, "layout": share_layout}, {"data": evolvability, "layout": evolvability_layout}]
 
 
 def figures(points: list[dict[str, Any]], islands_at_once: bool = True) -> dict[str, dict[str, Any]]:
@@ -136,6 +171,8 @@ def figures(points: list[dict[str, Any]], islands_at_once: bool = True) -> dict[
     stillborn = stillborn_figure(points)
     if stillborn is not None:
         found["stillborn"] = stillborn
-    for name, figure in zip(("pgc_share", "pgc_evolvability"), pgc_figures(points), strict=False):
+    for name, figure in zip(
+        ("pgc_share", "pgc_evolvability"), pgc_figures(points, islands_at_once), strict=False
+    ):
         found[name] = figure
     return found

@@ -3,8 +3,8 @@ history per island, in one shape whichever kind it is.
 
 An embedded run's history is its `run_history` rows (every island generation, with evaluations per second,
 stillborn rate, cache hit rates and pGC layer figures); a job's is the jobs row's progress history (one entry
-per island epoch: generation, evaluations, best and mean, and since revision 0010's branch its time, from
-which evaluations per second follow).
+per island epoch: generation, evaluations, best and mean, its time, from which evaluations per second follow,
+and the epoch's stillborn rate and pGC layer figures).
 """
 
 from __future__ import annotations
@@ -109,6 +109,9 @@ def _job_points(progress: dict[str, Any], created: datetime) -> list[dict[str, A
                 "evaluations": evaluations,
                 "seconds": (moment - created).total_seconds() if moment is not None else None,
                 "evals_per_s": rate,
+                # Recorded per epoch since the dashboard plots them (older entries have neither).
+                "stillborn_rate": entry.get("stillborn_rate"),
+                "pgc_layers": entry.get("pgc_layers"),
             }
         )
     return points

@@ -32,6 +32,8 @@ const EGP = (() => {
       div.hidden = false;
       Plotly.react(div, figure.data, figure.layout, config);
     }
+    const hint = document.getElementById("no-figures");
+    if (hint && "stillborn" in figures) hint.hidden = true;
   }
 
   async function fetchJson(url) {

@@ -31,7 +31,8 @@ def test_a_running_jobs_page_updates_without_reload(
     )
     try:
         deadline = time.monotonic() + 120
-        while len(job.history()) < 2:
+        # Two initial populations, then at least one evolved epoch per island (those carry the figures).
+        while len(job.history()) < 4:
             assert time.monotonic() < deadline, cluster.log("worker")
             time.sleep(0.5)
         with dashboard_server(cluster.gene_pool_url, tmp_path / "dashboard.log") as base:
@@ -39,6 +40,11 @@ def test_a_running_jobs_page_updates_without_reload(
                 detail = json.load(answer)
             assert detail["kind"] == "job" and detail["status"] == "running" and detail["live"]
             assert {p["island"] for p in detail["points"]} <= {0, 1} and detail["points"]
+            # Each evolved epoch carries its stillborn rate and pGC layer figures, so all five plots show.
+            assert set(detail["figures"]) == {"fitness", "rate", "stillborn", "pgc_share", "pgc_evolvability"}
+            evolved = [p for p in detail["points"] if p["stillborn_rate"] is not None]
+            assert evolved and all(0.0 <= p["stillborn_rate"] <= 1.0 for p in evolved)
+            assert all(len(p["pgc_layers"]) == 4 for p in evolved)
             with browser_page(ARTEFACTS / "dashboard") as page:
                 page.page.goto(f"{base}/runs/{job.id}")
                 page.page.wait_for_selector("#plot-fitness .main-svg")
@@ -58,6 +64,9 @@ def test_a_running_jobs_page_updates_without_reload(
                     arg=traces_before,
                     timeout=60_000,
                 )
+                for name in ("stillborn", "pgc_share", "pgc_evolvability"):
+                    points = page.page.locator(f"#plot-{name} .scatterlayer .trace .points path").count()
+                    assert points > 0, name
                 page.shot("job-live")
                 assert page.errors == []
     finally:
