@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from egp.api import evolve
+from egp.api import evolve, open_pool
 from egp.dashboard.app import create_app
 from egp.db import get_engine
+from egp.engine.relations import describe_relations
+from egp.problems.registry import get_problem
 
 from .conftest import FilledPool
 
@@ -117,6 +119,31 @@ def test_the_gene_pool_overview(client: TestClient, filled_pool: FilledPool) -> 
     reused = pool["most_reused"]
     assert reused and reused[0]["uses"] >= reused[-1]["uses"] > 0
     assert pool["sync"] == [] and pool["quarantine"] == {"total": 0, "rows": []}
+
+
+def test_the_gene_pool_shows_problem_relations_as_egp_problems_related_does(
+    client: TestClient, filled_pool: FilledPool
+) -> None:
+    """The parity run, ending second, measured its relation with the quartic problem: the page's pair
+    carries the same evidence `egp problems related` prints; each family's pGC layers are there too."""
+    pool = client.get("/api/pool").json()
+    (pair,) = pool["relations"]
+    assert {pair["problem_a"], pair["problem_b"]} == {"koza-quartic", "even-parity-3"}
+    quartic = get_problem("koza-quartic")
+    opened = open_pool(filled_pool.url)
+    try:
+        (row,) = describe_relations(quartic, opened)
+    finally:
+        opened.close()
+    assert row["problem"] == "even-parity-3" and pair["related"] == row["related"]
+    assert pair["family_distance"] == row["family_distance"]
+    assert pair["shared_sub_gcs"] == pytest.approx(row["shared_sub_gcs"])
+    assert pair["shared_measurements"] == row["shared_measurements"] == 1
+    families = {(f["family"], f["layer"]): f for f in pool["pgc_families"]}
+    assert {family for family, _ in families} == {quartic.family, get_problem("even-parity-3").family}
+    assert all(f["runs"] == 1 and 0.0 <= f["above_half"] <= 1.0 for f in families.values())
+    page = client.get("/pool").text
+    assert 'id="relations"' in page and 'id="pgc-families"' in page and "even-parity-3" in page
 
 
 @pytest.mark.parametrize(
