@@ -4,8 +4,11 @@ filled by real embedded runs; the run recorder's rows; bad ids answered 400 and 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
@@ -171,9 +174,19 @@ def test_bad_ids_are_a_page_and_a_json_answer_never_a_traceback(
 
 def test_a_bad_depth_is_a_400(client: TestClient, filled_pool: FilledPool) -> None:
     signature = filled_pool.runs[0].best_signature
-    for depth in ("0", "99", "x", "-1"):
+    for depth in ("0", "99", "x", "-1", "²", "٣", "", "1e1", "9" * 30):
         answer = client.get(f"/api/gc/{signature}?depth={depth}")
         assert answer.status_code == 400 and "depth" in answer.json()["error"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=70), st.text(max_size=6))
+def test_any_id_or_depth_is_a_200_400_or_404_never_a_500(client: TestClient, key: str, depth: str) -> None:
+    """Whatever text stands for a run id, a signature or a depth, the answer is one of these, with JSON."""
+    for path in (f"/api/runs/{quote(key, safe='')}", f"/api/gc/{quote(key, safe='')}"):
+        answer = client.get(path, params={"depth": depth})
+        assert answer.status_code in (200, 400, 404), (path, depth, answer.text)
+        assert "Traceback" not in answer.text
 
 
 def test_a_failed_run_and_an_interrupted_run_are_recorded(filled_pool: FilledPool) -> None:
