@@ -67,10 +67,7 @@ def fill(url: str, gcs: list[Any]) -> dict[str, str]:
             "updated": (begun + timedelta(seconds=i)).isoformat(),
             # What a worker records per epoch (egp.jobs.epoch.epoch_figures): the job page plots these.
             "stillborn_rate": 0.04,
-            "pgc_layers": [
-                {"layer": layer, "pgcs": 20, "above_neutral": 0.1 + layer / 100, "evolvability": 0.002}
-                for layer in range(4)
-            ],
+            "pgc": [[20, 0.1 + layer / 100, 0.002] for layer in range(4)],
         }
         for i in range(2000)
     ]

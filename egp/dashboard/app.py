@@ -86,7 +86,12 @@ def create_app(url: str, credentials: tuple[str, str] | None = None) -> Starlett
         return pages.runs_page(pool)
 
     def run(request: Request) -> dict[str, Any]:
-        return pages.run_page(pool, request.path_params["run_id"])
+        data = pages.run_page(pool, request.path_params["run_id"])
+        # ?points=0: without the history points (the figures hold what a page draws), for the polls of a
+        # running job's page, whose points alone are ~0.6 MB at 2,000 epochs.
+        if request.query_params.get("points") == "0":
+            data.pop("points", None)
+        return data
 
     def gc(request: Request) -> dict[str, Any]:
         return pages.lineage_page(pool, request.path_params["signature"], _depth(request))

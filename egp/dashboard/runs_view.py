@@ -111,10 +111,21 @@ def _job_points(progress: dict[str, Any], created: datetime) -> list[dict[str, A
                 "evals_per_s": rate,
                 # Recorded per epoch since the dashboard plots them (older entries have neither).
                 "stillborn_rate": entry.get("stillborn_rate"),
-                "pgc_layers": entry.get("pgc_layers"),
+                "pgc_layers": _layers(entry.get("pgc")),
             }
         )
     return points
+
+
+def _layers(compact: list[list[float]] | None) -> list[dict[str, Any]] | None:
+    """A job history entry's pGC layers ([pGCs, share above 0.5, mean evolvability] per layer, see
+    egp.jobs.epoch.epoch_figures) in the shape of a run's (egp.engine.run_recorder.pgc_layer_figures)."""
+    if not compact:
+        return None
+    return [
+        {"layer": index, "pgcs": int(size), "above_neutral": above, "evolvability": evolvability}
+        for index, (size, above, evolvability) in enumerate(compact)
+    ]
 
 
 def _job_detail(engine: Engine, job_id: str) -> dict[str, Any] | None:

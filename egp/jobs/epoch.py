@@ -270,14 +270,15 @@ class _Halt:
 
 def epoch_figures(engine: Engine) -> dict[str, Any]:
     """An epoch's figures for the job's progress history (the dashboard plots them): its stillborn rate
-    (the engine is made for the epoch, so its counts are the epoch's) and its pGC layers' figures, rounded
-    (the history is one JSON value rewritten at every merge)."""
+    (the engine is made for the epoch, so its counts are the epoch's) and, per pGC layer in order, [pGCs,
+    share above 0.5, mean evolvability]. Compact and rounded: the history is one JSON value rewritten at every
+    merge (with dicts per layer a 2,000-epoch history grew from 290 KB to 960 KB; like this, to 500 KB)."""
     layers = [
-        {k: round(v, 4) if isinstance(v, float) else v for k, v in layer.items()}
+        [layer["pgcs"], round(layer["above_neutral"], 4), round(layer["evolvability"], 6)]
         for layer in pgc_layer_figures(engine)
     ]
     rate = round(engine.stillborn / engine.offspring, 4) if engine.offspring else None
-    return {"stillborn_rate": rate, "pgc_layers": layers}
+    return {"stillborn_rate": rate, "pgc": layers}
 
 
 def _meta(engine: Engine, island: Island, epoch: int, started_at: int) -> dict[str, Any]:

@@ -3,12 +3,14 @@ pool size, at the time the epoch's last island ended), and a stillborn line per 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from egp.dashboard.figures import figures, pgc_figures
+from egp.dashboard.runs_view import _job_points
 
 LAYERS = 3
 
@@ -86,3 +88,30 @@ def test_a_history_without_pgc_or_stillborn_figures_has_only_fitness_and_rate() 
     """A job recorded before its epochs carried these figures still has its fitness and rate plots."""
     points = [{"island": 0, "epoch": 0, "generation": 10, "best": 0.5, "mean": 0.2, "seconds": 1.0}]
     assert set(figures(points, islands_at_once=True)) == {"fitness", "rate"}
+
+
+def test_a_jobs_compact_history_entry_reads_as_a_runs_layers() -> None:
+    """A job stores [pGCs, share, evolvability] per layer (egp.jobs.epoch.epoch_figures); its points carry
+    them in a run's shape, and an entry written before epochs carried figures has none."""
+    begun = datetime(2026, 1, 1, tzinfo=UTC)
+    history = [
+        {"island": 0, "epoch": 0, "generation": 10, "evaluations": 100, "best": 0.5, "mean": 0.2},
+        {
+            "island": 0,
+            "epoch": 1,
+            "generation": 20,
+            "evaluations": 200,
+            "best": 0.6,
+            "mean": 0.3,
+            "updated": "2026-01-01T00:00:05+00:00",
+            "stillborn_rate": 0.04,
+            "pgc": [[20, 0.1, 0.002], [12, 0.0, 0.0]],
+        },
+    ]
+    old, new = _job_points({"history": history}, begun)
+    assert old["pgc_layers"] is None and old["stillborn_rate"] is None
+    assert new["stillborn_rate"] == 0.04 and new["seconds"] == 5.0
+    assert new["pgc_layers"] == [
+        {"layer": 0, "pgcs": 20, "above_neutral": 0.1, "evolvability": 0.002},
+        {"layer": 1, "pgcs": 12, "above_neutral": 0.0, "evolvability": 0.0},
+    ]

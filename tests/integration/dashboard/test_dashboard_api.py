@@ -77,6 +77,9 @@ def test_a_run_has_figures_per_island_and_its_best_program(
     # The islands of an embedded run take turns: one evaluation rate, the run's.
     assert [trace["name"] for trace in figures["rate"]["data"]] == ["run"]
     assert len(figures["pgc_share"]["data"]) == 4  # one trace per pGC layer (4 by default)
+    # What a running page polls: the same without the points.
+    light = client.get(f"/api/runs/{result.run_id}", params={"points": "0"}).json()
+    assert "points" not in light and light["figures"] == figures
     program = run["program"]
     assert program["signature"] == result.best_signature
     assert program["source"] == result.best_source

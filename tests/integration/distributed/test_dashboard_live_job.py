@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 from browser_harness import ARTEFACTS, browser_page, chromium_path, dashboard_server
 
+from egp.dashboard.pages import run_page
+from egp.dashboard.report import html_report
 from egp.jobs.store import JobStatus
+from egp.storage.sql_pool import SQLGenePool
 
 from .conftest import CeleryCluster
 
@@ -39,6 +42,9 @@ def test_a_running_jobs_page_updates_without_reload(
             with urllib.request.urlopen(f"{base}/api/runs/{job.id}") as answer:
                 detail = json.load(answer)
             assert detail["kind"] == "job" and detail["status"] == "running" and detail["live"]
+            with urllib.request.urlopen(f"{base}/api/runs") as answer:
+                listed = {r["id"]: r for r in json.load(answer)["runs"]}
+            assert listed[job.id]["kind"] == "job" and listed[job.id]["live"]
             assert {p["island"] for p in detail["points"]} <= {0, 1} and detail["points"]
             # Each evolved epoch carries its stillborn rate and pGC layer figures, so all five plots show.
             assert set(detail["figures"]) == {"fitness", "rate", "stillborn", "pgc_share", "pgc_evolvability"}
@@ -72,3 +78,7 @@ def test_a_running_jobs_page_updates_without_reload(
     finally:
         job.cancel()
     assert job.wait(timeout=120) in (JobStatus.CANCELLED, JobStatus.FINISHED)
+    # The ended job's report carries the same plots, its pGC and stillborn ones included.
+    html = html_report(run_page(SQLGenePool(cluster.gene_pool_url), job.id), cluster.gene_pool_url)
+    for name in ("fitness", "rate", "stillborn", "pgc_share", "pgc_evolvability"):
+        assert f'id="plot-{name}"' in html, name
