@@ -103,35 +103,44 @@ def _pgc_series(
     points: list[dict[str, Any]], islands_at_once: bool
 ) -> list[tuple[float, list[dict[str, Any]]]]:
     """(seconds, layer figures) in time order. An embedded run's islands share one engine and its pGC pools,
-    so each island generation is the run's pools at that time. A job's islands each evolve their own pools:
-    an epoch's figures are its islands' combined (shares and means weighted by each pool's size), at the time
-    the epoch's last island ended."""
-    timed = [p for p in points if p.get("pgc_layers") and p.get("seconds") is not None]
+    so each island generation (its `pgc_layers`) is the run's pools at that time. A job's islands each evolve
+    their own pools: an epoch's figures are its islands' `pgc` ([pGCs, share, evolvability] per layer)
+    combined, weighted by pool size, at the time the epoch's last island ended."""
     if not islands_at_once:
-        return [(float(p["seconds"]), list(p["pgc_layers"])) for p in timed]
-    epochs: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for point in timed:
-        epochs[point.get("epoch")].append(point)
-    series = []
-    for entries in epochs.values():
-        combined: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for point in entries:
-            for layer in point["pgc_layers"]:
-                total = combined[int(layer["layer"])]
-                size = float(layer.get("pgcs", 1))  # an entry without its pool size counts once
-                total["pgcs"] += size
-                total["above"] += float(layer["above_neutral"]) * size
-                total["evolvability"] += float(layer["evolvability"]) * size
-        layers = [
-            {
-                "layer": layer,
-                "pgcs": int(t["pgcs"]),
-                "above_neutral": t["above"] / t["pgcs"] if t["pgcs"] else 0.0,
-                "evolvability": t["evolvability"] / t["pgcs"] if t["pgcs"] else 0.0,
-            }
-            for layer, t in sorted(combined.items())
+        return [
+            (float(p["seconds"]), list(p["pgc_layers"]))
+            for p in points
+            if p.get("pgc_layers") and p.get("seconds") is not None
         ]
-        series.append((max(float(p["seconds"]) for p in entries), layers))
+    # Per epoch: the latest time, and per layer the sums of pGCs, pGCs above 0.5 and evolvability.
+    epochs: dict[Any, tuple[float, list[list[float]]]] = {}
+    for point in points:
+        compact, seconds = point.get("pgc"), point.get("seconds")
+        if not compact or seconds is None:
+            continue
+        latest, sums = epochs.get(point.get("epoch"), (float(seconds), []))
+        while len(sums) < len(compact):
+            sums.append([0.0, 0.0, 0.0])
+        for total, (size, above, evolvability) in zip(sums, compact, strict=False):
+            total[0] += size
+            total[1] += above * size
+            total[2] += evolvability * size
+        epochs[point.get("epoch")] = (max(latest, float(seconds)), sums)
+    series = [
+        (
+            latest,
+            [
+                {
+                    "layer": layer,
+                    "pgcs": int(size),
+                    "above_neutral": above / size if size else 0.0,
+                    "evolvability": evolvability / size if size else 0.0,
+                }
+                for layer, (size, above, evolvability) in enumerate(sums)
+            ],
+        )
+        for latest, sums in epochs.values()
+    ]
     return sorted(series, key=lambda item: item[0])
 
 

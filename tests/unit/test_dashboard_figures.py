@@ -37,7 +37,7 @@ def job_points(entries: list[tuple[int, int, float, list[tuple[int, float, float
             "epoch": epoch,
             "generation": epoch * 10,
             "seconds": 100 * epoch + seconds,
-            "pgc_layers": [layer(i, *figures) for i, figures in enumerate(layers)],
+            "pgc": [list(figures) for figures in layers],  # [pGCs, share, evolvability] per layer
         }
         for island, epoch, seconds, layers in entries
     ]
@@ -79,7 +79,10 @@ def test_the_combined_share_is_weighted_by_pool_size() -> None:
 
 def test_a_runs_pgc_figures_keep_every_generation() -> None:
     """An embedded run's islands share their pGC pools: every island generation is a point."""
-    points = job_points([(0, 0, 1.0, [(5, 0.2, 0.1)] * LAYERS), (1, 0, 2.0, [(5, 0.4, 0.1)] * LAYERS)])
+    points = [
+        {"island": island, "seconds": seconds, "pgc_layers": [layer(i, 5, share, 0.1) for i in range(LAYERS)]}
+        for island, seconds, share in ((0, 1.0, 0.2), (1, 2.0, 0.4))
+    ]
     share_figure, _ = pgc_figures(points, islands_at_once=False)
     assert share_figure["data"][0]["x"] == [1.0, 2.0] and share_figure["data"][0]["y"] == [0.2, 0.4]
 
@@ -90,9 +93,9 @@ def test_a_history_without_pgc_or_stillborn_figures_has_only_fitness_and_rate() 
     assert set(figures(points, islands_at_once=True)) == {"fitness", "rate"}
 
 
-def test_a_jobs_compact_history_entry_reads_as_a_runs_layers() -> None:
+def test_a_jobs_history_entry_keeps_its_compact_layers() -> None:
     """A job stores [pGCs, share, evolvability] per layer (egp.jobs.epoch.epoch_figures); its points carry
-    them in a run's shape, and an entry written before epochs carried figures has none."""
+    them as recorded, and an entry written before epochs carried figures has none."""
     begun = datetime(2026, 1, 1, tzinfo=UTC)
     history = [
         {"island": 0, "epoch": 0, "generation": 10, "evaluations": 100, "best": 0.5, "mean": 0.2},
@@ -109,9 +112,8 @@ def test_a_jobs_compact_history_entry_reads_as_a_runs_layers() -> None:
         },
     ]
     old, new = _job_points({"history": history}, begun)
-    assert old["pgc_layers"] is None and old["stillborn_rate"] is None
+    assert old["pgc"] is None and old["stillborn_rate"] is None
     assert new["stillborn_rate"] == 0.04 and new["seconds"] == 5.0
-    assert new["pgc_layers"] == [
-        {"layer": 0, "pgcs": 20, "above_neutral": 0.1, "evolvability": 0.002},
-        {"layer": 1, "pgcs": 12, "above_neutral": 0.0, "evolvability": 0.0},
-    ]
+    assert new["pgc"] == [[20, 0.1, 0.002], [12, 0.0, 0.0]]
+    share_figure, _ = pgc_figures([old, new], islands_at_once=True)
+    assert [t["y"] for t in share_figure["data"]] == [[0.1], [0.0]]

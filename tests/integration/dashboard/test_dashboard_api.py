@@ -4,8 +4,10 @@ filled by real embedded runs; the run recorder's rows; bad ids answered 400 and 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from egp.api import evolve, open_pool
 from egp.dashboard.app import create_app
 from egp.db import get_engine
 from egp.engine.relations import describe_relations
+from egp.migrations import upgrade
 from egp.problems.registry import get_problem
 
 from .conftest import FilledPool
@@ -226,3 +229,21 @@ def test_a_failed_run_and_an_interrupted_run_are_recorded(filled_pool: FilledPoo
         ("failed", "RuntimeError: progress display broke"),
         ("cancelled", "interrupted"),
     ]
+
+
+def test_an_estimator_fit_is_recorded_and_shown(tmp_path: Path) -> None:
+    """A scikit-learn fit on a SQL Gene Pool is a run like `egp evolve`'s: listed, with its figures."""
+    from egp.sklearn import EGPRegressor
+
+    url = f"sqlite:///{tmp_path / 'fit.db'}"
+    upgrade(url)
+    rows = np.linspace(-1.0, 1.0, 24).reshape(-1, 1)
+    model = EGPRegressor(population=30, generations=4, random_state=1, gene_pool=url)
+    model.fit(rows, rows[:, 0] ** 2 + rows[:, 0])
+    with TestClient(create_app(url), raise_server_exceptions=False) as test_client:
+        (listed,) = test_client.get("/api/runs").json()["runs"]
+        assert listed["kind"] == "run" and listed["problem"] == model.problem_name_
+        assert listed["status"] == "finished" and listed["evaluations"] == model.evaluations_
+        run = test_client.get(f"/api/runs/{listed['id']}").json()
+    assert {"fitness", "rate", "stillborn", "pgc_share", "pgc_evolvability"} <= set(run["figures"])
+    assert run["program"] is not None

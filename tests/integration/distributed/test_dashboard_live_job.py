@@ -50,7 +50,7 @@ def test_a_running_jobs_page_updates_without_reload(
             assert set(detail["figures"]) == {"fitness", "rate", "stillborn", "pgc_share", "pgc_evolvability"}
             evolved = [p for p in detail["points"] if p["stillborn_rate"] is not None]
             assert evolved and all(0.0 <= p["stillborn_rate"] <= 1.0 for p in evolved)
-            assert all(len(p["pgc_layers"]) == 4 for p in evolved)
+            assert all(len(p["pgc"]) == 4 and all(len(f) == 3 for f in p["pgc"]) for p in evolved)
             with browser_page(ARTEFACTS / "dashboard") as page:
                 page.page.goto(f"{base}/runs/{job.id}")
                 page.page.wait_for_selector("#plot-fitness .main-svg")
