@@ -239,11 +239,14 @@ def test_an_estimator_fit_is_recorded_and_shown(tmp_path: Path) -> None:
     upgrade(url)
     rows = np.linspace(-1.0, 1.0, 24).reshape(-1, 1)
     model = EGPRegressor(population=30, generations=4, random_state=1, gene_pool=url)
-    model.fit(rows, rows[:, 0] ** 2 + rows[:, 0])
+    x = rows[:, 0]
+    # Not found in the initial population (x² + x was, leaving no generation to plot).
+    model.fit(rows, x**3 + 0.7 * x**2 - x + 0.25 + 0.1 * np.sin(7 * x))
     with TestClient(create_app(url), raise_server_exceptions=False) as test_client:
         (listed,) = test_client.get("/api/runs").json()["runs"]
         assert listed["kind"] == "run" and listed["problem"] == model.problem_name_
         assert listed["status"] == "finished" and listed["evaluations"] == model.evaluations_
+        assert listed["generations"] == 4
         run = test_client.get(f"/api/runs/{listed['id']}").json()
     assert {"fitness", "rate", "stillborn", "pgc_share", "pgc_evolvability"} <= set(run["figures"])
     assert run["program"] is not None
