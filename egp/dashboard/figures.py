@@ -8,6 +8,7 @@ in `egp report`'s HTML file, and written as PNG files by `egp report --png`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 # Plotly's default colour sequence, so island i has one colour in every figure.
@@ -28,6 +29,11 @@ def _layout(title: str, x: str, y: str, **extra: Any) -> dict[str, Any]:
     }
     layout.update(extra)
     return layout
+
+
+def _rounded(values: Iterable[Any], digits: int = 6) -> list[Any]:
+    """Plotted values to `digits` places (None kept): a mean's 17 digits cost JSON text, not plot detail."""
+    return [None if v is None else round(float(v), digits) for v in values]
 
 
 def _by_island(points: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
@@ -57,8 +63,8 @@ def fitness_figure(points: list[dict[str, Any]]) -> dict[str, Any]:
     for island, series in _by_island(points).items():
         colour = COLOURS[island % len(COLOURS)]
         xs = [p["generation"] for p in series]
-        data.append(_line(f"island {island} best", xs, [p["best"] for p in series], colour))
-        data.append(_line(f"island {island} mean", xs, [p["mean"] for p in series], colour, "dot"))
+        data.append(_line(f"island {island} best", xs, _rounded(p["best"] for p in series), colour))
+        data.append(_line(f"island {island} mean", xs, _rounded(p["mean"] for p in series), colour, "dot"))
     return {"data": data, "layout": _layout("Fitness per island", "generation", "fitness")}
 
 
@@ -158,8 +164,12 @@ def pgc_figures(points: list[dict[str, Any]], islands_at_once: bool = False) -> 
         colour = COLOURS[layer % len(COLOURS)]
         dash = LAYER_DASH[layer % len(LAYER_DASH)]
         xs = [x for x, _ in series]
-        shares.append(_line(f"layer {layer}", xs, [f["above_neutral"] for _, f in series], colour, dash))
-        evolvability.append(_line(f"layer {layer}", xs, [f["evolvability"] for _, f in series], colour, dash))
+        shares.append(
+            _line(f"layer {layer}", xs, _rounded(f["above_neutral"] for _, f in series), colour, dash)
+        )
+        evolvability.append(
+            _line(f"layer {layer}", xs, _rounded((f["evolvability"] for _, f in series), 7), colour, dash)
+        )
     share_layout = _layout("pGCs above neutral fitness (0.5), per layer", "seconds", "share of the layer")
     # From 0 up to a little above the highest share: a fixed 0..1 axis flattens the small shares of a short
     # run (often all below 0.1) onto the axis line.

@@ -107,8 +107,9 @@ def _job_points(progress: dict[str, Any], created: datetime) -> list[dict[str, A
                 "best": entry.get("best"),
                 "mean": entry.get("mean"),
                 "evaluations": evaluations,
-                "seconds": (moment - created).total_seconds() if moment is not None else None,
-                "evals_per_s": rate,
+                # Milliseconds and tenths of an evaluation per second: more digits are JSON text, not data.
+                "seconds": round((moment - created).total_seconds(), 3) if moment is not None else None,
+                "evals_per_s": round(rate, 1) if rate is not None else None,
                 # Recorded per epoch since the dashboard plots them (older entries have neither).
                 "stillborn_rate": entry.get("stillborn_rate"),
                 # As recorded, [pGCs, share above 0.5, mean evolvability] per layer: turning 2,000 epochs'
