@@ -22,7 +22,7 @@ def _layout(title: str, x: str, y: str, **extra: Any) -> dict[str, Any]:
         "title": {"text": title, "font": {"size": 15}},
         "xaxis": {"title": {"text": x}},
         "yaxis": {"title": {"text": y}},
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 45},
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
         "height": 340,
         # Below the x axis title, with room between them.
         "legend": {"orientation": "h", "y": -0.3, "yanchor": "top"},

@@ -3,7 +3,7 @@ filled by real embedded runs; the run recorder's rows; bad ids answered 400 and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +18,8 @@ from egp.api import evolve, open_pool
 from egp.dashboard.app import create_app
 from egp.db import get_engine
 from egp.engine.relations import describe_relations
+from egp.jobs.spec import JobSpec
+from egp.jobs.store import JobStatus, JobStore
 from egp.migrations import upgrade
 from egp.problems.registry import get_problem
 
@@ -250,3 +252,37 @@ def test_an_estimator_fit_is_recorded_and_shown(tmp_path: Path) -> None:
         run = test_client.get(f"/api/runs/{listed['id']}").json()
     assert {"fitness", "rate", "stillborn", "pgc_share", "pgc_evolvability"} <= set(run["figures"])
     assert run["program"] is not None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_runs_list_reads_a_jobs_figures_without_its_history(
+    backend: str, tmp_path: Path, create_postgres_database: Callable[[], str]
+) -> None:
+    """The list takes a job's six listed progress fields from the database, each with its JSON type, and
+    they equal what the job's own page reads from its whole progress."""
+    url = f"sqlite:///{tmp_path / 'jobs.db'}" if backend == "sqlite" else create_postgres_database()
+    upgrade(url)
+    store = JobStore(url)
+    job_id = store.create(JobSpec(problem="koza-quartic", islands=2), get_problem("koza-quartic").identity)
+    history = [
+        {"island": i % 2, "epoch": i // 2, "generation": 10, "best": 0.5, "mean": 0.25} for i in range(50)
+    ]
+    progress = {
+        "history": history,
+        "best": 0.75,
+        "best_signature": "ab" * 32,
+        "solved": False,
+        "evaluations": 12_345,
+        "generation": 40,
+        "reason": "generations",
+    }
+    with store.engine.begin() as connection:
+        store.write(connection, job_id, JobStatus.FINISHED, progress)
+    with TestClient(create_app(url), raise_server_exceptions=False) as test_client:
+        (listed,) = test_client.get("/api/runs").json()["runs"]
+        detail = test_client.get(f"/api/runs/{job_id}", params={"points": "0"}).json()
+    assert listed["best_fitness"] == 0.75 and listed["best_signature"] == "ab" * 32
+    assert listed["solved"] is False and listed["evaluations"] == 12_345 and listed["generations"] == 40
+    assert listed["reason"] == "generations" and listed["status"] == "finished"
+    for key in ("best_fitness", "best_signature", "solved", "evaluations", "generations", "reason", "status"):
+        assert listed[key] == detail[key], key
