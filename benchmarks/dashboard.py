@@ -4,8 +4,9 @@
 
 For each backend: a scratch Gene Pool gets `--gcs` real random GCs (with their sub-GCs, each with a statistics
 row, written by SQLGenePool.record_epoch), two real embedded runs (koza-quartic, so runs have histories,
-lineages and best programs) and one jobs row whose progress holds the 2,000-entry history a long job keeps
-(written through JobStore: there is no worker in this benchmark). Then `egp dashboard` serves it on
+lineages and best programs) and one jobs row whose progress holds the 2,000-entry history a long job keeps,
+each entry with its stillborn rate and four pGC layers' figures as a worker records them (written through
+JobStore: there is no worker in this benchmark). Then `egp dashboard` serves it on
 127.0.0.1 and every page and its JSON endpoint is fetched `--requests` times over HTTP after two warm-up
 fetches; medians and p95 in milliseconds, and each median as a ratio of the 300 ms target, side by side per
 backend. The Gene Pool page's aggregates (counts, problems, most reused building blocks) are recomputed in
@@ -64,6 +65,9 @@ def fill(url: str, gcs: list[Any]) -> dict[str, str]:
             "best": min(1.0, 0.5 + i / 4000),
             "mean": 0.4,
             "updated": (begun + timedelta(seconds=i)).isoformat(),
+            # What a worker records per epoch (egp.jobs.epoch.epoch_figures): the job page plots these.
+            "stillborn_rate": 0.04,
+            "pgc": [[20, 0.1 + layer / 100, 0.002] for layer in range(4)],
         }
         for i in range(2000)
     ]

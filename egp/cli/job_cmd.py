@@ -37,7 +37,8 @@ def _client() -> Any:
 
 
 def job_dict(info: JobInfo) -> dict[str, Any]:
-    """A job as JSON, with its per-island-epoch history (generation, evaluations, best, mean)."""
+    """A job as JSON, with its per-island-epoch history (generation, evaluations, best, mean, time, the
+    epoch's stillborn rate and pGC layers: [pGCs, share above 0.5, mean evolvability] per layer)."""
     return info.as_dict() | {"history": list(info.progress.get("history") or [])}
 
 

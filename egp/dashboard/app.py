@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 # Seconds the Gene Pool page's aggregates are served before they are recomputed (in the background).
 AGGREGATES_TTL_S = 30.0
+DEPTH = re.compile(r"[0-9]{1,3}")
 
 
 def plotly_js() -> Path:
@@ -50,7 +52,8 @@ def plotly_js() -> Path:
 def _depth(request: Request) -> int:
     """The `depth` query parameter (1 to MAX_DEPTH); MalformedIdError for anything else."""
     text = request.query_params.get("depth", str(DEFAULT_DEPTH))
-    if not text.isdigit() or not 1 <= int(text) <= MAX_DEPTH:
+    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+    if not DEPTH.fullmatch(text) or not 1 <= int(text) <= MAX_DEPTH:
         raise MalformedIdError(f"depth must be a whole number from 1 to {MAX_DEPTH}, got {text[:20]!r}")
     return int(text)
 
@@ -83,7 +86,12 @@ def create_app(url: str, credentials: tuple[str, str] | None = None) -> Starlett
         return pages.runs_page(pool)
 
     def run(request: Request) -> dict[str, Any]:
-        return pages.run_page(pool, request.path_params["run_id"])
+        data = pages.run_page(pool, request.path_params["run_id"])
+        # ?points=0: without the history points (the figures hold what a page draws), for the polls of a
+        # running job's page, whose points alone are ~0.6 MB at 2,000 epochs.
+        if request.query_params.get("points") == "0":
+            data.pop("points", None)
+        return data
 
     def gc(request: Request) -> dict[str, Any]:
         return pages.lineage_page(pool, request.path_params["signature"], _depth(request))

@@ -113,7 +113,16 @@ def _name(signature: bytes) -> str:
 
 
 def _stub(signature: bytes) -> dict[str, Any]:
-    """A reference beyond the depth shown: its signature, to follow with a link."""
+    """A reference beyond the depth shown: its signature, to follow with a link (a codon is shown as one:
+    nothing lies beyond it)."""
+    if codon_registry().get(signature) is not None:
+        return {
+            "signature": signature.hex(),
+            "name": _name(signature),
+            "codon": True,
+            "stored": True,
+            "codons": 1,
+        }
     return {"signature": signature.hex(), "name": _name(signature), "beyond": True}
 
 

@@ -1,5 +1,6 @@
-"""The Gene Pool page's figures: row counts, problems, the most reused building blocks, library sync state
-and quarantined rows with their reasons."""
+"""The Gene Pool page's figures: row counts, problems and how they relate, how each pGC layer performed per
+problem family, the most reused building blocks, library sync state and quarantined rows with their
+reasons."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from sqlalchemy import text
 
 from egp.config import display_url
 from egp.db import as_utc
+from egp.engine.relations import RELATED_DISTANCE, family_distance, relation_closeness
 from egp.genetic_code.codons import codon_registry
 from egp.storage.sql_pool import SQLGenePool
 
 # How many of the most reused building blocks and of the newest quarantine rows the page shows.
 TOP_REUSED = 20
 QUARANTINE_ROWS = 50
+# Problems whose pairs are checked for a declared family relation (pairs grow with the square).
+DECLARED_PROBLEMS = 400
 
 
 def _when(value: Any) -> str | None:
@@ -52,6 +56,96 @@ def problems(pool: SQLGenePool) -> list[dict[str, Any]]:
     for identity, (count, best) in scored.items():
         listed.append({"identity": identity.hex(), "name": None, "scored_gcs": count, "best_fitness": best})
     return listed
+
+
+def _mean(total: float, count: int) -> float | None:
+    """A mean of merged totals (None before any measurement)."""
+    return total / count if count else None
+
+
+def relations(pool: SQLGenePool) -> list[dict[str, Any]]:
+    """Every pair of problems with evidence of a relation, as `egp problems related` weighs it: the pairs
+    runs measured (fitness distance, shared sub-GCs) and the pairs of one family whose declared parameter
+    distance makes them related; related pairs first, closest first."""
+    with pool.engine.connect() as connection:
+        names = {
+            bytes(identity): name
+            for identity, name in connection.execute(
+                text("SELECT identity, name FROM problems ORDER BY created LIMIT :n"),
+                {"n": DECLARED_PROBLEMS},
+            )
+        }
+        recorded = connection.execute(
+            text(
+                "SELECT r.problem_a, r.problem_b, r.family_distance, r.fitness_distance_total,"
+                " r.fitness_distance_count, r.shared_total, r.shared_count, r.updated, a.name, b.name"
+                " FROM problem_relations r LEFT JOIN problems a ON a.identity = r.problem_a"
+                " LEFT JOIN problems b ON b.identity = r.problem_b"
+            )
+        ).all()
+    pairs: dict[tuple[bytes, bytes], dict[str, Any]] = {}
+    for a, b, declared, fd_total, fd_count, sh_total, sh_count, updated, name_a, name_b in recorded:
+        key = (bytes(a), bytes(b))
+        distance = family_distance(name_a, name_b)
+        pairs[key] = {
+            "problem_a": name_a or key[0].hex()[:12],
+            "problem_b": name_b or key[1].hex()[:12],
+            "family_distance": distance if distance is not None else declared,
+            "fitness_distance": _mean(float(fd_total), int(fd_count)),
+            "fitness_measurements": int(fd_count),
+            "shared_sub_gcs": _mean(float(sh_total), int(sh_count)),
+            "shared_measurements": int(sh_count),
+            "updated": _when(updated),
+        }
+    # Pairs of one family no run has measured yet: related by their declared parameters alone.
+    named = sorted(names.items())
+    for i, (a, name_a) in enumerate(named):
+        for b, name_b in named[i + 1 :]:
+            distance = family_distance(name_a, name_b)
+            if (a, b) in pairs or distance is None or distance > RELATED_DISTANCE:
+                continue
+            pairs[(a, b)] = {
+                "problem_a": name_a,
+                "problem_b": name_b,
+                "family_distance": distance,
+                "fitness_distance": None,
+                "fitness_measurements": 0,
+                "shared_sub_gcs": None,
+                "shared_measurements": 0,
+                "updated": None,
+            }
+    for pair in pairs.values():
+        closeness = relation_closeness(pair["family_distance"], pair["shared_sub_gcs"])
+        pair["closeness"] = closeness
+        pair["related"] = closeness is not None and closeness <= RELATED_DISTANCE
+    return sorted(
+        pairs.values(),
+        key=lambda r: (not r["related"], r["closeness"] is None, r["closeness"] or 0.0, r["problem_a"]),
+    )
+
+
+def pgc_families(pool: SQLGenePool) -> list[dict[str, Any]]:
+    """How each pGC layer performed per problem family over the runs recorded: runs, pooled pGCs, the share
+    above fitness 0.5, mean fitness and mean evolvability."""
+    with pool.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT family, layer, runs, pgcs, above_half, fitness_total, evolvability_total"
+                " FROM pgc_family_layers ORDER BY family, layer"
+            )
+        ).all()
+    return [
+        {
+            "family": family,
+            "layer": int(layer),
+            "runs": int(runs),
+            "pgcs": int(pgcs),
+            "above_half": _mean(float(above), int(pgcs)),
+            "fitness": _mean(float(fitness), int(pgcs)),
+            "evolvability": _mean(float(evolvability), int(pgcs)),
+        }
+        for family, layer, runs, pgcs, above, fitness, evolvability in rows
+    ]
 
 
 def most_reused(pool: SQLGenePool, top: int = TOP_REUSED) -> list[dict[str, Any]]:
@@ -143,8 +237,15 @@ def quarantine(pool: SQLGenePool, limit: int = QUARANTINE_ROWS) -> dict[str, Any
 
 
 def aggregates(pool: SQLGenePool) -> dict[str, Any]:
-    """The figures that scan every stored GC: row counts, problems, the most reused building blocks."""
-    return {"counts": pool.counts(), "problems": problems(pool), "most_reused": most_reused(pool)}
+    """The figures that scan every stored GC (row counts, problems, the most reused building blocks), and
+    those that change only when a run ends (problem relations, pGC layers per family)."""
+    return {
+        "counts": pool.counts(),
+        "problems": problems(pool),
+        "relations": relations(pool),
+        "pgc_families": pgc_families(pool),
+        "most_reused": most_reused(pool),
+    }
 
 
 def overview(pool: SQLGenePool, summed: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -152,6 +253,7 @@ def overview(pool: SQLGenePool, summed: dict[str, Any] | None = None) -> dict[st
     The library sync state and the quarantine are read now either way."""
     return {
         "url": display_url(pool.url),
+        "related_distance": RELATED_DISTANCE,
         **(summed if summed is not None else aggregates(pool)),
         "sync": sync_state(pool),
         "quarantine": quarantine(pool),

@@ -20,6 +20,14 @@ def fitness(value: Any) -> str:
     return "–" if value is None else f"{float(value):.6f}"
 
 
+def figure(value: Any) -> str:
+    """A measured figure to three significant digits ('–' for none; rounding noise such as 1e-17 as 0)."""
+    if value is None:
+        return "–"
+    number = float(value)
+    return "0" if abs(number) < 1e-9 else f"{number:.3g}"
+
+
 def duration(seconds: Any) -> str:
     """A duration as '42 s', '7 min', '3 h' or '2 d'."""
     if seconds is None:
@@ -41,4 +49,4 @@ def when(text: Any) -> str:
 
 def install_filters(environment: Environment) -> None:
     """Add the filters to a Jinja2 environment."""
-    environment.filters.update(number=number, fitness=fitness, duration=duration, when=when)
+    environment.filters.update(number=number, fitness=fitness, figure=figure, duration=duration, when=when)

@@ -38,21 +38,30 @@ def html_report(data: dict[str, Any], url: str) -> str:
     )
 
 
+# Attempts at exporting the PNG files: kaleido's page sometimes is not ready when it is first called on a
+# loaded machine ("kaleido_scopes is not defined"); a fresh browser then succeeds.
+PNG_ATTEMPTS = 3
+
+
 def png_figures(data: dict[str, Any], directory: Path) -> list[Path]:
-    """Write each figure of `data` as DIRECTORY/<run id>-<figure>.png; EGPError if the image exporter is
-    not installed or cannot run."""
+    """Write each figure of `data` as DIRECTORY/<run id>-<figure>.png (one browser for all of them);
+    EGPError if the image exporter is not installed or cannot run."""
     try:
-        import plotly.io as pio
+        import kaleido
     except ImportError:
-        raise EGPError("--png needs plotly: install the extra with pip install 'egp[dashboard]'") from None
+        raise EGPError("--png needs kaleido: install the extra with pip install 'egp[dashboard]'") from None
     directory.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for name, figure in data["figures"].items():
-        path = directory / f"{data['id'][:12]}-{name}.png"
+    paths = [directory / f"{data['id'][:12]}-{name}.png" for name in data["figures"]]
+    specs = [
+        {"fig": figure, "path": path, "opts": {"format": "png", "width": 900, "height": 420}}
+        for figure, path in zip(data["figures"].values(), paths, strict=True)
+    ]
+    message = ""
+    for _ in range(PNG_ATTEMPTS):
         try:
-            pio.write_image(figure, str(path), format="png", width=900, height=420)
+            # mathjax=False: kaleido's page would otherwise load MathJax from a CDN (the plots use no TeX).
+            kaleido.write_fig_from_object_sync(specs, kopts={"mathjax": False}, cancel_on_error=True)
+            return paths
         except Exception as error:  # kaleido raises its own types (no browser, a browser that died)
             message = " ".join(str(error).split())[:300]
-            raise EGPError(f"--png: Plotly could not export an image: {message}") from None
-        written.append(path)
-    return written
+    raise EGPError(f"--png: Plotly could not export an image: {message}")

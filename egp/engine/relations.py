@@ -76,13 +76,20 @@ def related_problems(problem: Problem, pool: GenePool) -> list[RelatedProblem]:
         shared = relation.shared if relation is not None else None
         if distance is None and relation is not None:
             distance = relation.family_distance
-        closeness = distance if distance is not None else None
-        if shared is not None and shared > 0.0:
-            by_share = 10.0 * (1.0 - shared)
-            closeness = by_share if closeness is None else min(closeness, by_share)
+        closeness = relation_closeness(distance, shared)
         if closeness is not None and closeness <= RELATED_DISTANCE:
             found.append(RelatedProblem(identity, name, closeness))
     return sorted(found, key=lambda r: (r.closeness, r.identity))
+
+
+def relation_closeness(distance: float | None, shared: float | None) -> float | None:
+    """How close two problems are from their family distance and measured shared sub-GC similarity
+    (None: no evidence); they are related when it is at most RELATED_DISTANCE."""
+    closeness = distance
+    if shared is not None and shared > 0.0:
+        by_share = 10.0 * (1.0 - shared)
+        closeness = by_share if closeness is None else min(closeness, by_share)
+    return closeness
 
 
 def sub_gc_set(engine: Engine, gcs: Sequence[GeneticCode]) -> set[bytes]:
@@ -188,4 +195,5 @@ __all__ = [
     "family_parameters",
     "record_run_knowledge",
     "related_problems",
+    "relation_closeness",
 ]

@@ -37,6 +37,7 @@ from egp.engine.island_epoch import (
 )
 from egp.engine.population import Island
 from egp.engine.relations import record_run_knowledge
+from egp.engine.run_recorder import pgc_layer_figures
 from egp.jobs.fitness import read_results
 from egp.jobs.process import gene_pool, warm_engine
 from egp.jobs.progress import count_attempt, fail_job, island_budget, merge_epoch, pending_dispatch
@@ -235,7 +236,8 @@ def _evolve(
 
     snapshot = run_island_epoch(engine, state, epoch, max(count, 0), halt=halted, on_generation=on_generation)
     assert snapshot is not None
-    fresh, dispatch, progress, ended = merge_epoch(store, job_id, island, epoch, snapshot)
+    figures = epoch_figures(engine)
+    fresh, dispatch, progress, ended = merge_epoch(store, job_id, island, epoch, snapshot, figures)
     if ended:
         record_run_knowledge(engine)  # the epoch that ended the job records what the job learnt
     return StepResult("recorded" if fresh else "duplicate", dispatch, progress)
@@ -264,6 +266,19 @@ class _Halt:
             return False
         self.checked = time.monotonic()
         return self.store.status(self.job_id) != JobStatus.RUNNING
+
+
+def epoch_figures(engine: Engine) -> dict[str, Any]:
+    """An epoch's figures for the job's progress history (the dashboard plots them): its stillborn rate
+    (the engine is made for the epoch, so its counts are the epoch's) and, per pGC layer in order, [pGCs,
+    share above 0.5, mean evolvability]. Compact and rounded: the history is one JSON value rewritten at every
+    merge (with dicts per layer a 2,000-epoch history grew from 290 KB to 960 KB; like this, to 500 KB)."""
+    layers = [
+        [layer["pgcs"], round(layer["above_neutral"], 4), round(layer["evolvability"], 6)]
+        for layer in pgc_layer_figures(engine)
+    ]
+    rate = round(engine.stillborn / engine.offspring, 4) if engine.offspring else None
+    return {"stillborn_rate": rate, "pgc": layers}
 
 
 def _meta(engine: Engine, island: Island, epoch: int, started_at: int) -> dict[str, Any]:

@@ -60,11 +60,16 @@ def _better(candidate: dict[str, Any], current: dict[str, Any]) -> bool:
 
 
 def merge_epoch(
-    store: JobStore, job_id: str, island: int, epoch: int, snapshot: IslandSnapshot
+    store: JobStore,
+    job_id: str,
+    island: int,
+    epoch: int,
+    snapshot: IslandSnapshot,
+    figures: dict[str, Any] | None = None,
 ) -> tuple[bool, list[tuple[int, int]], dict[str, Any], bool]:
-    """Merge island `island`'s epoch `epoch` (its `snapshot`) into the jobs row once and finish the job or
-    release the next epoch; returns (merged now, the (island, epoch)s to send then mark, the progress, whether
-    this merge ended the job)."""
+    """Merge island `island`'s epoch `epoch` (its `snapshot`, and the epoch's `figures` for the history:
+    stillborn rate, pGC layers) into the jobs row once and finish the job or release the next epoch; returns
+    (merged now, the (island, epoch)s to send then mark, the progress, whether this merge ended the job)."""
     with store.engine.begin() as connection:
         info = store.locked(connection, job_id)
         spec = info.spec
@@ -78,7 +83,7 @@ def merge_epoch(
             progress["islands"] = islands
             history = list(progress.get("history") or [])
             keys = ("epoch", "generation", "evaluations", "best", "mean", "updated")
-            history.append({k: entry[k] for k in keys} | {"island": island})
+            history.append({k: entry[k] for k in keys} | {"island": island} | (figures or {}))
             progress["history"] = history[-HISTORY_LIMIT:]
             progress["evaluations"] = sum(int(v["evaluations"]) for v in islands.values())
             progress["generation"] = max(int(v.get("generation", 0)) for v in islands.values())

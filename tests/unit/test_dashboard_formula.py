@@ -92,8 +92,8 @@ def test_malformed_run_ids(text: str) -> None:
 
 
 def test_figures_have_a_trace_per_island_and_layer() -> None:
-    """Two islands give best and mean traces each; pGC layers give one trace per layer; a history without
-    stillborn figures (a job's) has no stillborn plot."""
+    """Two islands of a run give best and mean traces each; pGC layers give one trace per layer; a history
+    without stillborn figures (a job's recorded before its epochs carried them) has no stillborn plot."""
     points = [
         {
             "island": island,
@@ -110,7 +110,7 @@ def test_figures_have_a_trace_per_island_and_layer() -> None:
         for generation in range(1, 4)
         for island in range(2)
     ]
-    drawn = figures(points)
+    drawn = figures(points, islands_at_once=False)
     assert set(drawn) == {"fitness", "rate", "stillborn", "pgc_share", "pgc_evolvability"}
     assert [t["name"] for t in drawn["fitness"]["data"]] == [
         "island 0 best",

@@ -32,6 +32,8 @@ const EGP = (() => {
       div.hidden = false;
       Plotly.react(div, figure.data, figure.layout, config);
     }
+    const hint = document.getElementById("no-figures");
+    if (hint && "stillborn" in figures) hint.hidden = true;
   }
 
   async function fetchJson(url) {
@@ -59,7 +61,7 @@ const EGP = (() => {
     const timer = setInterval(async () => {
       let run;
       try {
-        run = await fetchJson(`/api/runs/${encodeURIComponent(initial.id)}`);
+        run = await fetchJson(`/api/runs/${encodeURIComponent(initial.id)}?points=0`);
       } catch (error) {
         return; // the next poll tries again; a page that polls must not die on one lost answer
       }

@@ -3,15 +3,25 @@ filled by real embedded runs; the run recorder's rows; bad ids answered 400 and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from egp.api import evolve
+from egp.api import evolve, open_pool
 from egp.dashboard.app import create_app
 from egp.db import get_engine
+from egp.engine.relations import describe_relations
+from egp.jobs.spec import JobSpec
+from egp.jobs.store import JobStatus, JobStore
+from egp.migrations import upgrade
+from egp.problems.registry import get_problem
 
 from .conftest import FilledPool
 
@@ -72,6 +82,9 @@ def test_a_run_has_figures_per_island_and_its_best_program(
     # The islands of an embedded run take turns: one evaluation rate, the run's.
     assert [trace["name"] for trace in figures["rate"]["data"]] == ["run"]
     assert len(figures["pgc_share"]["data"]) == 4  # one trace per pGC layer (4 by default)
+    # What a running page polls: the same without the points.
+    light = client.get(f"/api/runs/{result.run_id}", params={"points": "0"}).json()
+    assert "points" not in light and light["figures"] == figures
     program = run["program"]
     assert program["signature"] == result.best_signature
     assert program["source"] == result.best_source
@@ -119,6 +132,31 @@ def test_the_gene_pool_overview(client: TestClient, filled_pool: FilledPool) -> 
     assert pool["sync"] == [] and pool["quarantine"] == {"total": 0, "rows": []}
 
 
+def test_the_gene_pool_shows_problem_relations_as_egp_problems_related_does(
+    client: TestClient, filled_pool: FilledPool
+) -> None:
+    """The parity run, ending second, measured its relation with the quartic problem: the page's pair
+    carries the same evidence `egp problems related` prints; each family's pGC layers are there too."""
+    pool = client.get("/api/pool").json()
+    (pair,) = pool["relations"]
+    assert {pair["problem_a"], pair["problem_b"]} == {"koza-quartic", "even-parity-3"}
+    quartic = get_problem("koza-quartic")
+    opened = open_pool(filled_pool.url)
+    try:
+        (row,) = describe_relations(quartic, opened)
+    finally:
+        opened.close()
+    assert row["problem"] == "even-parity-3" and pair["related"] == row["related"]
+    assert pair["family_distance"] == row["family_distance"]
+    assert pair["shared_sub_gcs"] == pytest.approx(row["shared_sub_gcs"])
+    assert pair["shared_measurements"] == row["shared_measurements"] == 1
+    families = {(f["family"], f["layer"]): f for f in pool["pgc_families"]}
+    assert {family for family, _ in families} == {quartic.family, get_problem("even-parity-3").family}
+    assert all(f["runs"] == 1 and 0.0 <= f["above_half"] <= 1.0 for f in families.values())
+    page = client.get("/pool").text
+    assert 'id="relations"' in page and 'id="pgc-families"' in page and "even-parity-3" in page
+
+
 @pytest.mark.parametrize(
     ("url", "status"),
     [
@@ -144,9 +182,19 @@ def test_bad_ids_are_a_page_and_a_json_answer_never_a_traceback(
 
 def test_a_bad_depth_is_a_400(client: TestClient, filled_pool: FilledPool) -> None:
     signature = filled_pool.runs[0].best_signature
-    for depth in ("0", "99", "x", "-1"):
+    for depth in ("0", "99", "x", "-1", "²", "٣", "", "1e1", "9" * 30):
         answer = client.get(f"/api/gc/{signature}?depth={depth}")
         assert answer.status_code == 400 and "depth" in answer.json()["error"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=70), st.text(max_size=6))
+def test_any_id_or_depth_is_a_200_400_or_404_never_a_500(client: TestClient, key: str, depth: str) -> None:
+    """Whatever text stands for a run id, a signature or a depth, the answer is one of these, with JSON."""
+    for path in (f"/api/runs/{quote(key, safe='')}", f"/api/gc/{quote(key, safe='')}"):
+        answer = client.get(path, params={"depth": depth})
+        assert answer.status_code in (200, 400, 404), (path, depth, answer.text)
+        assert "Traceback" not in answer.text
 
 
 def test_a_failed_run_and_an_interrupted_run_are_recorded(filled_pool: FilledPool) -> None:
@@ -183,3 +231,58 @@ def test_a_failed_run_and_an_interrupted_run_are_recorded(filled_pool: FilledPoo
         ("failed", "RuntimeError: progress display broke"),
         ("cancelled", "interrupted"),
     ]
+
+
+def test_an_estimator_fit_is_recorded_and_shown(tmp_path: Path) -> None:
+    """A scikit-learn fit on a SQL Gene Pool is a run like `egp evolve`'s: listed, with its figures."""
+    from egp.sklearn import EGPRegressor
+
+    url = f"sqlite:///{tmp_path / 'fit.db'}"
+    upgrade(url)
+    rows = np.linspace(-1.0, 1.0, 24).reshape(-1, 1)
+    model = EGPRegressor(population=30, generations=4, random_state=1, gene_pool=url)
+    x = rows[:, 0]
+    # Not found in the initial population (x² + x was, leaving no generation to plot).
+    model.fit(rows, x**3 + 0.7 * x**2 - x + 0.25 + 0.1 * np.sin(7 * x))
+    with TestClient(create_app(url), raise_server_exceptions=False) as test_client:
+        (listed,) = test_client.get("/api/runs").json()["runs"]
+        assert listed["kind"] == "run" and listed["problem"] == model.problem_name_
+        assert listed["status"] == "finished" and listed["evaluations"] == model.evaluations_
+        assert listed["generations"] == 4
+        run = test_client.get(f"/api/runs/{listed['id']}").json()
+    assert {"fitness", "rate", "stillborn", "pgc_share", "pgc_evolvability"} <= set(run["figures"])
+    assert run["program"] is not None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_runs_list_reads_a_jobs_figures_without_its_history(
+    backend: str, tmp_path: Path, create_postgres_database: Callable[[], str]
+) -> None:
+    """The list takes a job's six listed progress fields from the database, each with its JSON type, and
+    they equal what the job's own page reads from its whole progress."""
+    url = f"sqlite:///{tmp_path / 'jobs.db'}" if backend == "sqlite" else create_postgres_database()
+    upgrade(url)
+    store = JobStore(url)
+    job_id = store.create(JobSpec(problem="koza-quartic", islands=2), get_problem("koza-quartic").identity)
+    history = [
+        {"island": i % 2, "epoch": i // 2, "generation": 10, "best": 0.5, "mean": 0.25} for i in range(50)
+    ]
+    progress = {
+        "history": history,
+        "best": 0.75,
+        "best_signature": "ab" * 32,
+        "solved": False,
+        "evaluations": 12_345,
+        "generation": 40,
+        "reason": "generations",
+    }
+    with store.engine.begin() as connection:
+        store.write(connection, job_id, JobStatus.FINISHED, progress)
+    with TestClient(create_app(url), raise_server_exceptions=False) as test_client:
+        (listed,) = test_client.get("/api/runs").json()["runs"]
+        detail = test_client.get(f"/api/runs/{job_id}", params={"points": "0"}).json()
+    assert listed["best_fitness"] == 0.75 and listed["best_signature"] == "ab" * 32
+    assert listed["solved"] is False and listed["evaluations"] == 12_345 and listed["generations"] == 40
+    assert listed["reason"] == "generations" and listed["status"] == "finished"
+    for key in ("best_fitness", "best_signature", "solved", "evaluations", "generations", "reason", "status"):
+        assert listed[key] == detail[key], key
