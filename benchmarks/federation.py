@@ -93,8 +93,22 @@ CREATE TRIGGER {ledger}_log AFTER INSERT OR UPDATE ON {table}
 """
 
 
-LEDGER_DDL = _ledger_sql("gc_problem_stats", "problem BYTEA", STATS) + _ledger_sql(
-    "pgc_stats", "layer INTEGER", PGC
+# When each GC arrived in a pool (the server's clock, which the benchmark reads too).
+ARRIVALS_DDL = """
+CREATE TABLE fed_arrivals (signature BYTEA PRIMARY KEY, arrived DOUBLE PRECISION NOT NULL);
+CREATE FUNCTION fed_arrivals_log() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO fed_arrivals VALUES (NEW.signature, extract(epoch FROM clock_timestamp()))
+    ON CONFLICT DO NOTHING;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER fed_arrivals_log AFTER INSERT ON genetic_codes
+    FOR EACH ROW EXECUTE FUNCTION fed_arrivals_log();
+"""
+LEDGER_DDL = (
+    ARRIVALS_DDL
+    + _ledger_sql("gc_problem_stats", "problem BYTEA", STATS)
+    + _ledger_sql("pgc_stats", "layer INTEGER", PGC)
 )
 
 
@@ -135,6 +149,7 @@ class Federation:
         self.args = args
         self.dir = Path(tempfile.mkdtemp(prefix="egp-federation-"))
         tag = uuid.uuid4().hex[:6]
+        self.prefix = f"egp_fed_{tag}_"
         self.nodes: list[Node] = []
         admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True)
         try:
@@ -302,111 +317,121 @@ def _evolver(jobs: Any, results: Any, problem: str, population: int, generations
                 stop_when_solved=False,
                 gene_pool=f"{url}?application_name={EVOLVE_APP}",
             )
-            results.put((url, bytes.fromhex(result.best_signature), result.best_fitness, time.time(), None))
+            results.put((url, bytes.fromhex(result.best_signature), result.best_fitness, None))
         except Exception as error:  # reported by the parent, which stops the benchmark
-            results.put((url, b"", 0.0, time.time(), f"{type(error).__name__}: {error}"))
+            results.put((url, b"", 0.0, f"{type(error).__name__}: {error}"))
 
 
 class Propagation:
-    """Watches each new best GC until every pool holds it; the delay in sync periods."""
+    """New best GCs and when each arrived in every pool (from the pools' arrival logs), in sync periods."""
 
     def __init__(self, federation: Federation, period: float, timeout_periods: float, pull_best: int) -> None:
-        """Events are checked by a thread polling every pool; pulls fetch `pull_best` GCs per problem."""
+        """No event yet; pulls fetch `pull_best` GCs per problem."""
         self.federation, self.period, self.timeout = federation, period, timeout_periods * period
         self.pull_best = pull_best
         self.events: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._watch, daemon=True)
-        self.thread.start()
 
-    def add(self, origin: Node, signature: bytes, fitness: float, committed: float) -> None:
-        """A new best GC, committed in `origin` at wall time `committed`."""
-        with self.lock:
-            self.events.append(
-                {
-                    "origin": origin.name,
-                    "signature": signature,
-                    "fitness": fitness,
-                    "t0": committed,
-                    "waiting": {p.name for p in self.federation.pools if p is not origin},
-                    "reached": {},
-                }
-            )
+    def add(self, origin: Node, signature: bytes, fitness: float) -> None:
+        """A new best GC, made by a run on `origin`."""
+        self.events.append({"origin": origin, "signature": signature, "fitness": fitness})
 
-    def _watch(self) -> None:
-        """Poll the pools that still lack an event's GC, about every 0.2 s."""
-        connections: dict[str, psycopg.Connection[Any]] = {}
-        while not self.stop.is_set():
-            with self.lock:
-                open_events = [e for e in self.events if e["waiting"] and "timed_out" not in e]
-            for event in open_events:
-                now = time.time()
-                if now - event["t0"] > self.timeout:
-                    event["timed_out"] = True
-                    event["superseded"] = self._superseded(event)
-                    continue
-                for pool in [p for p in self.federation.pools if p.name in event["waiting"]]:
-                    try:
-                        if pool.name not in connections:
-                            connections[pool.name] = psycopg.connect(_libpq(pool.url), autocommit=True)
-                        found = connections[pool.name].execute(
-                            "SELECT 1 FROM genetic_codes WHERE signature = %s", (event["signature"],)
-                        )
-                        if found.fetchone():
-                            event["reached"][pool.name] = time.time() - event["t0"]
-                            event["waiting"].discard(pool.name)
-                    except psycopg.Error:
-                        connections.pop(pool.name, None)
-            time.sleep(0.2)
-        for connection in connections.values():
-            connection.close()
+    def arrivals(self) -> dict[str, dict[bytes, float]]:
+        """Per pool: when each event's GC arrived there (UTC seconds), for those it holds."""
+        wanted = [e["signature"] for e in self.events]
+        return {
+            pool.name: {
+                bytes(r[0]): float(r[1])
+                for r in pool.query(
+                    "SELECT signature, arrived FROM fed_arrivals WHERE signature = ANY(%s)", wanted
+                )
+            }
+            for pool in self.federation.pools
+        }
 
-    def _superseded(self, event: dict[str, Any]) -> bool:
-        """True when, in the biome of every pool still lacking it, the event's GC has fallen out of the best
-        `pull_best` GCs of its problem (newer bests took its place), so by design no pull fetches it."""
+    def settle(self) -> dict[str, dict[bytes, float]]:
+        """Wait until every event's GC is in every pool, or the last event is `timeout` old; the arrivals."""
+        while True:
+            arrived = self.arrivals()
+            missing = [e for e in self.events if any(e["signature"] not in held for held in arrived.values())]
+            origins = [arrived[e["origin"].name].get(e["signature"], time.time()) for e in self.events]
+            if not missing or time.time() - max(origins, default=0.0) > self.timeout:
+                return arrived
+            time.sleep(3.0)
+
+    def _superseded(self, event: dict[str, Any], lacking: list[Node]) -> bool:
+        """True when, in the biome of every pool lacking it, the event's GC is out of the best `pull_best`
+        GCs of its problem (newer bests took its place), so by design no pull fetches it any more."""
         rank = (
             "SELECT count(*) FROM gc_problem_stats s"
             " JOIN gc_problem_stats me ON me.problem = s.problem AND me.signature = %s"
             " WHERE s.fitness > me.fitness OR (s.fitness = me.fitness AND s.signature < me.signature)"
         )
         held = "SELECT count(*) FROM gc_problem_stats WHERE signature = %s"
-        for pool in self.federation.pools:
-            if pool.name in event["waiting"] and pool.upstream is not None:
-                biome = pool.upstream
-                if not biome.query(held, event["signature"])[0][0]:
-                    return False
-                if biome.query(rank, event["signature"])[0][0] < self.pull_best:
-                    return False
+        for pool in lacking:
+            biome = pool.upstream
+            assert biome is not None
+            if not biome.query(held, event["signature"])[0][0]:
+                return False
+            if biome.query(rank, event["signature"])[0][0] < self.pull_best:
+                return False
         return True
 
-    def settle(self) -> None:
-        """Wait until every event has reached every pool or timed out; stop watching."""
-        while True:
-            with self.lock:
-                if all(not e["waiting"] or "timed_out" in e for e in self.events):
-                    break
-            time.sleep(0.2)
-        self.stop.set()
-        self.thread.join()
-
-    def figures(self) -> dict[str, Any]:
-        """Per event: the delay until the last pool held the GC, in periods; and their summary."""
-        done = [max(e["reached"].values()) / self.period for e in self.events if not e["waiting"]]
-        each = sorted(v / self.period for e in self.events for v in e["reached"].values())
+    def figures(self, arrived: dict[str, dict[bytes, float]]) -> dict[str, Any]:
+        """Per event: the delay from its arrival in its own pool until the last other pool held it, in
+        periods; and their summary."""
+        done, each, superseded, timed_out = [], [], 0, 0
+        for event in self.events:
+            t0 = arrived[event["origin"].name][event["signature"]]
+            others = [p for p in self.federation.pools if p is not event["origin"]]
+            lacking = [p for p in others if event["signature"] not in arrived[p.name]]
+            delays = [
+                (arrived[p.name][event["signature"]] - t0) / self.period for p in others if p not in lacking
+            ]
+            each += delays
+            if not lacking:
+                done.append(max(delays))
+            elif self._superseded(event, lacking):
+                superseded += 1
+            else:
+                timed_out += 1
+        each.sort()
         return {
             "new_best_events": len(self.events),
             "reached_every_pool": len(done),
             # Out of the best GCs pulls fetch before it reached every pool: newer bests took its place.
-            "superseded": sum(bool(e.get("superseded")) and bool(e["waiting"]) for e in self.events),
-            "timed_out": sum(
-                "timed_out" in e and bool(e["waiting"]) and not e.get("superseded") for e in self.events
-            ),
+            "superseded": superseded,
+            "timed_out": timed_out,
             "all_pools_periods_max": round(max(done), 2) if done else None,
             "all_pools_periods_median": round(sorted(done)[len(done) // 2], 2) if done else None,
             "one_pool_periods_median": round(each[len(each) // 2], 2) if each else None,
             "per_event_periods": [round(v, 2) for v in done],
         }
+
+
+class Connections:
+    """Samples the federation's Postgres connections once a second (the server is shared: keep it low)."""
+
+    def __init__(self, prefix: str) -> None:
+        """Counts the sessions on databases named `prefix`*, in a thread."""
+        self.prefix, self.samples = prefix, [0]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        """One count a second."""
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+            while not self.stop.wait(1.0):
+                row = connection.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE %s", (self.prefix + "%",)
+                ).fetchone()
+                self.samples.append(int(row[0]) if row else 0)
+
+    def finish(self) -> dict[str, Any]:
+        """Stop sampling; the peak and the mean."""
+        self.stop.set()
+        self.thread.join()
+        return {"peak": max(self.samples), "mean": round(sum(self.samples) / len(self.samples), 1)}
 
 
 class Killer:
@@ -629,6 +654,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         federation.wait_ready()
         setup_s = time.perf_counter() - built
         propagation = Propagation(federation, args.period, args.timeout_periods, args.pull_best)
+        sampler = Connections(federation.prefix)
         killer = Killer(federation, rng, (args.min_kill_gap, args.max_kill_gap)) if args.kills else None
         started = time.monotonic()
         record, runs, errors = float("-inf"), 0, []
@@ -638,21 +664,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pool = federation.pools[k % len(federation.pools)]
             k += 1
             jobs.put((pool.url, args.seed * 100_003 + k))
-            url, signature, fitness, finished, error = results.get(timeout=600)
+            url, signature, fitness, error = results.get(timeout=600)
             runs += 1
             if error is not None:
                 errors.append(error)
                 break
             if fitness > record:
                 record = fitness
-                propagation.add(by_url[url], signature, fitness, finished)
+                propagation.add(by_url[url], signature, fitness)
             federation.supervise()
             time.sleep(args.run_gap)
         evolving_s = time.monotonic() - started
         jobs.put(None)
         if killer is not None:
             killer.finish()
-        propagation.settle()
+        arrived = propagation.settle()
         tasks = task_figures(federation)
         for n in federation.nodes:
             federation.kill(n)
@@ -661,7 +687,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         quarantined = {n.level: 0 for n in federation.nodes}
         for n in federation.nodes:
             quarantined[n.level] += int(n.query("SELECT count(*) FROM quarantine")[0][0])
-        figures = propagation.figures()
+        figures = propagation.figures(arrived)
+        connections = sampler.finish()
         return {
             "pools": args.pools,
             "biomes": args.biomes,
@@ -683,6 +710,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "quarantined": quarantined,
             "best_rows_back_down_equal": back_down(federation, 5),
             "propagation": figures,
+            "postgres_connections": connections,
             **tasks,
             **drained,
             "goals": {"exact_totals": True, "propagation_max_periods": 3.0},

@@ -17,9 +17,11 @@ from typing import Any
 
 from celery import Task
 from celery.schedules import schedstate, schedule
+from celery.signals import task_postrun
 
 from egp.celery_config import Queue, health_task_name, make_app
 from egp.config import get_settings
+from egp.db import close_engines
 from egp.health import process_report
 from egp.jobs.recovery import redispatch_stalled
 from egp.storage.sync import archive, prepare_database, promote, pull
@@ -107,6 +109,15 @@ def _log_start() -> None:
 
 
 check_on_start(app, "dbmanager", _log_start, dispatch_uid="egp.dbmanager.start")
+
+
+def _close_connections(**_: object) -> None:
+    """After each task, close the pooled connections: a DB manager works once a sync period, and a library
+    serves the DB managers of every database below it, which must not each hold connections in between."""
+    close_engines()
+
+
+task_postrun.connect(_close_connections, weak=False, dispatch_uid="egp.dbmanager.close_connections")
 
 
 @app.task(name=health_task_name(Queue.DBMANAGER), bind=True)
