@@ -177,6 +177,9 @@ class Federation:
         for n in self.pools:
             with psycopg.connect(_libpq(n.url), autocommit=True) as connection:
                 connection.execute(LEDGER_DDL)
+        from egp.db import close_engines
+
+        close_engines()  # the migrations' connections: the shared server's connections are few
         self.port = _free_port()
         self.redis = subprocess.Popen(
             [
@@ -305,6 +308,7 @@ class Federation:
 def _evolver(jobs: Any, results: Any, problem: str, population: int, generations: int) -> None:
     """Child process: run each (pool URL, seed) of `jobs` as an embedded evolution; report its best."""
     from egp.api import evolve
+    from egp.db import close_engines
 
     while (job := jobs.get()) is not None:
         url, seed = job
@@ -320,6 +324,8 @@ def _evolver(jobs: Any, results: Any, problem: str, population: int, generations
             results.put((url, bytes.fromhex(result.best_signature), result.best_fitness, None))
         except Exception as error:  # reported by the parent, which stops the benchmark
             results.put((url, b"", 0.0, f"{type(error).__name__}: {error}"))
+        finally:
+            close_engines()  # one engine per pool: none keeps a connection between its runs
 
 
 class Propagation:
