@@ -5,8 +5,9 @@ N Gene Pools → B biome libraries → 1 biosphere, each a Postgres database on 
 dropped at the end), each with its own real DB manager (`celery -A dbmanager.app worker -B`, its own
 Redis database on a private redis-server) pushing to and pulling from its upstream every `--period`
 seconds. The schedules are aligned to the UTC clock by level (EGP_PROMOTE_PHASE_S, EGP_PULL_PHASE_S):
-pools push and pull at the start of a period, biomes push at a third of it and pull at two thirds, so a
-GC a pool pushes reaches the biosphere and comes back down to every biome before the pools' next pull.
+pools push and pull in the first quarter of a period (spread, so few sync at once), biomes push at a third
+of it and pull at two thirds, so a GC a pool pushes reaches the biosphere and comes back down to every
+biome before the pools' next pull.
 
 Short evolution runs (embedded `egp.api.evolve` on the pool's database URL, one at a time, round robin,
 in a child process) feed the pools, and a driver kills a random DB manager with -9 every few seconds,
