@@ -277,6 +277,14 @@ def outcome(stack: Stack, jobs: list[str]) -> dict[str, Any]:
     }
 
 
+def library_missing(result: dict[str, Any]) -> int:
+    """Pool statistics rows with an evaluation that the library lacks after the last push: with every scored
+    GC promoted, any is a delta the last push left behind (0 expected)."""
+    rows = result["rows"]
+    held = {(r[0], r[1]) for r in rows["library_stats"]}
+    return sum(1 for r in rows["pool_stats"] if r[3] >= 1 and (r[0], r[1]) not in held)
+
+
 def library_equals_pool(result: dict[str, Any]) -> bool:
     """The library's statistics rows are exactly the pool's (for the rows the library holds): every delta of
     the pool arrived once, whatever was killed mid-push."""
@@ -430,6 +438,7 @@ def run(args: argparse.Namespace, seed: int, disturbed: bool) -> dict[str, Any]:
             "statuses": [r[0] for r in result["rows"]["jobs"]],
         }
         figures["library_equals_pool"] = library_equals_pool(result)
+        figures["library_missing_rows"] = library_missing(result)
         figures["self_exits_restarted"] = dict(stack.exits)
         figures["library_quarantined"] = stack.query("library", "SELECT count(*) FROM quarantine")[0][0]
         if driver is not None:
@@ -507,6 +516,10 @@ def main(argv: list[str]) -> dict[str, Any]:
                 "overhead": chaos["figures"]["wall_s"] / calm["figures"]["wall_s"],
                 "library_equals_pool": calm["figures"]["library_equals_pool"]
                 and chaos["figures"]["library_equals_pool"],
+                "library_missing_rows": [
+                    calm["figures"]["library_missing_rows"],
+                    chaos["figures"]["library_missing_rows"],
+                ],
                 "statuses": chaos["figures"]["statuses"],
                 "self_exits_restarted": chaos["figures"]["self_exits_restarted"],
                 "library_quarantined": [
@@ -526,6 +539,8 @@ def main(argv: list[str]) -> dict[str, Any]:
         "rounds": len(rounds),
         "identical": all(r["identical"] for r in rounds),
         "library_equals_pool": all(r["library_equals_pool"] for r in rounds),
+        # Every scored GC's statistics reached the library in both runs (the last push left nothing behind).
+        "library_complete": all(r["library_missing_rows"] == [0, 0] for r in rounds),
         "faults_survived": sum(by_kind.values()),
         "faults_by_kind": by_kind,
         "mid_push_kills": sum(r["mid_push_kills"] for r in rounds),

@@ -191,6 +191,18 @@ class Settings(BaseSettings):
     sync_interval_s: float = Field(
         default=60.0, gt=0, description="Seconds between the DB manager's promote and pull runs."
     )
+    promote_phase_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="Promote at this offset (s) into each sync period of the UTC clock; unset: every"
+        " period from the DB manager's start.",
+    )
+    pull_phase_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="Pull at this offset (s) into each sync period of the UTC clock; unset: every"
+        " period from the DB manager's start.",
+    )
     archive_interval_s: float = Field(
         default=3600.0, gt=0, description="Seconds between the DB manager's archive runs."
     )
@@ -214,6 +226,18 @@ class Settings(BaseSettings):
                 f" {env_name('visibility_timeout_s')} ({self.visibility_timeout_s}):"
                 " a task still running at the visibility timeout is delivered a second time"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _phases_within_the_period(self) -> Settings:
+        """A phase is an offset into one sync period, so it must be shorter than the period."""
+        for name in ("promote_phase_s", "pull_phase_s"):
+            phase = getattr(self, name)
+            if phase is not None and phase >= self.sync_interval_s:
+                raise ValueError(
+                    f"{env_name(name)} ({phase}) must be below {env_name('sync_interval_s')}"
+                    f" ({self.sync_interval_s}): it is an offset into one sync period"
+                )
         return self
 
     @property

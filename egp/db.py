@@ -54,6 +54,13 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+def close_engines() -> None:
+    """Close every engine's pooled connections (each reopens on next use)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+
+
 def sqlite_file(url: str) -> Path | None:
     """Return the file a SQLite URL names, or None for Postgres and in-memory SQLite."""
     parsed = make_url(normalise_database_url(url))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from egp.config import load_settings
+from egp.errors import ConfigurationError
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.types import TYPES
 from egp.storage.locks import lock_key
@@ -33,6 +34,41 @@ def test_promote_and_pull_are_scheduled_only_with_an_upstream(monkeypatch: pytes
         monkeypatch.delenv("EGP_LIBRARY_URLS")
         get_settings.cache_clear()
     assert "promote" not in dbmanager.app.beat_schedule()
+
+
+def test_aligned_schedule_runs_at_its_phase_of_the_utc_clock() -> None:
+    """Due once per period at the phase, whenever beat started; phases are checked against the period."""
+    import pickle
+    from datetime import UTC, datetime, timedelta
+
+    from dbmanager.app import aligned, beat_schedule, sync_schedule
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)  # a multiple of every period below since the epoch
+    every = aligned(6.0, 2.0)
+    every.nowfun = lambda: start + timedelta(seconds=1.5)
+    assert every.is_due(start + timedelta(seconds=1.0)) == (False, 0.5)
+    every.nowfun = lambda: start + timedelta(seconds=2.25)
+    assert every.is_due(start + timedelta(seconds=1.0)) == (True, 5.75)
+    assert every.is_due(start + timedelta(seconds=2.1)) == (False, 5.75)
+    every.nowfun = lambda: start + timedelta(seconds=19.0)  # beat was down: one run, not a backlog
+    assert every.is_due(start + timedelta(seconds=2.1)) == (True, 1.0)
+    assert repr(pickle.loads(pickle.dumps(aligned(6.0, 2.0)))) == repr(aligned(6.0, 2.0))
+    assert sync_schedule(6.0, None) == 6.0
+    with pytest.raises(ConfigurationError, match="EGP_PULL_PHASE_S"):
+        load_settings(sync_interval_s=6.0, pull_phase_s=6.0)
+    from egp.config import get_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EGP_LIBRARY_URLS", '["postgresql://u@h/lib"]')
+        patch.setenv("EGP_SYNC_INTERVAL_S", "6")
+        patch.setenv("EGP_PULL_PHASE_S", "4")
+        get_settings.cache_clear()
+        try:
+            entries = beat_schedule()
+        finally:
+            get_settings.cache_clear()
+    assert entries["promote"]["schedule"] == 6.0 and isinstance(entries["pull"]["schedule"], aligned)
+    assert entries["pull"]["options"] == {"expires": 6.0}
 
 
 def test_interface_key_is_exact_and_ordered() -> None:

@@ -137,8 +137,9 @@ def _prepare_push(local: SQLGenePool, peer: str, settings: Settings) -> dict[str
 
 def _apply_push(
     local: SQLGenePool, upstream: SQLGenePool, batch: dict[str, Any], source: UUID, report: SyncReport
-) -> None:
-    """Apply a pending batch to the upstream in one transaction, unless that batch was applied already."""
+) -> int:
+    """Apply a pending batch to the upstream in one transaction, unless that batch was applied already;
+    returns the GCs it added upstream (added to `report` with the rest of what it did)."""
     signatures = [bytes.fromhex(s) for s in batch["signatures"]]
     downstream = f"downstream:{source}"
     source_name = f"push from {source}"
@@ -155,16 +156,13 @@ def _apply_push(
         )
         if applied >= batch["seq"]:
             report.already_applied = True
-            return
+            return 0
         # Only what the upstream lacks is read, sent and validated.
         present = upstream.present(connection, "genetic_codes", signatures)
         with local.engine.connect() as local_connection:
             rows = local.rows_by_signature([s for s in signatures if s not in present], local_connection)
         valid, rejected = admit(upstream, connection, rows, source_name)
-        report.gcs_sent = len(rows)
-        report.gcs_new = upstream.put(connection, valid)
-        report.quarantined = len(rejected)
-        report.reasons = [reason for _, _, reason in rejected[:10]]
+        landed = upstream.put(connection, valid)
         quarantine(upstream, connection, rejected, source_name)
         bad = {sig for sig, _, _ in rejected}
         units, postgres = bool(batch.get(WIRE_UNITS)), upstream.postgres
@@ -206,14 +204,21 @@ def _apply_push(
             "signature, layer",
             PUSH_PGC_CONFLICT,
         )
-        report.stats_rows, report.pgc_stats_rows = len(stats), len(pgc)
         connection.execute(
             text(
                 "UPDATE sync_state SET applied_seq = :seq, last_push = :now, pushed_gcs = pushed_gcs + :n"
                 " WHERE peer = :peer"
             ),
-            {"seq": batch["seq"], "now": upstream.now(), "n": report.gcs_new, "peer": downstream},
+            {"seq": batch["seq"], "now": upstream.now(), "n": landed, "peer": downstream},
         )
+    # Counted only once the upstream transaction committed (a promote may send two batches).
+    report.gcs_sent += len(rows)
+    report.gcs_new += landed
+    report.quarantined += len(rejected)
+    report.reasons += [reason for _, _, reason in rejected[: max(0, 10 - len(report.reasons))]]
+    report.stats_rows += len(stats)
+    report.pgc_stats_rows += len(pgc)
+    return landed
 
 
 def _finish_push(local: SQLGenePool, peer: str, batch: dict[str, Any], gcs_new: int) -> None:
@@ -238,20 +243,23 @@ def pending_batch(local: SQLGenePool, peer: str) -> dict[str, Any] | None:
 
 
 def push_locked(local: SQLGenePool, upstream: SQLGenePool, settings: Settings, report: SyncReport) -> None:
-    """Re-send any pending batch, then prepare and send a new one (the caller holds the sync lock)."""
+    """Re-send any pending batch, then prepare and send a new one (the caller holds the sync lock).
+
+    The new batch is sent whether or not the pending one had landed before a crash: a promote always leaves
+    nothing behind that had changed when it started (a promote run once after everything stopped, as the
+    chaos soak's and the federation's last one, must send every delta, not only a crashed push's batch).
+    """
     peer = peer_name(upstream.url)
     source = database_uuid(local.url)
-    for _ in range(2):
-        batch = pending_batch(local, peer) or _prepare_push(local, peer, settings)
-        if batch is None:
-            return
-        report.batch = batch["seq"]
-        _apply_push(local, upstream, batch, source, report)
-        _finish_push(local, peer, batch, report.gcs_new)
-        if not report.already_applied:
-            return
-        # That batch had landed before a crash; now send what has accumulated since.
-        report.already_applied = False
+    pending = pending_batch(local, peer)
+    if pending is not None:
+        report.batch = pending["seq"]
+        _finish_push(local, peer, pending, _apply_push(local, upstream, pending, source, report))
+    batch = _prepare_push(local, peer, settings)
+    if batch is None:
+        return
+    report.batch = batch["seq"]
+    _finish_push(local, peer, batch, _apply_push(local, upstream, batch, source, report))
 
 
 def promote(local_url: str, settings: Settings, upstream_url: str | None = None) -> SyncReport:
