@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -395,6 +396,31 @@ def test_a_curriculum_is_deterministic_per_seed() -> None:
         return [(r.solved, r.evaluations, r.best_signature) for r in results]
 
     assert run() == run()
+
+
+def test_a_warm_curriculum_step_on_sqlite_is_deterministic_per_seed(tmp_path: Path) -> None:
+    """even-parity-3 then even-parity-4 on two fresh SQLite Gene Pools with one seed: the same block library
+    (read back from the database, learned functions first) and the same results, step by step."""
+    from egp.migrations import upgrade
+    from egp.storage.sql_pool import SQLGenePool
+
+    def run(name: str) -> tuple[list[tuple[bool, int, str]], list[bytes]]:
+        url = f"sqlite:///{tmp_path / name}"
+        upgrade(url)
+        results = evolve_curriculum(
+            ["even-parity-3", "even-parity-4"], gene_pool=url, seed=2, population=80, max_evaluations=3000
+        )
+        pool = SQLGenePool(url)
+        try:
+            engine = Engine(get_problem("even-parity-4"), EvolutionConfig(seed=2), pool)
+            library = [gc.signature for gc, _ in engine.blocks.blocks]
+        finally:
+            pool.close()
+        return [(r.solved, r.evaluations, r.best_signature) for r in results], library
+
+    first, again = run("a.db"), run("b.db")
+    assert first == again
+    assert first[1]  # the second step had parity-3's programs to learn from
 
 
 def test_sources_are_a_run_setting_of_evolve_and_of_a_job_spec() -> None:
