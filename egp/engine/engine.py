@@ -112,7 +112,6 @@ class Engine:
             ]
         self.literals = [c for c in self.solution_codons if not c.inputs]
         self.functions = [c for c in self.solution_codons if c.inputs]
-        self.expressions = ExpressionMaker(self.functions, self.inputs, self.literals)
         # GCs written to (or read from) the Gene Pool, and the shipped codons, which every database has.
         self.persisted: set[bytes] = {codon.signature for codon in registry}
         # What the Gene Pool is known to hold (with sub-GCs): the codons, what was read from it and what was
@@ -127,6 +126,11 @@ class Engine:
             self.load_closure([block.signature for block, _ in blocks.blocks])
         else:
             self.blocks = load_blocks(self)
+        # Spontaneous assembly draws from the codons and the heaviest building blocks (at most half as many
+        # as there are function codons): what earlier problems taught enters as functions, as ADFs would.
+        # On an empty Gene Pool there are none and spontaneous GCs are exactly those of a cold run.
+        learned = self.blocks.learned_functions((len(self.functions) + 1) // 2)
+        self.expressions = ExpressionMaker([*self.functions, *learned], self.inputs, self.literals)
         # A problem without literal codons can never have a literal perturbed, nor a run without building
         # blocks insert one: leaving those pGC codons out keeps every pGC built from them (and their certain
         # stillborns) out of the run.

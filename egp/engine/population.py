@@ -70,9 +70,12 @@ def spontaneous(engine: Engine, rng: random.Random, assembler: Assembler) -> Gen
     size = rng.randint(2, max(2, engine.initial_max_codons))
     try:
         filler = engine.literals[0] if engine.literals else None
-        return assembler.random_gc(engine.expressions, rng, engine.outputs[0], size, filler)
+        gc = assembler.random_gc(engine.expressions, rng, engine.outputs[0], size, filler)
     except (ValueError, EGPError):
         return None
+    # An expression node may be a learned function (a block of many codons): a GC over the codon limit
+    # could never be mutated, so it is not drawn. Codon-only expressions never exceed it.
+    return gc if gc.num_codons <= engine.max_codons else None
 
 
 def within_budget(engine: Engine, signatures: Iterable[bytes]) -> list[bytes]:

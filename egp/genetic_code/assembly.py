@@ -126,7 +126,9 @@ class Assembler:
     def _finish(self, part: _Part, filler: GeneticCode | None) -> GeneticCode:
         """The GC of a whole expression's part; a lone codon on inputs is wrapped with an unused `filler`."""
         gc, conns = part
-        if gc.codon is None:
+        # A built part takes all the inputs in order; a lone multi-codon function (a learned block) on some
+        # of them is wrapped like a lone codon.
+        if gc.codon is None and tuple(conns) == tuple(self._all_inputs):
             return gc
         if filler is None:
             raise ValueError("a single codon on the inputs needs a filler codon to make a STANDARD graph")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -237,8 +238,9 @@ def test_a_heavier_block_is_drawn_more_often() -> None:
     assert library.draw(rng, FLOAT, (BOOL,)) is None  # no block makes a float
 
 
-def test_a_sub_gc_reused_by_good_programs_weighs_their_summed_fitness() -> None:
-    """A sub-GC inside two programs of fitness 0.5 and 0.75 weighs 1.25; each program weighs its own."""
+def _two_programs_sharing_a_part() -> tuple[MemoryGenePool, GeneticCode, GeneticCode, bytes]:
+    """even-parity-3 programs and(p, x0) (fitness 0.5) and nor(p, x1) (0.75) sharing p = nand(or(x0, x1), x2),
+    stored in a Gene Pool; returns the pool, both programs and p's signature."""
     pool = MemoryGenePool()
     problem = get_problem("even-parity-3")
     store: dict[bytes, GeneticCode] = {}
@@ -252,10 +254,85 @@ def test_a_sub_gc_reused_by_good_programs_weighs_their_summed_fitness() -> None:
     record.new_gcs = sorted(store.values(), key=lambda g: g.code_depth)
     record.problem_stats = {first.signature: ProblemStats(0.5, 1), second.signature: ProblemStats(0.75, 1)}
     pool.record_epoch(record)
+    return pool, first, second, shared
+
+
+def test_a_block_weighs_its_largest_share_of_a_good_program_times_the_problems_nearness() -> None:
+    """Weight = nearness × fitness × share of the program's codons, the largest over programs: for
+    even-parity-4 (parity-3 is at distance 1, nearness 1/2) each whole program weighs half its fitness and the
+    shared 2-codon part 0.5 × 0.75 × 2/3 (its share of the better program)."""
+    pool, first, second, shared = _two_programs_sharing_a_part()
     engine = Engine(get_problem("even-parity-4"), config(), pool)
     weights = {gc.signature: weight for gc, weight in load_blocks(engine).blocks}
-    assert weights[shared] == pytest.approx(1.25)
-    assert weights[first.signature] == pytest.approx(0.5) and weights[second.signature] == pytest.approx(0.75)
+    assert weights[first.signature] == pytest.approx(0.25) and weights[second.signature] == pytest.approx(
+        0.375
+    )
+    assert weights[shared] == pytest.approx(0.5 * 0.75 * 2 / 3)
+    assert engine.blocks.learned_functions(1) == [second]
+
+
+def test_trivial_blocks_are_dropped_and_equal_behaviours_share_one_entry() -> None:
+    """A block computing a constant (or(x0, nand(x0, x0)) is always True) or passing an input through
+    (and(x1, or(x1, x1))) is no block; two GCs computing one function are one entry, the smaller GC."""
+    pool = MemoryGenePool()
+    problem = get_problem("even-parity-3")
+    store: dict[bytes, GeneticCode] = {}
+    assembler = Assembler(store, [BOOL] * 3)
+    x = [Expr(None, (), k) for k in range(3)]
+    constant = assembler.assemble(Expr(codon("bool_or"), (x[0], Expr(codon("bool_nand"), (x[0], x[0])))))
+    passing = assembler.assemble(Expr(codon("bool_and"), (x[1], Expr(codon("bool_or"), (x[1], x[1])))))
+    small = assembler.assemble(Expr(codon("bool_or"), (Expr(codon("bool_nand"), (x[0], x[1])), x[2])))
+    # or(small, x2) computes what small does (small = or(nand(x0, x1), x2)): one entry, the smaller GC.
+    same = assembler.assemble(
+        Expr(codon("bool_or"), (Expr(codon("bool_or"), (Expr(codon("bool_nand"), (x[0], x[1])), x[2])), x[2]))
+    )
+    record = EpochRecord(problem=problem.identity, problem_name=problem.name)
+    record.new_gcs = sorted(store.values(), key=lambda g: g.code_depth)
+    record.problem_stats = {g.signature: ProblemStats(0.5, 1) for g in (constant, passing, small, same)}
+    pool.record_epoch(record)
+    engine = Engine(get_problem("even-parity-4"), config(), pool)
+    kept = {gc.signature for gc, _ in load_blocks(engine).blocks}
+    assert constant.signature not in kept and passing.signature not in kept
+    assert small.signature in kept
+    assert same.signature not in kept
+    behaviours = [
+        tuple(engine.executor.evaluate(gc, [a, b, c])[0] for a in (0, 1) for b in (0, 1) for c in (0, 1))
+        for gc, _ in load_blocks(engine).blocks
+    ]
+    assert len(behaviours) == len(set(behaviours))
+
+
+def test_learned_functions_enter_spontaneous_assembly_only_when_warm() -> None:
+    """A warm engine's spontaneous GCs call the related problem's best program as a function (within the
+    codon limit); a cold engine's use codons only, as before."""
+    from egp.engine.population import distinct_spontaneous, epoch_rng
+
+    pool, _first, second, _shared = _two_programs_sharing_a_part()
+    warm = Engine(get_problem("even-parity-4"), config(population=200), pool)
+    members = [warm.lookup(s) for s in distinct_spontaneous(warm, epoch_rng(1, 0, -1), [])]
+    assert any(_contains(gc, second.signature, warm.store) for gc in members)
+    assert all(gc.num_codons <= warm.max_codons and gc.inputs == warm.inputs for gc in members)
+    cold = Engine(get_problem("even-parity-4"), config(population=200))
+    cold_members = [cold.lookup(s) for s in distinct_spontaneous(cold, epoch_rng(1, 0, -1), [])]
+    assert not any(_contains(gc, second.signature, cold.store) for gc in cold_members)
+
+
+def test_a_lone_function_block_on_some_inputs_is_wrapped_to_the_full_interface() -> None:
+    """An expression that is one 1-input block on the second of two inputs assembles to a 2-input GC that
+    computes the block on that input."""
+    store: dict[bytes, GeneticCode] = {}
+    y = Expr(None, (), 0)
+    block = Assembler(store, [FLOAT]).assemble(
+        Expr(codon("float_add"), (y, Expr(codon("float_mul"), (y, y))))
+    )
+    gc = Assembler(store, [FLOAT, FLOAT]).assemble(
+        Expr(block, (Expr(None, (), 1),)), filler=codon("lit_float_1")
+    )
+    assert gc.inputs == (FLOAT, FLOAT) and _contains(gc, block.signature, store)
+    from egp.genetic_code.execution import Executor
+
+    store.update({c.signature: c for c in codon_registry()})
+    assert Executor(store).evaluate(gc, [5.0, 3.0])[0] == pytest.approx(12.0)
 
 
 @pytest.mark.parametrize("mutation", [stack_block, inverse_stack_block])
@@ -319,6 +396,31 @@ def test_a_curriculum_is_deterministic_per_seed() -> None:
         return [(r.solved, r.evaluations, r.best_signature) for r in results]
 
     assert run() == run()
+
+
+def test_a_warm_curriculum_step_on_sqlite_is_deterministic_per_seed(tmp_path: Path) -> None:
+    """even-parity-3 then even-parity-4 on two fresh SQLite Gene Pools with one seed: the same block library
+    (read back from the database, learned functions first) and the same results, step by step."""
+    from egp.migrations import upgrade
+    from egp.storage.sql_pool import SQLGenePool
+
+    def run(name: str) -> tuple[list[tuple[bool, int, str]], list[bytes]]:
+        url = f"sqlite:///{tmp_path / name}"
+        upgrade(url)
+        results = evolve_curriculum(
+            ["even-parity-3", "even-parity-4"], gene_pool=url, seed=2, population=80, max_evaluations=3000
+        )
+        pool = SQLGenePool(url)
+        try:
+            engine = Engine(get_problem("even-parity-4"), EvolutionConfig(seed=2), pool)
+            library = [gc.signature for gc, _ in engine.blocks.blocks]
+        finally:
+            pool.close()
+        return [(r.solved, r.evaluations, r.best_signature) for r in results], library
+
+    first, again = run("a.db"), run("b.db")
+    assert first == again
+    assert first[1]  # the second step had parity-3's programs to learn from
 
 
 def test_sources_are_a_run_setting_of_evolve_and_of_a_job_spec() -> None:
