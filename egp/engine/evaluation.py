@@ -11,6 +11,13 @@ cases) or a tuple of per-case values otherwise, and two columns with the same co
 - the fitness function runs once per distinct output: an offspring whose outputs equal an earlier GC's gets
   that GC's assessment (a fitness function is a function of the outputs).
 
+Large columns (a table's rows, `LARGE_COLUMN_BYTES` and up) are the exception to value numbering inside a
+GC: a column a codon computes gets a new id without a content check, and only a GC's *outputs* are numbered
+by content, just before assessment. Finding a large column's equal costs a fingerprint pass over it — about
+what the codon itself costs — and on a table almost every computed column is new (at 5,625 rows, fewer than
+one in twenty had an equal), while the outputs are where equal columns pay (a repeated assessment and
+digest cost several codons). Results are the same either way: ids only decide what is reused.
+
 The cache is bounded by a byte budget (the L2 cache of the settings); when full it is flushed, keeping the
 input columns. It is a plain dict, not an LRU like the executor's caches (egp/genetic_code/lru.py): its
 entries are ids into one shared, value-numbered column list, so evicting an entry would free nothing, and
@@ -111,9 +118,9 @@ class CaseEvaluator:
         self._cache: dict[tuple[bytes, tuple[int, ...]], tuple[int, ...]] = {}
         self._assessed: dict[tuple[int, ...], Score] = {}
         self._tally.bytes = 0
-        # A closure over the new dictionaries, not a method: the walker holds it, and the evaluator holds
+        # Closures over the new dictionaries, not methods: the walker holds them, and the evaluator holds
         # the walker (a bound method there would be a reference cycle keeping the whole cache alive).
-        self._intern = _interner(self._values, self._ids, self.count, self._tally)
+        self._intern, self._canonical = _interner(self._values, self._ids, self.count, self._tally)
         self._input_ids = tuple(self._intern(column) for column in self._inputs)
         self._walk = self._make_walker()
 
@@ -162,17 +169,24 @@ class CaseEvaluator:
             ids = self._output_ids(gc)
         except Exception as error:  # a GC may fail at run time; that is a failed evaluation, not a crash
             return Score(0.0, False, f"{type(error).__name__}: {error}")
-        score = self._assessed.get(ids)
+        assessed = self._assessed
+        score = assessed.get(ids)
         if score is None:
-            values = self._values
-            columns = [values[i] for i in ids]
-            if self.numpy_quiet:
-                score = self._assess(columns)
-            else:
-                with quiet_numpy():
+            # Large output columns are numbered by content only here (see the module docstring).
+            canonical = self._canonical
+            same = tuple(canonical(i) for i in ids)
+            score = assessed.get(same)
+            if score is None:
+                values = self._values
+                columns = [values[i] for i in same]
+                if self.numpy_quiet:
                     score = self._assess(columns)
-            self._assessed[ids] = score
-            self._tally.bytes += _ENTRY_BYTES
+                else:
+                    with quiet_numpy():
+                        score = self._assess(columns)
+                assessed[same] = score
+            assessed[ids] = score
+            self._tally.bytes += 2 * _ENTRY_BYTES
         if self._size_penalty and score.fitness > 0.0:
             fitness = max(0.0, score.fitness - self._size_penalty * gc.num_codons)
             return Score(fitness, score.solved, score.reason, score.behaviour, score.cases)
@@ -309,20 +323,29 @@ def _full_column(value: Any, type_uid: int, count: int) -> Any:
     return (value,) * count
 
 
-def _interner(values: list[Any], ids: dict[Any, Any], count: int, tally: _Tally) -> Callable[[Any], int]:
-    """A function giving the id of a column, shared by every column with the same content (new: new id).
+def _interner(
+    values: list[Any], ids: dict[Any, Any], count: int, tally: _Tally
+) -> tuple[Callable[[Any], int], Callable[[int], int]]:
+    """Functions numbering columns: `intern` gives a column its id, `canonical` an id its content's id.
 
-    A small column's key is its bytes. A large 8-byte column (a float or int column of a table) is keyed by
-    a cheap fingerprint instead — a sample of its values and the wrapping sum of its words — and compared
-    in full with the columns of the same fingerprint: hashing its whole bytes would cost more than the
-    codon that made it, and keeping those bytes as a key would double its memory.
+    `intern` gives a small column the id every column with its content shares (new content: a new id); its
+    key is the column's bytes. A large 8-byte column (a float or int column of a table) gets a new id with
+    no content check (see the module docstring). `canonical(i)` is the first id whose column has the
+    content of column i (i itself if none): a large column is keyed by a cheap fingerprint — a sample of
+    its values and the wrapping sum of its words — and compared in full with the columns of the same
+    fingerprint (hashing its whole bytes would cost more than the codon that made it, and keeping those
+    bytes as a key would double its memory).
     """
     stride = max(1, count // 64)
+    # The content id of each large column `canonical` has numbered (its own id when it was the first).
+    numbered: dict[int, int] = {}
 
     def intern(column: Any) -> int:
         if type(column) is _NDARRAY:
             if column.nbytes >= LARGE_COLUMN_BYTES and column.itemsize == 8:
-                return intern_large(column)
+                values.append(column)
+                tally.bytes += column.nbytes + _ENTRY_BYTES
+                return len(values) - 1
             key: Any = (column.dtype.char, column.tobytes())
         else:
             # repr tells 1, 1.0 and True apart, which tuple equality would not.
@@ -337,24 +360,32 @@ def _interner(values: list[Any], ids: dict[Any, Any], count: int, tally: _Tally)
         tally.bytes += 2 * size + _ENTRY_BYTES
         return index
 
-    def intern_large(column: Any) -> int:
-        words = column.view(_WORD)
-        key = ("L", column.dtype.char, column[::stride].tobytes(), int(_WRAPPING_SUM(words)))
+    def canonical(index: int) -> int:
+        found = numbered.get(index)
+        if found is not None:
+            return found
+        column = values[index]
+        if type(column) is not _NDARRAY or column.nbytes < LARGE_COLUMN_BYTES or column.itemsize != 8:
+            return index  # numbered by content when it was made
+        key = ("L", column.dtype.char, column[::stride].tobytes(), int(_WRAPPING_SUM(column.view(_WORD))))
         bucket = ids.get(key)
         if bucket is None:
-            bucket = ids[key] = []
+            ids[key] = [index]
+            found = index
         else:
             content = column.tobytes()
-            for index in bucket:
-                if values[index].tobytes() == content:
-                    return index  # type: ignore[no-any-return]
-        values.append(column)
-        index = len(values) - 1
-        bucket.append(index)
-        tally.bytes += column.nbytes + _ENTRY_BYTES
-        return index
+            for other in bucket:
+                if values[other].tobytes() == content:
+                    found = other
+                    break
+            else:
+                bucket.append(index)
+                found = index
+        numbered[index] = found
+        tally.bytes += _ENTRY_BYTES
+        return found
 
-    return intern
+    return intern, canonical
 
 
 _WORD = np.dtype(np.uint64)
@@ -380,7 +411,10 @@ def behaviour_digest(columns: Sequence[Any]) -> bytes:
     digest = hashlib.sha256()
     for column in columns:
         if isinstance(column, np.ndarray):
-            digest.update(column.dtype.str.encode() + column.tobytes())
+            # The same bytes as `dtype.str + tobytes()`, fed in two parts: a contiguous array is hashed
+            # in place (a table's column would otherwise be copied twice, which costs a third of the hash).
+            digest.update(column.dtype.str.encode())
+            digest.update(column.data if column.flags.c_contiguous else column.tobytes())
         else:
             digest.update(repr(column).encode())
         digest.update(b"\0")

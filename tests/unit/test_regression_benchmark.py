@@ -48,3 +48,15 @@ def test_every_peer_runs_within_its_budget(tool: str) -> None:
     assert result["evaluations"] > 0 and result["size"] >= 1
     assert 0.5 <= result["seconds"] < 15.0
     assert result["test_r2"] > -10.0
+
+
+def test_the_profile_splits_a_fit_into_scoring_and_the_rest() -> None:
+    """The fit without scoring breeds the same program (scores looked up); the shares add up."""
+    from benchmarks import regression_profile
+
+    result = regression_profile.main(["--dataset", "diabetes", "--evaluations", "600", "--reps", "1"])
+    assert result["evaluations"] >= 600 and result["same_program_without_scoring"]
+    assert result["cpu_seconds_without_scoring"] > 0.0 and result["cpu_seconds_fit"] > 0.0
+    assert result["us_per_gc_fit"] == pytest.approx(result["us_per_gc_scoring"] + result["us_per_gc_rest"])
+    replay = result["replay"]
+    assert replay["us_per_gc"] > 0.0 and replay["cache_misses_per_gc"] > 0.0

@@ -128,13 +128,14 @@ def test_the_size_penalty_lowers_the_fitness_of_larger_programs() -> None:
     assert charged.behaviour == free.behaviour
 
 
-def test_large_columns_share_an_id_exactly_when_their_bytes_are_equal() -> None:
-    """A column that differs from another only in a row the fingerprint's sample skips gets its own id."""
+def test_large_columns_share_a_content_id_exactly_when_their_bytes_are_equal() -> None:
+    """Large columns get new ids as they are made; `canonical` gives equal bytes one id, and a column that
+    differs from another only in a row the fingerprint's sample skips (or in the sign of a zero) its own."""
     from egp.engine.evaluation import _interner, _Tally
 
     count = 5000
     values: list[object] = []
-    intern = _interner(values, {}, count, _Tally())
+    intern, canonical = _interner(values, {}, count, _Tally())
     base = np.linspace(0.0, 1.0, count)
     same = base.copy()
     # Swapping two values keeps the sample (both rows are off the stride) and the sum of the words.
@@ -142,12 +143,15 @@ def test_large_columns_share_an_id_exactly_when_their_bytes_are_equal() -> None:
     swapped[[1, 2]] = swapped[[2, 1]]
     signed = base.copy()
     signed[0] = -0.0
-    first = intern(base)
-    assert intern(same) == first
-    assert intern(swapped) != first
-    assert intern(signed) != first
-    assert intern(swapped.copy()) == intern(swapped)
-    assert len(values) == 3
+    ids = [intern(column) for column in (base, same, swapped, signed, swapped.copy())]
+    assert ids == [0, 1, 2, 3, 4] and len(values) == 5
+    assert canonical(ids[0]) == ids[0]  # the first of its content keeps its id
+    assert canonical(ids[1]) == ids[0]
+    assert canonical(ids[2]) == ids[2] and canonical(ids[3]) == ids[3]
+    assert canonical(ids[4]) == ids[2]
+    assert canonical(ids[4]) == ids[2]  # answered from its memo the second time
+    small = np.arange(10.0)
+    assert intern(small) == intern(small.copy()) == canonical(intern(small))  # small: by content at once
 
 
 def test_a_saved_table_loads_as_the_same_problem(tmp_path: Path) -> None:
