@@ -49,16 +49,19 @@ def health(self: Task[[], dict[str, Any]]) -> dict[str, Any]:
     **RETRY_ON_CONNECTION_ERRORS,
 )
 def evaluate_batch_task(
-    self: Task[[str, str | None, list[str]], dict[str, Any]],
+    self: Task[[str, str | None, list[str], str | None], dict[str, Any]],
     problem: str,
     job: str | None,
     signatures: list[str],
+    identity: str | None = None,
 ) -> dict[str, Any]:
-    """Score a batch of GCs (by signature) on `problem` and write the results in one statement.
+    """Score a batch of GCs (by signature) on `problem`, write the results in one statement and return them
+    (the sender takes them from the result; `identity`: the problem identity it scores on, hex).
 
     Not reject_on_worker_lost: a GC that kills its process is not redelivered here; the epoch re-sends a
     batch a bounded number of times and then scores what is still missing as 0.
     """
     settings = get_settings()
     worker = f"{self.request.hostname or 'executor'}/{os.getpid()}"
-    return evaluate_batch(settings, gene_pool(settings.gene_pool_url), problem, job, signatures, worker)
+    pool = gene_pool(settings.gene_pool_url)
+    return evaluate_batch(settings, pool, problem, job, signatures, worker, identity)

@@ -37,10 +37,11 @@ from egp.engine.island_epoch import (
 )
 from egp.engine.population import Island
 from egp.engine.relations import record_run_knowledge
+from egp.genetic_code.gc import GeneticCode
 from egp.jobs.fitness import read_results
 from egp.jobs.process import gene_pool, warm_engine
 from egp.jobs.progress import count_attempt, fail_job, island_budget, merge_epoch, pending_dispatch
-from egp.jobs.remote import RemoteScorer, remote_initial_population, use_remote
+from egp.jobs.remote import RemoteScorer, apply_scores, deferred_initial_population, use_remote
 from egp.jobs.spec import JobError, JobSpec
 from egp.jobs.store import JobInfo, JobStatus, JobStore
 from egp.problems.base import Problem
@@ -92,16 +93,26 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
     problem = _problem(spec)
     recorded = store.recorded_epochs(job_id)
     made: list[tuple[EpochRecord, IslandSnapshot]] = []
+    built: list[tuple[int, Engine, list[bytes], list[GeneticCode]]] = []
     for island in range(spec.islands):
         if island in recorded:
             continue
         config = spec.evolution_config(settings, max_evaluations=island_budget(spec, island))
         engine = Engine(problem, config, pool, job=job_id)
         if remote is not None:
+            # Scored after every island is drawn: a fan-out stores GCs in the Gene Pool, where the next
+            # island's sources would find them (see egp.jobs.remote).
             use_remote(engine, remote, island, -1)
-            members = remote_initial_population(engine, island)
+            members, pending = deferred_initial_population(engine, island)
         else:
-            members = engine.initial_population(island)
+            members, pending = engine.initial_population(island), []
+        built.append((island, engine, members, pending))
+    if remote is not None:
+        # Every island's fan-out is out at once, so the executors score them side by side.
+        fanouts = [remote.submit(engine, pending, island, -1) for island, engine, _, pending in built]
+        for (_, engine, _, pending), fanout in zip(built, fanouts, strict=True):
+            apply_scores(engine, pending, remote.collect(fanout))
+    for island, engine, members, _ in built:
         record = EpochRecord(
             problem=engine.problem_id, job=job_id, island=island, epoch=-1, problem_name=problem.name
         )

@@ -17,12 +17,14 @@ fitness 0 itself, so a GC that kills its executor cannot loop the queue.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
+import math
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, cast
@@ -39,8 +41,10 @@ from egp.config import Settings
 from egp.engine.engine import Engine
 from egp.engine.evaluation import CaseEvaluator, Score
 from egp.engine.lineage import closure_for
+from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
+from egp.jobs.spec import JobError
 from egp.problems.base import Problem
 from egp.problems.registry import get_problem
 from egp.storage.models import FitnessResultRow
@@ -157,8 +161,18 @@ def write_results(
         return len(connection.execute(statement, rows).all())  # rowcount of an executemany is -1
 
 
+def registry_digest() -> str:
+    """The hash of this process's codon registry (its codon files): compiled GCs and cached outputs are
+    only valid under the registry they were made with."""
+    return codon_registry().files_hash
+
+
 @dataclass
 class _ProblemRuntime:
+    """What an executor process keeps for one problem between batches: the rebuilt (compiled) GCs and the
+    CaseEvaluator with its sub-GC output cache, valid for exactly one (problem identity, registry)."""
+
+    key: tuple[bytes, str]
     problem: Problem
     store: dict[bytes, GeneticCode]
     evaluator: CaseEvaluator
@@ -168,22 +182,71 @@ _runtimes: dict[str, _ProblemRuntime] = {}
 
 
 def _runtime(name: str, settings: Settings) -> _ProblemRuntime:
-    """A per-process evaluator for the problem (its sub-GC output cache survives between batches)."""
+    """A per-process evaluator for the problem, kept between batches while it stays valid.
+
+    Everything kept is content-addressed (GCs by signature, outputs by sub-GC signature and input columns),
+    so reuse is safe as long as the problem's data and the codons are those it was made with: the runtime is
+    keyed by the problem's identity (its name, version and case data, hashed) and the codon registry's hash,
+    and made afresh when either changes.
+    """
+    problem = get_problem(name)
+    key = (problem.identity, registry_digest())
     runtime = _runtimes.get(name)
+    if runtime is not None and runtime.key != key:
+        logger.info("problem %s or the codon registry changed: executor caches dropped", name)
+        runtime = None
     if runtime is not None and len(runtime.store) > _STORE_LIMIT:
         runtime.store.clear()  # GCs are re-read from the Gene Pool as batches need them
     if runtime is None:
-        problem = get_problem(name)
         store: dict[bytes, GeneticCode] = {}
         # The process runs under a memory limit (RLIMIT_AS): the output cache gets a quarter of it at most,
         # or a long job's cache would grow into a MemoryError on every batch.
         budget = min(settings.l2_cache_bytes, settings.executor_memory_limit_mb * 1024 * 1024 // 4)
         evaluator = CaseEvaluator(problem, Executor(store, settings.l1_cache_bytes), budget)
-        runtime = _runtimes[name] = _ProblemRuntime(problem, store, evaluator)
+        runtime = _runtimes[name] = _ProblemRuntime(key, problem, store, evaluator)
     return runtime
 
 
 _STORE_LIMIT = 50_000  # GCs kept per problem in an executor process between batches
+
+
+def _load(pool: SQLGenePool, store: dict[bytes, GeneticCode], signatures: Sequence[bytes]) -> None:
+    """Read the GCs among `signatures` (and their sub-GCs) that `store` lacks from the Gene Pool.
+
+    Level by level, only what is missing: an offspring's closure is mostly its parent's, which this process
+    has already rebuilt and checked, so a batch reads its few new nodes instead of whole closures. Every GC
+    read is rebuilt from its graph and signature-checked by the Gene Pool (`get_many`).
+    """
+    registry = codon_registry()
+    wanted = [s for s in dict.fromkeys(signatures) if s not in store and registry.get(s) is None]
+    while wanted:
+        found = pool.get_many(wanted)
+        following: list[bytes] = []
+        for signature in wanted:
+            loaded = found.get(signature)
+            if loaded is None:
+                continue  # unknown: the batch scores it as rejected
+            store[signature] = loaded
+            for sub in (loaded.gca, loaded.gcb):
+                if sub is not None and sub not in store and registry.get(sub) is None:
+                    following.append(sub)
+        wanted = list(dict.fromkeys(following))
+
+
+def _complete(store: dict[bytes, GeneticCode], gc: GeneticCode) -> bool:
+    """Whether every sub-GC of `gc` is in `store` (or a codon)."""
+    registry = codon_registry()
+    stack = [gc]
+    while stack:
+        node = stack.pop()
+        for sub in (node.gca, node.gcb):
+            if sub is None or registry.get(sub) is not None:
+                continue
+            found = store.get(sub)
+            if found is None:
+                return False
+            stack.append(found)
+    return True
 
 
 def evaluate_batch(
@@ -193,29 +256,38 @@ def evaluate_batch(
     job: str | None,
     signatures: Sequence[str],
     worker: str,
+    identity: str | None = None,
 ) -> dict[str, Any]:
-    """Score the GCs named by hex `signatures` on the problem and store the results; the executor's work."""
+    """Score the GCs named by hex `signatures` on the problem, store the results and return them in bulk.
+
+    `identity`: the problem identity (hex) the sender scores on; a different one here (another problem
+    version or case data) is refused with `error` rather than scored on the wrong problem.
+    """
     runtime = _runtime(problem_name, settings)
     problem_id = runtime.problem.identity
+    if identity is not None and identity != problem_id.hex():
+        return {
+            "problem": problem_name,
+            "error": f"executor {worker} has problem {problem_name!r} with identity {problem_id.hex()[:16]},"
+            f" the job scores identity {identity[:16]}: deploy the same problem version everywhere",
+        }
     wanted = [bytes.fromhex(s) for s in signatures]
     done = read_results(pool, problem_id, wanted)
     todo = [s for s in dict.fromkeys(wanted) if s not in done]
     scores: dict[bytes, Score] = {}
     try:
-        gcs = pool.closure(todo)
+        _load(pool, runtime.store, todo)
     except _LOST_CONNECTION:
         # A dropped database connection says nothing about the GCs: the task retries it. Scoring them 0
         # would make the job's result depend on when a connection died.
         raise
     except Exception as error:  # a corrupt or unknown GC is rejected, never executed
         logger.warning("batch of %d GCs cannot be loaded: %s", len(todo), error)
-        gcs = []
-    for loaded in gcs:
-        runtime.store.setdefault(loaded.signature, loaded)
     limit = settings.fitness_time_limit_s
+    started = time.perf_counter()
     for signature in todo:
         gc = runtime.store.get(signature)
-        if gc is None:
+        if gc is None or not _complete(runtime.store, gc):
             scores[signature] = Score(0.0, False, "rejected: not in the Gene Pool or failed validation")
             continue
         try:
@@ -229,8 +301,46 @@ def evaluate_batch(
             # The sub-GC output cache may hold a half-built column; start it afresh.
             runtime.evaluator._reset()
         scores[signature] = score
+    seconds = time.perf_counter() - started
     written = write_results(pool, problem_id, scores, job, worker)
-    return {"problem": problem_name, "scored": len(scores), "written": written, "cached": len(done)}
+    return {
+        "problem": problem_name,
+        "scored": len(scores),
+        "written": written,
+        "cached": len(done),
+        "seconds": seconds,
+        "executor": worker,
+        "scores": encode_scores(done | scores),
+    }
+
+
+def encode_scores(scores: Mapping[bytes, Score]) -> dict[str, list[Any]]:
+    """Scores as a task result carries them (JSON): hex signature -> [fitness, solved, reason, behaviour
+    (hex), per-case scores (base64 of little-endian float64, or None)]; floats round-trip exactly."""
+    return {
+        signature.hex(): [
+            score.fitness,
+            score.solved,
+            score.reason[:1000] if score.reason else None,
+            score.behaviour.hex(),
+            None if score.cases is None else base64.b64encode(encode_cases(score.cases) or b"").decode(),
+        ]
+        for signature, score in scores.items()
+    }
+
+
+def decode_scores(payload: Mapping[str, Any]) -> dict[bytes, Score]:
+    """The scores `encode_scores` wrote (exactly as read_results would read them from the table)."""
+    found: dict[bytes, Score] = {}
+    for signature, (fitness, solved, reason, behaviour, cases) in payload.items():
+        found[bytes.fromhex(signature)] = Score(
+            float(fitness),
+            bool(solved),
+            reason,
+            bytes.fromhex(behaviour),
+            None if cases is None else decode_cases(base64.b64decode(cases)),
+        )
+    return found
 
 
 def batches(signatures: Sequence[bytes], size: int) -> list[list[bytes]]:
@@ -238,8 +348,59 @@ def batches(signatures: Sequence[bytes], size: int) -> list[list[bytes]]:
     return [list(signatures[k : k + size]) for k in range(0, len(signatures), size)]
 
 
+# Batch sizing (RemoteFitness.batch_size): a batch's fixed cost (the hop) is at most this share of its
+# scoring time, and a fan-out is split into at least this many batches per executor process (so the work
+# spreads evenly) when the batches stay large enough for that.
+HOP_SHARE = 0.2
+BATCHES_PER_EXECUTOR = 2
+
+
+@dataclass
+class CostModel:
+    """What one evaluation and one hop cost, measured from the batches that came back (moving averages)."""
+
+    evaluation_s: float | None = None  # an executor's scoring time per GC
+    hop_s: float | None = None  # a batch's round trip less its scoring time
+    executors: set[str] = field(default_factory=set)  # the executor processes that answered
+
+    def observe(self, result: Mapping[str, Any], round_trip: float | None) -> None:
+        """Fold one batch's result (and its round trip, where it was timed alone) into the averages."""
+        scored = int(result.get("scored", 0))
+        seconds = float(result.get("seconds", 0.0))
+        if result.get("executor"):
+            self.executors.add(str(result["executor"]))
+        if scored:
+            per = seconds / scored
+            self.evaluation_s = per if self.evaluation_s is None else 0.7 * self.evaluation_s + 0.3 * per
+        if round_trip is not None:
+            hop = max(round_trip - seconds, 0.0)
+            self.hop_s = hop if self.hop_s is None else 0.7 * self.hop_s + 0.3 * hop
+
+
+@dataclass
+class _Batch:
+    """One batch sent: its GCs, what `send` returned (a Celery AsyncResult, or the result itself when the
+    executor ran synchronously) and when it was sent."""
+
+    signatures: list[bytes]
+    handle: Any
+    sent: float
+
+
+@dataclass
+class Fanout:
+    """One engine's GCs out with the executor pool: the scores known, the GCs still missing, the batches."""
+
+    problem: bytes
+    found: dict[bytes, Score]
+    pending: list[bytes]
+    out: list[_Batch] = field(default_factory=list)
+    sends: int = 0
+
+
 class RemoteFitness:
-    """The worker side of remote fitness: store the GCs, send batches by task name, wait on the DB count."""
+    """The worker side of remote fitness: store the GCs, send sized batches by task name, and take the
+    scores back in bulk from the batches' results (the table is the fallback and the durable record)."""
 
     def __init__(
         self,
@@ -256,56 +417,130 @@ class RemoteFitness:
         self.send = send
         self.pool = pool or SQLGenePool(settings.gene_pool_url)
         self.batches_sent = 0
+        self.cost = CostModel()
 
     def __call__(self, engine: Engine, gcs: list[GeneticCode], island: int, epoch: int) -> dict[bytes, Score]:
         """Scores of `gcs`, from stored results or computed by the executor pool."""
+        return self.collect(self.submit(engine, gcs, island, epoch))
+
+    def batch_size(self, count: int) -> int:
+        """GCs per batch for a fan-out of `count`: from the measured evaluation and hop costs, large enough
+        that the hop is at most HOP_SHARE of a batch's work, small enough to spread over the executors;
+        never above `fitness_batch_size` (the setting, used as is until costs are measured)."""
+        largest = self.settings.fitness_batch_size
+        evaluation, hop = self.cost.evaluation_s, self.cost.hop_s
+        if evaluation is None or hop is None or evaluation <= 0.0:
+            return largest
+        amortised = math.ceil(hop / (HOP_SHARE * evaluation))
+        spread = math.ceil(count / (BATCHES_PER_EXECUTOR * max(1, len(self.cost.executors))))
+        return max(1, min(largest, max(amortised, spread)))
+
+    def submit(self, engine: Engine, gcs: list[GeneticCode], island: int, epoch: int) -> Fanout:
+        """Store the GCs without a stored score and send them in batches; `collect` waits for the scores.
+
+        Several fan-outs may be out at once (e.g. every island's initial population)."""
         pool = self.pool
         problem = engine.problem_id
         wanted = [gc.signature for gc in gcs]
         found = read_results(pool, problem, wanted)
-        pending = [s for s in dict.fromkeys(wanted) if s not in found]
-        if not pending:
-            return found
+        fanout = Fanout(problem, found, [s for s in dict.fromkeys(wanted) if s not in found])
+        if not fanout.pending:
+            return fanout
         # Executors read GCs from the Gene Pool: store them first, with provenance. Offspring share most of
         # their sub-GCs with their parents, so only the nodes the Gene Pool lacks are written.
-        new = closure_for([engine.lookup(s) for s in pending], engine.lookup, engine.in_gene_pool)
+        new = closure_for([engine.lookup(s) for s in fanout.pending], engine.lookup, engine.in_gene_pool)
         with pool.transaction() as connection:
             pool.put(connection, new, self.job, island, epoch)
         engine.in_gene_pool.update(gc.signature for gc in new)
-        size = self.settings.fitness_batch_size
+        self._send(fanout, fanout.pending)
+        return fanout
+
+    def _send(self, fanout: Fanout, signatures: list[bytes]) -> None:
+        fanout.sends += 1
+        identity = fanout.problem.hex()
+        for batch in batches(signatures, self.batch_size(len(signatures))):
+            handle = self.send([self.problem_name, self.job, [s.hex() for s in batch], identity])
+            fanout.out.append(_Batch(batch, handle, time.monotonic()))
+            self.batches_sent += 1
+
+    def collect(self, fanout: Fanout) -> dict[bytes, Score]:
+        """Wait for the fan-out's scores; re-send what is missing after a silence of
+        `fitness_batch_timeout_s`, and after MAX_SENDS score what is still missing 0."""
+        found = fanout.found
+        while fanout.pending:
+            self._wait(fanout)
+            if not fanout.pending:
+                break
+            logger.warning(
+                "%d GCs of job %s have no score after send %d", len(fanout.pending), self.job, fanout.sends
+            )
+            if fanout.sends >= MAX_SENDS:
+                reason = f"no executor scored it after {MAX_SENDS} sends"
+                lost = {s: Score(0.0, False, reason) for s in fanout.pending}
+                write_results(self.pool, fanout.problem, lost, self.job, "worker")
+                found.update(lost)
+                fanout.pending = []
+                break
+            fanout.out = []
+            self._send(fanout, fanout.pending)
+        return found
+
+    def _wait(self, fanout: Fanout) -> None:
+        """Take the batches' results as they come; return when none is missing or nothing came for
+        `fitness_batch_timeout_s` (then what the table holds is taken too)."""
         timeout = self.settings.fitness_batch_timeout_s
-        for sends in range(1, MAX_SENDS + 1):
-            for batch in batches(pending, size):
-                self.send([self.problem_name, self.job, [s.hex() for s in batch]])
-                self.batches_sent += 1
-            # Wait while scores keep arriving; a batch silent for `timeout` seconds is sent again.
+        deadline = time.monotonic() + timeout
+        first = True
+        for batch in fanout.out:
+            result = _result(batch.handle, max(deadline - time.monotonic(), 0.0))
+            if result is None:
+                break  # silent past the deadline (or failed): the table and a re-send take over
+            if result.get("error"):
+                raise JobError(str(result["error"]))
+            # Only the first batch's round trip is its own; later ones may have waited for us.
+            self.cost.observe(result, time.monotonic() - batch.sent if first else None)
+            first = False
+            arrived = decode_scores(result.get("scores") or {})
+            fanout.found.update(arrived)
             deadline = time.monotonic() + timeout
-            pause = 0.005
-            while pending and time.monotonic() < deadline:
-                time.sleep(pause)
-                pause = min(pause * 1.5, 0.2)
-                arrived = read_results(pool, problem, pending)
-                if arrived:
-                    found.update(arrived)
-                    pending = [s for s in pending if s not in found]
-                    deadline = time.monotonic() + timeout
-            if not pending:
-                return found
-            logger.warning("%d GCs of job %s have no score after send %d", len(pending), self.job, sends)
-        lost = {s: Score(0.0, False, f"no executor scored it after {MAX_SENDS} sends") for s in pending}
-        write_results(pool, problem, lost, self.job, "worker")
-        return found | lost
+        fanout.pending = [s for s in fanout.pending if s not in fanout.found]
+        if fanout.pending:
+            fanout.found.update(read_results(self.pool, fanout.problem, fanout.pending))
+            fanout.pending = [s for s in fanout.pending if s not in fanout.found]
+
+
+def _result(handle: Any, timeout: float) -> Mapping[str, Any] | None:
+    """A batch's result: the mapping itself (a synchronous executor), or a Celery result waited for up to
+    `timeout` seconds (None if it did not come or the task failed)."""
+    if isinstance(handle, Mapping):
+        return handle
+    get = getattr(handle, "get", None)
+    if get is None:
+        return None
+    try:
+        # Waiting on a sub-task from inside a task is what remote fitness is: the epoch task has nothing
+        # else to do until the scores are back.
+        value = get(timeout=max(timeout, 0.001), disable_sync_subtasks=False, propagate=True)
+    except Exception as error:  # a timeout, or the batch's task failed: the caller re-sends
+        logger.debug("fitness batch result not taken: %s", error)
+        return None
+    return value if isinstance(value, Mapping) else None
 
 
 __all__ = [
     "FITNESS_TASK",
     "MAX_SENDS",
+    "CostModel",
+    "Fanout",
     "FitnessTimeout",
     "RemoteFitness",
     "decode_cases",
+    "decode_scores",
     "encode_cases",
+    "encode_scores",
     "evaluate_batch",
     "read_results",
+    "registry_digest",
     "time_limit",
     "write_results",
 ]

@@ -2,19 +2,37 @@
 
 The engine hands each generation over whole (`batched`), and `prefetch` has the executors score its new
 offspring in one fan-out (egp.jobs.fitness.RemoteFitness); `score` then answers from what came back.
+
+A job's initial populations are made in two steps, as in local mode all from the Gene Pool as it was before
+the job: every island's members first (scores deferred), then one fan-out for all of them. Fanning out an
+island's members before the next island was drawn stored them in the Gene Pool first, where the next
+island's UNRELATED source found them: its population, and from then on the whole job, differed from the same
+job with local fitness.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from egp.engine.engine import Engine
 from egp.engine.evaluation import Score
 from egp.genetic_code.gc import GeneticCode
+from egp.jobs.fitness import Fanout
 from egp.jobs.spec import JobError
 
-# Scores GCs for (island, epoch) in one executor fan-out: RemoteFitness.__call__.
-RemoteScorer = Callable[[Engine, list[GeneticCode], int, int], dict[bytes, Score]]
+
+class RemoteScorer(Protocol):
+    """Scores GCs for (island, epoch) through the executor pool (egp.jobs.fitness.RemoteFitness)."""
+
+    def __call__(self, engine: Engine, gcs: list[GeneticCode], island: int, epoch: int) -> dict[bytes, Score]:
+        """Scores of `gcs`, in one fan-out."""
+
+    def submit(self, engine: Engine, gcs: list[GeneticCode], island: int, epoch: int) -> Fanout:
+        """Send `gcs` out without waiting."""
+
+    def collect(self, fanout: Fanout) -> dict[bytes, Score]:
+        """Wait for a submitted fan-out's scores."""
 
 
 class PrefetchedEvaluator:
@@ -55,8 +73,9 @@ def use_remote(engine: Engine, remote: RemoteScorer, island: int, epoch: int) ->
     return evaluator
 
 
-def remote_initial_population(engine: Engine, island: int) -> list[bytes]:
-    """`initial_population` with every new member scored by the executor pool in one fan-out."""
+def deferred_initial_population(engine: Engine, island: int) -> tuple[list[bytes], list[GeneticCode]]:
+    """`initial_population` with scoring deferred: the members, and those of them still to be scored (by
+    `apply_scores`, once the executor pool has scored them). Nothing is written to the Gene Pool."""
     evaluator = engine.evaluator
     assert isinstance(evaluator, PrefetchedEvaluator)
     evaluator.deferred = True
@@ -64,13 +83,18 @@ def remote_initial_population(engine: Engine, island: int) -> list[bytes]:
         members = engine.initial_population(island)
     finally:
         evaluator.deferred = False
-    pending = [engine.lookup(s) for s in members if s in evaluator.placeholder]
-    scores = evaluator.fetch(pending)
+    return members, [engine.lookup(s) for s in members if s in evaluator.placeholder]
+
+
+def apply_scores(engine: Engine, pending: Sequence[GeneticCode], scores: dict[bytes, Score]) -> None:
+    """Put the executor pool's scores of deferred members where `initial_population` would have put them."""
+    evaluator = engine.evaluator
+    assert isinstance(evaluator, PrefetchedEvaluator)
     for gc in pending:
         score = scores[gc.signature]
+        evaluator.ready[gc.signature] = score
         engine.scores[gc.signature] = score
         engine.survivability[gc.signature] = score.fitness
         evaluator.placeholder.discard(gc.signature)
         if score.solved and engine.solved_by is None:
             engine.solved_by = gc
-    return members

@@ -50,7 +50,7 @@ def _url(backend: str, create_postgres_database: Callable[[], str], tmp_path: Pa
 def _synchronous(settings: Settings, pool: SQLGenePool, job: str, problem: str) -> RemoteFitness:
     """The worker side of remote fitness with the executor's work done at once, in this process."""
     return RemoteFitness(
-        settings, job, problem, lambda args: evaluate_batch(settings, pool, *args, "executor/test"), pool
+        settings, job, problem, lambda args: evaluate_batch(settings, pool, *args[:3], "executor/test", *args[3:]), pool
     )
 
 
