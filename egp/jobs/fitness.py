@@ -213,24 +213,23 @@ _STORE_LIMIT = 50_000  # GCs kept per problem in an executor process between bat
 def _load(pool: SQLGenePool, store: dict[bytes, GeneticCode], signatures: Sequence[bytes]) -> None:
     """Read the GCs among `signatures` (and their sub-GCs) that `store` lacks from the Gene Pool.
 
-    Level by level, only what is missing: an offspring's closure is mostly its parent's, which this process
-    has already rebuilt and checked, so a batch reads its few new nodes instead of whole closures. Every GC
-    read is rebuilt from its graph and signature-checked by the Gene Pool (`get_many`).
+    Two queries: the closure's signatures only (one recursive query), then the rows of those this process
+    lacks. An offspring's closure is mostly its parent's, which this process has usually rebuilt and checked
+    already, so a batch transfers and rebuilds its few new nodes instead of whole closures (and does not
+    walk a deep closure one level per query). Every GC read is rebuilt from its graph and signature-checked
+    by the Gene Pool (`get_many`).
     """
     registry = codon_registry()
-    wanted = [s for s in dict.fromkeys(signatures) if s not in store and registry.get(s) is None]
-    while wanted:
-        found = pool.get_many(wanted)
-        following: list[bytes] = []
-        for signature in wanted:
-            loaded = found.get(signature)
-            if loaded is None:
-                continue  # unknown: the batch scores it as rejected
-            store[signature] = loaded
-            for sub in (loaded.gca, loaded.gcb):
-                if sub is not None and sub not in store and registry.get(sub) is None:
-                    following.append(sub)
-        wanted = list(dict.fromkeys(following))
+    roots = [s for s in dict.fromkeys(signatures) if s not in store]
+    if not roots:
+        return
+    rows = pool.closure_rows(roots, columns=("signature",))
+    missing = [
+        signature
+        for signature in (bytes(row["signature"]) for row in rows)
+        if signature not in store and registry.get(signature) is None
+    ]
+    store.update(pool.get_many(missing))
 
 
 def _complete(store: dict[bytes, GeneticCode], gc: GeneticCode) -> bool:
@@ -263,7 +262,10 @@ def evaluate_batch(
     `identity`: the problem identity (hex) the sender scores on; a different one here (another problem
     version or case data) is refused with `error` rather than scored on the wrong problem.
     """
+    clock = time.perf_counter
+    began = clock()
     runtime = _runtime(problem_name, settings)
+    setup = clock() - began  # the problem's cases and evaluator, built once per process: not the hop's
     problem_id = runtime.problem.identity
     if identity is not None and identity != problem_id.hex():
         return {
@@ -272,8 +274,10 @@ def evaluate_batch(
             f" the job scores identity {identity[:16]}: deploy the same problem version everywhere",
         }
     wanted = [bytes.fromhex(s) for s in signatures]
-    done = read_results(pool, problem_id, wanted)
-    todo = [s for s in dict.fromkeys(wanted) if s not in done]
+    began = clock()
+    # No read of stored results first: the worker sends only GCs without one, and a redelivered batch writes
+    # nothing new (ON CONFLICT DO NOTHING); a query per batch costs more than a rare re-score.
+    todo = list(dict.fromkeys(wanted))
     scores: dict[bytes, Score] = {}
     try:
         _load(pool, runtime.store, todo)
@@ -284,7 +288,7 @@ def evaluate_batch(
     except Exception as error:  # a corrupt or unknown GC is rejected, never executed
         logger.warning("batch of %d GCs cannot be loaded: %s", len(todo), error)
     limit = settings.fitness_time_limit_s
-    started = time.perf_counter()
+    started = clock()
     for signature in todo:
         gc = runtime.store.get(signature)
         if gc is None or not _complete(runtime.store, gc):
@@ -301,16 +305,23 @@ def evaluate_batch(
             # The sub-GC output cache may hold a half-built column; start it afresh.
             runtime.evaluator._reset()
         scores[signature] = score
-    seconds = time.perf_counter() - started
+    seconds = clock() - started
     written = write_results(pool, problem_id, scores, job, worker)
+    evaluator = runtime.evaluator
     return {
+        # The output cache's state: sub-GC outputs computed so far in this process, and flushes.
+        "misses": evaluator.misses,
+        "flushes": evaluator.flushes,
+        # Where the batch's time went (s): reading results and GCs before scoring, and writing after.
+        "read_s": round(started - began, 4),
+        "write_s": round(clock() - started - seconds, 4),
         "problem": problem_name,
         "scored": len(scores),
         "written": written,
-        "cached": len(done),
+        "setup_s": round(setup, 4),
         "seconds": seconds,
         "executor": worker,
-        "scores": encode_scores(done | scores),
+        "scores": encode_scores(scores),
     }
 
 
@@ -373,7 +384,7 @@ class CostModel:
             per = seconds / scored
             self.evaluation_s = per if self.evaluation_s is None else 0.7 * self.evaluation_s + 0.3 * per
         if round_trip is not None:
-            hop = max(round_trip - seconds, 0.0)
+            hop = max(round_trip - seconds - float(result.get("setup_s", 0.0)), 0.0)
             self.hop_s = hop if self.hop_s is None else 0.7 * self.hop_s + 0.3 * hop
 
 
@@ -385,6 +396,7 @@ class _Batch:
     signatures: list[bytes]
     handle: Any
     sent: float
+    taken: bool = False  # its result is in already
 
 
 @dataclass
@@ -439,6 +451,13 @@ class RemoteFitness:
         """Store the GCs without a stored score and send them in batches; `collect` waits for the scores.
 
         Several fan-outs may be out at once (e.g. every island's initial population)."""
+        fanout = self.store(engine, gcs, island, epoch)
+        self.dispatch(fanout)
+        return fanout
+
+    def store(self, engine: Engine, gcs: list[GeneticCode], island: int, epoch: int) -> Fanout:
+        """A fan-out of `gcs` not sent yet: the stored scores read, the GCs without one stored in the
+        Gene Pool for the executors to read (`dispatch` sends them)."""
         pool = self.pool
         problem = engine.problem_id
         wanted = [gc.signature for gc in gcs]
@@ -452,8 +471,29 @@ class RemoteFitness:
         with pool.transaction() as connection:
             pool.put(connection, new, self.job, island, epoch)
         engine.in_gene_pool.update(gc.signature for gc in new)
-        self._send(fanout, fanout.pending)
         return fanout
+
+    def dispatch(self, fanout: Fanout) -> None:
+        """Send the fan-out's GCs without a score in batches sized by `batch_size`."""
+        if fanout.pending and not fanout.out:
+            self._send(fanout, fanout.pending)
+
+    def answered(self, fanout: Fanout, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the first batch of a dispatched fan-out; True if it came back
+        (its scores are taken and its round trip measured)."""
+        if not fanout.out:
+            return False
+        batch = fanout.out[0]
+        result = _result(batch.handle, timeout)
+        if result is None:
+            return False
+        if result.get("error"):
+            raise JobError(str(result["error"]))
+        self.cost.observe(result, time.monotonic() - batch.sent)
+        fanout.found.update(decode_scores(result.get("scores") or {}))
+        batch.taken = True
+        fanout.pending = [s for s in fanout.pending if s not in fanout.found]
+        return True
 
     def _send(self, fanout: Fanout, signatures: list[bytes]) -> None:
         fanout.sends += 1
@@ -492,6 +532,8 @@ class RemoteFitness:
         deadline = time.monotonic() + timeout
         first = True
         for batch in fanout.out:
+            if batch.taken:
+                continue
             result = _result(batch.handle, max(deadline - time.monotonic(), 0.0))
             if result is None:
                 break  # silent past the deadline (or failed): the table and a re-send take over
@@ -500,6 +542,7 @@ class RemoteFitness:
             # Only the first batch's round trip is its own; later ones may have waited for us.
             self.cost.observe(result, time.monotonic() - batch.sent if first else None)
             first = False
+            batch.taken = True
             arrived = decode_scores(result.get("scores") or {})
             fanout.found.update(arrived)
             deadline = time.monotonic() + timeout

@@ -12,9 +12,10 @@ job with local fitness.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+from egp.engine.breeding import Offspring
 from egp.engine.engine import Engine
 from egp.engine.evaluation import Score
 from egp.genetic_code.gc import GeneticCode
@@ -34,6 +35,9 @@ class RemoteScorer(Protocol):
     def collect(self, fanout: Fanout) -> dict[bytes, Score]:
         """Wait for a submitted fan-out's scores."""
 
+    def batch_size(self, count: int) -> int:
+        """GCs per batch for a fan-out of `count`."""
+
 
 class PrefetchedEvaluator:
     """Stands in for the CaseEvaluator in remote mode: answers from scores the executors produced."""
@@ -41,9 +45,19 @@ class PrefetchedEvaluator:
     #: The engine hands over each generation whole, for `prefetch` to score in one executor fan-out.
     batched = True
 
-    def __init__(self, fetch: Callable[[list[GeneticCode]], dict[bytes, Score]]) -> None:
-        """An evaluator whose scores come from `fetch(gcs)`, one executor fan-out per call."""
+    def __init__(
+        self,
+        fetch: Callable[[list[GeneticCode]], dict[bytes, Score]],
+        submit: Callable[[list[GeneticCode]], Fanout] | None = None,
+        collect: Callable[[Fanout], dict[bytes, Score]] | None = None,
+        chunk: int = 0,
+    ) -> None:
+        """An evaluator whose scores come from `fetch(gcs)`, one executor fan-out per call; with `submit`
+        and `collect` (and `chunk` > 0) it can also `stream` a generation out in chunks of `chunk`."""
         self.fetch = fetch
+        self.submit = submit
+        self.collect = collect
+        self.chunk = chunk
         self.ready: dict[bytes, Score] = {}
         self.deferred = False
         self.placeholder: set[bytes] = set()
@@ -54,6 +68,39 @@ class PrefetchedEvaluator:
         missing = {gc.signature: gc for gc in gcs if gc.signature not in self.ready}
         if missing:
             self.ready.update(self.fetch(list(missing.values())))
+
+    def stream(
+        self, bred: Iterable[Offspring], unscored: Callable[[Sequence[Offspring]], list[GeneticCode]]
+    ) -> list[Offspring]:
+        """Breed the generation, sending each chunk of new offspring to the executors as soon as it is
+        bred, so they score while the worker breeds the rest; returns the offspring once all are scored.
+
+        Breeding reads nothing a score changes (egp.engine.breeding), so the offspring and their scores are
+        those of `prefetch` on the whole generation.
+        """
+        submit, collect = self.submit, self.collect
+        if submit is None or collect is None or self.chunk <= 0:
+            whole = list(bred)
+            self.prefetch(unscored(whole))
+            return whole
+        offspring: list[Offspring] = []
+        fanouts: list[Fanout] = []
+        sent: set[bytes] = set(self.ready)
+        start = 0
+        for child in bred:
+            offspring.append(child)
+            if len(offspring) - start >= self.chunk:
+                new = [gc for gc in unscored(offspring[start:]) if gc.signature not in sent]
+                sent.update(gc.signature for gc in new)
+                if new:
+                    fanouts.append(submit(new))
+                start = len(offspring)
+        new = [gc for gc in unscored(offspring[start:]) if gc.signature not in sent]
+        if new:
+            fanouts.append(submit(new))
+        for fanout in fanouts:
+            self.ready.update(collect(fanout))
+        return offspring
 
     def score(self, gc: GeneticCode) -> Score:
         """The executor's score of `gc`; while deferred, a placeholder to be replaced after the fan-out."""
@@ -67,8 +114,14 @@ class PrefetchedEvaluator:
 
 
 def use_remote(engine: Engine, remote: RemoteScorer, island: int, epoch: int) -> PrefetchedEvaluator:
-    """Make `engine` score through the executor pool, fanned out for (island, epoch)."""
-    evaluator = PrefetchedEvaluator(lambda gcs: remote(engine, gcs, island, epoch))
+    """Make `engine` score through the executor pool, fanned out for (island, epoch); a generation goes out
+    in chunks of the scorer's batch size while it is bred."""
+    evaluator = PrefetchedEvaluator(
+        lambda gcs: remote(engine, gcs, island, epoch),
+        lambda gcs: remote.submit(engine, gcs, island, epoch),
+        remote.collect,
+        remote.batch_size(engine.config.population),
+    )
     engine.evaluator = evaluator  # type: ignore[assignment]
     return evaluator
 

@@ -173,7 +173,7 @@ class KozaQuintic100k(SymbolicRegression):
     """Koza's quintic x⁵−2x³+x on 100,000 evenly spaced points: regression on large data.
 
     Every evaluation costs milliseconds (each new output is a 100,000-row column to compute, assess and
-    digest), where koza-quartic's costs tens of microseconds: the problem that remote fitness pays on.
+    digest), where koza-quartic's costs tens of microseconds: the problem remote fitness is measured on.
     """
 
     name = "koza-quintic-100k"

@@ -159,3 +159,28 @@ def test_a_job_gives_the_same_result_every_time(make_cluster: Callable[..., Cele
     assert outcomes[0]["evaluations"] > 0 and len(outcomes[0]["snapshots"]) >= 4
     assert outcomes[0] == outcomes[1]
     assert outcomes[2] == outcomes[0]
+
+
+def test_auto_fitness_mode_chooses_from_measured_costs(make_cluster: Callable[..., CeleryCluster]) -> None:
+    """The default fitness mode (auto) on a worker with an executor pool: koza-quartic is scored in the worker
+    (its evaluations are cheaper than a hop) and a problem with a 50-ms evaluation by the executors; each
+    job's progress says which it chose and the two measured figures."""
+    cluster = make_cluster()
+    cluster.start("worker", "worker", "-c", "1")
+    cluster.start("executor", "executor", "-c", "2")
+    cluster.wait_ready("worker", 1)
+    cluster.wait_ready("executor", 2)
+    client = cluster.client()
+    spec = {"population": 12, "generations": 2, "islands": 2, "seed": 3, "stop_when_solved": False}
+    chosen = {}
+    for problem in ("koza-quartic", "poison_problems:SlowQuartic"):
+        job = client.submit(problem, **spec)
+        assert job.info().spec.fitness_mode == "auto"
+        assert job.wait(timeout=240) == JobStatus.FINISHED, cluster.log("worker") + cluster.log("executor")
+        chosen[problem] = job.info().progress["fitness"]
+        scored = cluster.query("SELECT count(*) FROM fitness_results WHERE job = :j", j=job.id)[0][0]
+        assert (scored > 0) == (chosen[problem]["mode"] == "remote"), (chosen, scored)
+    assert chosen["koza-quartic"]["mode"] == "local", chosen
+    assert chosen["poison_problems:SlowQuartic"]["mode"] == "remote", chosen
+    for choice in chosen.values():
+        assert choice["evaluation_ms"] > 0 and choice["hop_ms"] > 0 and choice["reason"]
