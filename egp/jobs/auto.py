@@ -30,7 +30,7 @@ from egp.engine.evaluation import CaseEvaluator
 from egp.genetic_code.codon_runtime import quiet_numpy
 from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
-from egp.jobs.fitness import Fanout, RemoteFitness
+from egp.jobs.fanout import Fanout, RemoteFitness
 
 #: Members scored in this process to measure one evaluation.
 AUTO_SAMPLE = 16

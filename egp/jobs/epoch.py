@@ -40,7 +40,8 @@ from egp.engine.population import Island
 from egp.engine.relations import record_run_knowledge
 from egp.genetic_code.gc import GeneticCode
 from egp.jobs.auto import FitnessChoice, choose
-from egp.jobs.fitness import Fanout, RemoteFitness, read_results
+from egp.jobs.fanout import Fanout, RemoteFitness
+from egp.jobs.fitness import read_results
 from egp.jobs.process import gene_pool, warm_engine
 from egp.jobs.progress import (
     count_attempt,

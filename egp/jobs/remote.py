@@ -1,7 +1,7 @@
 """Scores from the executor pool standing in for the engine's evaluator (remote fitness mode).
 
 The engine hands each generation over whole (`batched`), and `prefetch` has the executors score its new
-offspring in one fan-out (egp.jobs.fitness.RemoteFitness); `score` then answers from what came back.
+offspring in one fan-out (egp.jobs.fanout.RemoteFitness); `score` then answers from what came back.
 
 A job's initial populations are made in two steps, as in local mode all from the Gene Pool as it was before
 the job: every island's members first (scores deferred), then one fan-out for all of them. Fanning out an
@@ -19,12 +19,12 @@ from egp.engine.breeding import Offspring
 from egp.engine.engine import Engine
 from egp.engine.evaluation import Score
 from egp.genetic_code.gc import GeneticCode
-from egp.jobs.fitness import Fanout
+from egp.jobs.fanout import Fanout
 from egp.jobs.spec import JobError
 
 
 class RemoteScorer(Protocol):
-    """Scores GCs for (island, epoch) through the executor pool (egp.jobs.fitness.RemoteFitness)."""
+    """Scores GCs for (island, epoch) through the executor pool (egp.jobs.fanout.RemoteFitness)."""
 
     def __call__(self, engine: Engine, gcs: list[GeneticCode], island: int, epoch: int) -> dict[bytes, Score]:
         """Scores of `gcs`, in one fan-out."""

@@ -12,7 +12,7 @@ from typing import Any
 from egp.config import FitnessMode, Settings
 from egp.errors import one_line
 from egp.jobs.epoch import StepResult
-from egp.jobs.fitness import RemoteFitness
+from egp.jobs.fanout import RemoteFitness
 from egp.jobs.process import gene_pool
 from egp.jobs.progress import fail_job, mark_dispatched
 from egp.jobs.store import JobStore

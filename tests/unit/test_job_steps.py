@@ -16,7 +16,8 @@ from egp.engine.evolve import evolve_problem
 from egp.engine.gene_pool import MemoryGenePool
 from egp.engine.island_epoch import IslandSnapshot
 from egp.jobs.epoch import run_epoch, start_job
-from egp.jobs.fitness import RemoteFitness, evaluate_batch
+from egp.jobs.fanout import RemoteFitness
+from egp.jobs.fitness import evaluate_batch
 from egp.jobs.process import gene_pool, reset_process_state
 from egp.jobs.progress import mark_dispatched
 from egp.jobs.spec import make_spec

@@ -25,7 +25,8 @@ from egp.engine.lineage import closure_for
 from egp.genetic_code.execution import Executor
 from egp.jobs import fitness
 from egp.jobs.epoch import run_epoch, start_job
-from egp.jobs.fitness import RemoteFitness, evaluate_batch, read_results
+from egp.jobs.fanout import RemoteFitness
+from egp.jobs.fitness import evaluate_batch, read_results
 from egp.jobs.process import gene_pool, reset_process_state
 from egp.jobs.spec import JobSpec
 from egp.jobs.store import JobStore
