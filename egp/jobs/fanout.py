@@ -62,6 +62,19 @@ class CostModel:
             self.hop_s = hop if self.hop_s is None else 0.7 * self.hop_s + 0.3 * hop
 
 
+# Each process's cost model per job: an epoch task's fan-outs size their batches from what the job's earlier
+# epochs in this process measured, not from the default again.
+_COSTS: dict[str, CostModel] = {}
+_COSTS_KEPT = 1000
+
+
+def job_costs(job: str) -> CostModel:
+    """This process's measured costs for `job` (a new model for a job it has not scored for)."""
+    if job not in _COSTS and len(_COSTS) >= _COSTS_KEPT:
+        _COSTS.clear()  # long-lived workers: forget old jobs' figures now and then
+    return _COSTS.setdefault(job, CostModel())
+
+
 @dataclass
 class _Batch:
     """One batch sent: its GCs, what `send` returned (a Celery AsyncResult, or the result itself when the
@@ -103,7 +116,7 @@ class RemoteFitness:
         self.send = send
         self.pool = pool or SQLGenePool(settings.gene_pool_url)
         self.batches_sent = 0
-        self.cost = CostModel()
+        self.cost = job_costs(job)
 
     def __call__(self, engine: Engine, gcs: list[GeneticCode], island: int, epoch: int) -> dict[bytes, Score]:
         """Scores of `gcs`, from stored results or computed by the executor pool."""
@@ -244,4 +257,12 @@ def _result(handle: Any, timeout: float) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
 
 
-__all__ = ["BATCHES_PER_EXECUTOR", "HOP_SHARE", "CostModel", "Fanout", "RemoteFitness", "batches"]
+__all__ = [
+    "BATCHES_PER_EXECUTOR",
+    "HOP_SHARE",
+    "CostModel",
+    "Fanout",
+    "RemoteFitness",
+    "batches",
+    "job_costs",
+]
