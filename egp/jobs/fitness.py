@@ -1,10 +1,13 @@
-"""Remote fitness: executors score batches of GCs named by signature; workers fan out and count the results.
+"""Remote fitness, the executor's side: score batches of GCs named by signature, store and return the scores.
 
 An executor never receives code. It reads each GC and its sub-GCs from the Gene Pool (rebuilt and signature-
 checked from their graphs, codons only from the local trusted registry), evaluates it under a per-GC time
 limit (the process runs under a memory limit, see executors/), and writes the whole batch's results with one
 bulk `INSERT … ON CONFLICT DO NOTHING` into `fitness_results`, keyed by (problem, signature): evaluation is
-deterministic, so a redelivered or duplicated batch writes nothing new. A GC that times out, raises or runs
+deterministic, so a redelivered or duplicated batch writes nothing new. The same scores go back in the task's
+result (`encode_scores`), so the worker need not read them back. The process keeps the GCs it rebuilt and its
+output cache between batches, for as long as the problem's identity and the codon registry stay the same
+(`_runtime`). A GC that times out, raises or runs
 out of memory scores 0 with the reason, and the batch goes on. A result carries all of the Score that the
 engine's survivor selection reads, not only the fitness: the behaviour digest (one survivor per behaviour
 first) and the per-case scores (niche survivability). Without them every remote GC looked alike to
