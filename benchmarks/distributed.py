@@ -5,7 +5,11 @@
 (b) the same work as one job of 2 islands through Celery + Redis + Postgres on a worker with 2 processes,
     local fitness;
 (c) remote fitness: 1 worker process + an executor with 2 processes;
-(d) the CPU-heavy job on 1 vs 2 worker processes.
+(d) the CPU-heavy job on 1 vs 2 worker processes;
+(e) remote fitness that pays: the expensive problem (koza-quintic-100k by default, 100,000 rows) on 1 worker
+    process + an executor with 2 processes, against 1 worker process scoring locally;
+(f) `fitness_mode=auto` (1 worker process + 2 executor processes): which mode a job chooses on koza-quartic
+    and on the expensive problem, with the two measured figures behind the choice.
 
 Figures: evaluations per second (wall time from submission to the job's end, including the start task,
 every epoch's database transaction and the polling client), tasks per second, (b)/(a) and the (d) speed-up.
@@ -162,7 +166,7 @@ class Stack:
             batches = connection.execute("SELECT count(*) FROM fitness_results").fetchone()
         client.close()
         tasks = 1 + epochs  # start + one epoch task per recorded island epoch
-        if spec.get("fitness_mode") == "remote":
+        if spec.get("fitness_mode") in ("remote", "auto"):
             # One fitness.evaluate_batch per batch of new GCs (counted in the executor's log).
             tasks += sum(
                 line.count("fitness.evaluate_batch") * ("succeeded" in line)
@@ -180,8 +184,10 @@ class Stack:
             "epoch_tasks": epochs,
             "tasks_per_s": tasks / seconds,
         }
-        if spec.get("fitness_mode") == "remote":
+        if spec.get("fitness_mode") in ("remote", "auto"):
             result["remote_scores"] = int(batches[0]) if batches else 0
+        if "fitness" in info.progress:
+            result["fitness"] = info.progress["fitness"]
         return result
 
     def close(self) -> None:
@@ -219,6 +225,12 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--generations", type=int, default=300)
     parser.add_argument("--heavy", default="multiplexer-6", help="the CPU-heavy problem")
     parser.add_argument("--heavy-generations", type=int, default=300)
+    parser.add_argument("--expensive", default="koza-quintic-100k", help="the expensive problem of (e), (f)")
+    parser.add_argument("--expensive-generations", type=int, default=30)
+    parser.add_argument("--auto-generations", type=int, default=10, help="generations of the (f) jobs")
+    parser.add_argument(
+        "--only", choices=("all", "remote"), default="all", help="remote: only (e) and (f), not (a)-(d)"
+    )
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
         "--epoch-generations", type=int, default=EPOCH_GENERATIONS, help="generations per epoch task"
@@ -241,23 +253,51 @@ def main(argv: list[str]) -> dict[str, Any]:
         "heavy_generations": args.heavy_generations,
         "epoch_generations": args.epoch_generations,
     }
-    runs: dict[str, Any] = {}
-    for problem, generations in (("koza-quartic", args.generations), (args.heavy, args.heavy_generations)):
-        spec = common | {"generations": generations}
-        a = in_process(problem, args.population, generations, args.seed, args.epoch_generations)
-        b = through_celery(problem, 2, 0, **spec)
-        runs[problem] = {
-            "a_in_process_2": a,
-            "b_celery_2_workers": b,
-            "b_over_a": b["evals_per_s"] / a["evals_per_s"],
-        }
-    heavy = common | {"generations": args.heavy_generations}
-    c = through_celery(args.heavy, 1, 2, **heavy, fitness_mode="remote")
-    d1 = through_celery(args.heavy, 1, 0, **heavy)
-    d2 = runs[args.heavy]["b_celery_2_workers"]
-    result["runs"] = runs
-    result["c_remote_1_worker_2_executors"] = c
-    result["d_1_worker"] = d1
-    result["d_speedup_2_over_1"] = d2["evals_per_s"] / d1["evals_per_s"]
-    result["goals"] = {"b_over_a_min": 0.8, "d_speedup_min": 1.7}
+    if args.only == "all":
+        runs: dict[str, Any] = {}
+        for problem, generations in (
+            ("koza-quartic", args.generations),
+            (args.heavy, args.heavy_generations),
+        ):
+            spec = common | {"generations": generations}
+            a = in_process(problem, args.population, generations, args.seed, args.epoch_generations)
+            b = through_celery(problem, 2, 0, **spec)
+            runs[problem] = {
+                "a_in_process_2": a,
+                "b_celery_2_workers": b,
+                "b_over_a": b["evals_per_s"] / a["evals_per_s"],
+            }
+        heavy = common | {"generations": args.heavy_generations}
+        c = through_celery(args.heavy, 1, 2, **heavy, fitness_mode="remote")
+        d1 = through_celery(args.heavy, 1, 0, **heavy)
+        d2 = runs[args.heavy]["b_celery_2_workers"]
+        result["runs"] = runs
+        result["c_remote_1_worker_2_executors"] = c
+        result["d_1_worker"] = d1
+        result["d_speedup_2_over_1"] = d2["evals_per_s"] / d1["evals_per_s"]
+    # (e): local first, then remote, each on its own fresh stack; equal work (the same job: remote scores
+    # are local's, so both take the same course).
+    expensive = common | {"generations": args.expensive_generations}
+    e_local = through_celery(args.expensive, 1, 0, **expensive, fitness_mode="local")
+    e_remote = through_celery(args.expensive, 1, 2, **expensive, fitness_mode="remote")
+    result["e_expensive"] = {
+        "problem": args.expensive,
+        "generations": args.expensive_generations,
+        "local_1_worker": e_local,
+        "remote_1_worker_2_executors": e_remote,
+        "remote_over_local": e_remote["evals_per_s"] / e_local["evals_per_s"],
+        "same_result": (e_local["best"], e_local["evaluations"])
+        == (e_remote["best"], e_remote["evaluations"]),
+    }
+    short = common | {"generations": args.auto_generations}
+    result["f_auto"] = {
+        problem: through_celery(problem, 1, 2, **short, fitness_mode="auto").get("fitness")
+        for problem in ("koza-quartic", args.expensive)
+    }
+    result["goals"] = {
+        "b_over_a_min": 0.8,
+        "d_speedup_min": 1.7,
+        "e_remote_over_local_min": 1.6,
+        "f_auto": {"koza-quartic": "local", args.expensive: "remote"},
+    }
     return result

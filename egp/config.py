@@ -27,6 +27,8 @@ class FitnessMode(StrEnum):
 
     LOCAL = "local"
     REMOTE = "remote"
+    #: A job measures one evaluation and one hop to the executor pool when it starts and picks one of them.
+    AUTO = "auto"
 
 
 class DatabaseRole(StrEnum):
@@ -109,8 +111,9 @@ class Settings(BaseSettings):
         description="UUID recorded as the creator of new GCs and databases; default: the anonymous creator.",
     )
     fitness_mode: FitnessMode = Field(
-        default=FitnessMode.LOCAL,
-        description="Where fitness is evaluated: local (in the evolving process) or remote (executor pool).",
+        default=FitnessMode.AUTO,
+        description="Where a job's fitness is evaluated: local (in the evolving process), remote (executor"
+        " pool) or auto (picked at the job's start from the measured cost of an evaluation and of a hop).",
     )
     l1_cache_bytes: int = Field(
         default=1_000_000, gt=0, description="Size bound of a worker's L1 GC cache, in bytes."
@@ -130,7 +133,16 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Wall-clock limit for scoring one GC in a fitness executor, in s."
     )
     fitness_batch_size: int = Field(
-        default=50, gt=0, description="GCs per fitness.evaluate_batch task in remote fitness mode."
+        default=50,
+        gt=0,
+        description="Most GCs per fitness.evaluate_batch task in remote fitness mode (batches are sized from"
+        " the measured evaluation and hop costs, up to this).",
+    )
+    fitness_probe_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="auto fitness mode: seconds a starting job waits for an executor's answer before it"
+        " scores locally.",
     )
     fitness_batch_timeout_s: float = Field(
         default=20.0,

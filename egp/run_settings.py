@@ -101,7 +101,9 @@ class JobSettings(RunSettings):
         default=2, ge=1, description="Islands, each evolved by its own chain of epoch tasks (in parallel)."
     )
     fitness_mode: FitnessMode | None = Field(
-        default=None, description="local (in the worker) or remote (executor pool); default EGP_FITNESS_MODE."
+        default=None,
+        description="local (in the worker), remote (executor pool) or auto (measured at the start);"
+        " default EGP_FITNESS_MODE.",
     )
     lease_s: int = Field(
         default=15,

@@ -85,7 +85,7 @@ def health(self: Task[[], dict[str, Any]]) -> dict[str, Any]:
 def start(self: Task[[str], dict[str, Any]], job_id: str) -> dict[str, Any]:
     """Build and record each island's initial population, then send epoch 0 of every island."""
     settings = get_settings()
-    remote = remote_fitness(settings, job_id, send)
+    remote = remote_fitness(settings, job_id, send, starting=True)
     step = run_step(settings, job_id, lambda: start_job(settings, job_id, worker_name(self), remote), send)
     return {"job": job_id, "action": step.action, "dispatched": step.dispatch}
 

@@ -49,8 +49,17 @@ def _line(info: JobInfo) -> str:
     return (
         f"{info.id} {info.status} {info.spec.problem}: generation {p.get('generation', 0)}"
         f"/{info.spec.generations}, best {f'{best:.6f}' if isinstance(best, float) else '-'}"
-        f", evaluations {p.get('evaluations', 0)}" + (f", {p['reason']}" if p.get("reason") else "")
+        f", evaluations {p.get('evaluations', 0)}"
+        + (f", {p['reason']}" if p.get("reason") else "")
+        + _fitness_note(p.get("fitness"))
     )
+
+
+def _fitness_note(choice: Any) -> str:
+    """Where the job scores and why (fitness_mode auto measures it at the start), or nothing before that."""
+    if not isinstance(choice, dict) or not choice.get("mode"):
+        return ""
+    return f"; fitness {choice['mode']}: {choice.get('reason') or '-'}"
 
 
 def _show(info: JobInfo, as_json: bool) -> None:

@@ -348,8 +348,13 @@ class Engine:
         # Remote fitness: the whole generation is bred first, for the executor pool to score its new
         # offspring in one fan-out. In-process `bred` may stay lazy, bred as the loop asks.
         if self.evaluator.batched:
-            bred = list(bred)
-            self.evaluator.prefetch(self.unscored(bred))
+            # An evaluator that can `stream` sends offspring out in chunks while the rest are bred.
+            stream = getattr(self.evaluator, "stream", None)
+            if stream is not None:
+                bred = stream(bred, self.unscored)
+            else:
+                bred = list(bred)
+                self.evaluator.prefetch(self.unscored(bred))
         children: list[bytes] = []
         pending = iter(bred)
         timing = self.timing

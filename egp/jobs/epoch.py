@@ -25,8 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from egp.config import Settings
+from egp.config import FitnessMode, Settings
 from egp.engine.engine import Engine
+from egp.engine.evaluation import CaseEvaluator
 from egp.engine.gene_pool import EpochRecord, ProblemStats
 from egp.engine.island_epoch import (
     IslandSnapshot,
@@ -38,10 +39,20 @@ from egp.engine.island_epoch import (
 from egp.engine.population import Island
 from egp.engine.relations import record_run_knowledge
 from egp.engine.run_recorder import pgc_layer_figures
+from egp.genetic_code.gc import GeneticCode
+from egp.jobs.auto import FitnessChoice, choose
+from egp.jobs.fanout import Fanout, RemoteFitness
 from egp.jobs.fitness import read_results
 from egp.jobs.process import gene_pool, warm_engine
-from egp.jobs.progress import count_attempt, fail_job, island_budget, merge_epoch, pending_dispatch
-from egp.jobs.remote import RemoteScorer, remote_initial_population, use_remote
+from egp.jobs.progress import (
+    count_attempt,
+    fail_job,
+    island_budget,
+    merge_epoch,
+    note_fitness,
+    pending_dispatch,
+)
+from egp.jobs.remote import RemoteScorer, apply_scores, deferred_initial_population, use_remote
 from egp.jobs.spec import JobError, JobSpec
 from egp.jobs.store import JobInfo, JobStatus, JobStore
 from egp.problems.base import Problem
@@ -75,11 +86,15 @@ def _problem(spec: JobSpec) -> Problem:
         raise JobError(f"job problem {spec.problem!r} cannot be loaded here: {error}") from error
 
 
-def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer | None = None) -> StepResult:
+def start_job(
+    settings: Settings, job_id: str, worker: str, remote: RemoteFitness | None = None
+) -> StepResult:
     """Create and record every island's initial population (epoch -1) and return the epoch-0 dispatches.
 
     Each island's population is made by its own engine with the job's share of the evaluation budget, all
     from the Gene Pool as it was before any of them is recorded, so they do not depend on one another.
+    `remote` scores them in fitness modes remote and auto (which chooses here, and records its choice in
+    the job's progress).
     """
     url = settings.gene_pool_url
     store = JobStore(url)
@@ -93,16 +108,27 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
     problem = _problem(spec)
     recorded = store.recorded_epochs(job_id)
     made: list[tuple[EpochRecord, IslandSnapshot]] = []
+    scorer = remote if spec.fitness_mode in (FitnessMode.REMOTE, FitnessMode.AUTO) else None
+    built: list[_Drawn] = []
     for island in range(spec.islands):
         if island in recorded:
             continue
         config = spec.evolution_config(settings, max_evaluations=island_budget(spec, island))
         engine = Engine(problem, config, pool, job=job_id)
-        if remote is not None:
-            use_remote(engine, remote, island, -1)
-            members = remote_initial_population(engine, island)
+        own = engine.evaluator
+        if scorer is not None:
+            # Scored after every island is drawn: a fan-out stores GCs in the Gene Pool, where the next
+            # island's sources would find them (see egp.jobs.remote).
+            use_remote(engine, scorer, island, -1)
+            members, pending = deferred_initial_population(engine, island)
         else:
-            members = engine.initial_population(island)
+            members, pending = engine.initial_population(island), []
+        built.append(_Drawn(island, engine, own, members, pending))
+    if built:
+        choice = _score_initial(settings, spec, scorer, built)
+        note_fitness(store, job_id, choice.to_json())
+    for drawn in built:
+        island, engine, members = drawn.island, drawn.engine, drawn.members
         record = EpochRecord(
             problem=engine.problem_id, job=job_id, island=island, epoch=-1, problem_name=problem.name
         )
@@ -132,6 +158,52 @@ def start_job(settings: Settings, job_id: str, worker: str, remote: RemoteScorer
             _catch_up(store, pool, job_id, island, -1)
         dispatch = pending_dispatch(store, job_id)
     return StepResult("started", dispatch, progress)
+
+
+@dataclass
+class _Drawn:
+    """One island's initial population drawn at a job's start: its engine (and the engine's own evaluator),
+    its members and those still to be scored."""
+
+    island: int
+    engine: Engine
+    own: CaseEvaluator
+    members: list[bytes]
+    pending: list[GeneticCode]
+
+
+def _score_initial(
+    settings: Settings, spec: JobSpec, scorer: RemoteFitness | None, built: list[_Drawn]
+) -> FitnessChoice:
+    """Score the drawn populations' pending members where the job's fitness mode says (auto: measured on
+    the first island's, egp.jobs.auto); returns the choice made."""
+    if scorer is None:
+        local = spec.fitness_mode in (None, FitnessMode.LOCAL)
+        return FitnessChoice(
+            FitnessMode.LOCAL, "fitness_mode=local" if local else "no executor pool to send to"
+        )
+    fanouts: dict[int, Fanout] = {}
+    if spec.fitness_mode == FitnessMode.AUTO:
+        first = built[0]
+        timeout = settings.fitness_probe_timeout_s
+        choice, fanout = choose(scorer, first.engine, first.pending, first.island, timeout)
+        if fanout is not None:
+            fanouts[first.island] = fanout
+    else:
+        choice = FitnessChoice(FitnessMode.REMOTE, "fitness_mode=remote")
+    if choice.mode == FitnessMode.REMOTE:
+        # Every island's fan-out is out at once, so the executors score them side by side.
+        for drawn in built:
+            if drawn.island not in fanouts:
+                fanouts[drawn.island] = scorer.submit(drawn.engine, drawn.pending, drawn.island, -1)
+    for drawn in built:
+        fanout = fanouts.get(drawn.island)
+        if fanout is not None:
+            scores = scorer.collect(fanout)
+        else:
+            scores = {gc.signature: drawn.own.score(gc) for gc in drawn.pending}
+        apply_scores(drawn.engine, drawn.pending, scores)
+    return choice
 
 
 def run_epoch(

@@ -1,27 +1,31 @@
-"""Remote fitness: executors score batches of GCs named by signature; workers fan out and count the results.
+"""Remote fitness, the executor's side: score batches of GCs named by signature, store and return the scores.
 
 An executor never receives code. It reads each GC and its sub-GCs from the Gene Pool (rebuilt and signature-
 checked from their graphs, codons only from the local trusted registry), evaluates it under a per-GC time
 limit (the process runs under a memory limit, see executors/), and writes the whole batch's results with one
 bulk `INSERT … ON CONFLICT DO NOTHING` into `fitness_results`, keyed by (problem, signature): evaluation is
-deterministic, so a redelivered or duplicated batch writes nothing new. A GC that times out, raises or runs
+deterministic, so a redelivered or duplicated batch writes nothing new. The same scores go back in the task's
+result (`encode_scores`), so the worker need not read them back. The process keeps the GCs it rebuilt and its
+output cache between batches, for as long as the problem's identity and the codon registry stay the same
+(`_runtime`). A GC that times out, raises or runs
 out of memory scores 0 with the reason, and the batch goes on. A result carries all of the Score that the
 engine's survivor selection reads, not only the fitness: the behaviour digest (one survivor per behaviour
 first) and the per-case scores (niche survivability). Without them every remote GC looked alike to
 selection, and islands filled with neutral variants of one program and stalled on a local optimum.
 
-The barrier is a count in Postgres: the epoch waits until every GC it sent has a row (polling with a
-deadline), re-sends batches whose results are missing, and after MAX_SENDS gives the still-missing GCs
-fitness 0 itself, so a GC that kills its executor cannot loop the queue.
+The worker's side (sending sized batches, taking the scores back from the batches' results, re-sending what
+is missing, and after MAX_SENDS scoring the still-missing GCs 0 itself, so a GC that kills its executor
+cannot loop the queue) is in egp.jobs.fanout.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
@@ -36,9 +40,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from egp.config import Settings
-from egp.engine.engine import Engine
 from egp.engine.evaluation import CaseEvaluator, Score
-from egp.engine.lineage import closure_for
+from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
 from egp.problems.base import Problem
@@ -157,8 +160,18 @@ def write_results(
         return len(connection.execute(statement, rows).all())  # rowcount of an executemany is -1
 
 
+def registry_digest() -> str:
+    """The hash of this process's codon registry (its codon files): compiled GCs and cached outputs are
+    only valid under the registry they were made with."""
+    return codon_registry().files_hash
+
+
 @dataclass
 class _ProblemRuntime:
+    """What an executor process keeps for one problem between batches: the rebuilt (compiled) GCs and the
+    CaseEvaluator with its sub-GC output cache, valid for exactly one (problem identity, registry)."""
+
+    key: tuple[bytes, str]
     problem: Problem
     store: dict[bytes, GeneticCode]
     evaluator: CaseEvaluator
@@ -168,22 +181,70 @@ _runtimes: dict[str, _ProblemRuntime] = {}
 
 
 def _runtime(name: str, settings: Settings) -> _ProblemRuntime:
-    """A per-process evaluator for the problem (its sub-GC output cache survives between batches)."""
+    """A per-process evaluator for the problem, kept between batches while it stays valid.
+
+    Everything kept is content-addressed (GCs by signature, outputs by sub-GC signature and input columns),
+    so reuse is safe as long as the problem's data and the codons are those it was made with: the runtime is
+    keyed by the problem's identity (its name, version and case data, hashed) and the codon registry's hash,
+    and made afresh when either changes.
+    """
+    problem = get_problem(name)
+    key = (problem.identity, registry_digest())
     runtime = _runtimes.get(name)
+    if runtime is not None and runtime.key != key:
+        logger.info("problem %s or the codon registry changed: executor caches dropped", name)
+        runtime = None
     if runtime is not None and len(runtime.store) > _STORE_LIMIT:
         runtime.store.clear()  # GCs are re-read from the Gene Pool as batches need them
     if runtime is None:
-        problem = get_problem(name)
         store: dict[bytes, GeneticCode] = {}
         # The process runs under a memory limit (RLIMIT_AS): the output cache gets a quarter of it at most,
         # or a long job's cache would grow into a MemoryError on every batch.
         budget = min(settings.l2_cache_bytes, settings.executor_memory_limit_mb * 1024 * 1024 // 4)
         evaluator = CaseEvaluator(problem, Executor(store, settings.l1_cache_bytes), budget)
-        runtime = _runtimes[name] = _ProblemRuntime(problem, store, evaluator)
+        runtime = _runtimes[name] = _ProblemRuntime(key, problem, store, evaluator)
     return runtime
 
 
 _STORE_LIMIT = 50_000  # GCs kept per problem in an executor process between batches
+
+
+def _load(pool: SQLGenePool, store: dict[bytes, GeneticCode], signatures: Sequence[bytes]) -> None:
+    """Read the GCs among `signatures` (and their sub-GCs) that `store` lacks from the Gene Pool.
+
+    Two queries: the closure's signatures only (one recursive query), then the rows of those this process
+    lacks. An offspring's closure is mostly its parent's, which this process has usually rebuilt and checked
+    already, so a batch transfers and rebuilds its few new nodes instead of whole closures (and does not
+    walk a deep closure one level per query). Every GC read is rebuilt from its graph and signature-checked
+    by the Gene Pool (`get_many`).
+    """
+    registry = codon_registry()
+    roots = [s for s in dict.fromkeys(signatures) if s not in store]
+    if not roots:
+        return
+    rows = pool.closure_rows(roots, columns=("signature",))
+    missing = [
+        signature
+        for signature in (bytes(row["signature"]) for row in rows)
+        if signature not in store and registry.get(signature) is None
+    ]
+    store.update(pool.get_many(missing))
+
+
+def _complete(store: dict[bytes, GeneticCode], gc: GeneticCode) -> bool:
+    """Whether every sub-GC of `gc` is in `store` (or a codon)."""
+    registry = codon_registry()
+    stack = [gc]
+    while stack:
+        node = stack.pop()
+        for sub in (node.gca, node.gcb):
+            if sub is None or registry.get(sub) is not None:
+                continue
+            found = store.get(sub)
+            if found is None:
+                return False
+            stack.append(found)
+    return True
 
 
 def evaluate_batch(
@@ -193,29 +254,43 @@ def evaluate_batch(
     job: str | None,
     signatures: Sequence[str],
     worker: str,
+    identity: str | None = None,
 ) -> dict[str, Any]:
-    """Score the GCs named by hex `signatures` on the problem and store the results; the executor's work."""
+    """Score the GCs named by hex `signatures` on the problem, store the results and return them in bulk.
+
+    `identity`: the problem identity (hex) the sender scores on; a different one here (another problem
+    version or case data) is refused with `error` rather than scored on the wrong problem.
+    """
+    clock = time.perf_counter
+    began = clock()
     runtime = _runtime(problem_name, settings)
+    setup = clock() - began  # the problem's cases and evaluator, built once per process: not the hop's
     problem_id = runtime.problem.identity
+    if identity is not None and identity != problem_id.hex():
+        return {
+            "problem": problem_name,
+            "error": f"executor {worker} has problem {problem_name!r} with identity {problem_id.hex()[:16]},"
+            f" the job scores identity {identity[:16]}: deploy the same problem version everywhere",
+        }
     wanted = [bytes.fromhex(s) for s in signatures]
-    done = read_results(pool, problem_id, wanted)
-    todo = [s for s in dict.fromkeys(wanted) if s not in done]
+    began = clock()
+    # No read of stored results first: the worker sends only GCs without one, and a redelivered batch writes
+    # nothing new (ON CONFLICT DO NOTHING); a query per batch costs more than a rare re-score.
+    todo = list(dict.fromkeys(wanted))
     scores: dict[bytes, Score] = {}
     try:
-        gcs = pool.closure(todo)
+        _load(pool, runtime.store, todo)
     except _LOST_CONNECTION:
         # A dropped database connection says nothing about the GCs: the task retries it. Scoring them 0
         # would make the job's result depend on when a connection died.
         raise
     except Exception as error:  # a corrupt or unknown GC is rejected, never executed
         logger.warning("batch of %d GCs cannot be loaded: %s", len(todo), error)
-        gcs = []
-    for loaded in gcs:
-        runtime.store.setdefault(loaded.signature, loaded)
     limit = settings.fitness_time_limit_s
+    started = clock()
     for signature in todo:
         gc = runtime.store.get(signature)
-        if gc is None:
+        if gc is None or not _complete(runtime.store, gc):
             scores[signature] = Score(0.0, False, "rejected: not in the Gene Pool or failed validation")
             continue
         try:
@@ -229,83 +304,66 @@ def evaluate_batch(
             # The sub-GC output cache may hold a half-built column; start it afresh.
             runtime.evaluator._reset()
         scores[signature] = score
+    seconds = clock() - started
     written = write_results(pool, problem_id, scores, job, worker)
-    return {"problem": problem_name, "scored": len(scores), "written": written, "cached": len(done)}
+    evaluator = runtime.evaluator
+    return {
+        # The output cache's state: sub-GC outputs computed so far in this process, and flushes.
+        "misses": evaluator.misses,
+        "flushes": evaluator.flushes,
+        # Where the batch's time went (s): reading results and GCs before scoring, and writing after.
+        "read_s": round(started - began, 4),
+        "write_s": round(clock() - started - seconds, 4),
+        "problem": problem_name,
+        "scored": len(scores),
+        "written": written,
+        "setup_s": round(setup, 4),
+        "seconds": seconds,
+        "executor": worker,
+        "scores": encode_scores(scores),
+    }
 
 
-def batches(signatures: Sequence[bytes], size: int) -> list[list[bytes]]:
-    """Split into batches of at most `size`."""
-    return [list(signatures[k : k + size]) for k in range(0, len(signatures), size)]
+def encode_scores(scores: Mapping[bytes, Score]) -> dict[str, list[Any]]:
+    """Scores as a task result carries them (JSON): hex signature -> [fitness, solved, reason, behaviour
+    (hex), per-case scores (base64 of little-endian float64, or None)]; floats round-trip exactly."""
+    return {
+        signature.hex(): [
+            score.fitness,
+            score.solved,
+            score.reason[:1000] if score.reason else None,
+            score.behaviour.hex(),
+            None if score.cases is None else base64.b64encode(encode_cases(score.cases) or b"").decode(),
+        ]
+        for signature, score in scores.items()
+    }
 
 
-class RemoteFitness:
-    """The worker side of remote fitness: store the GCs, send batches by task name, wait on the DB count."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        job: str,
-        problem_name: str,
-        send: Callable[[list[Any]], Any],
-        pool: SQLGenePool | None = None,
-    ) -> None:
-        """Fan out for `job` through `send(args)` (which sends `fitness.evaluate_batch`)."""
-        self.settings = settings
-        self.job = job
-        self.problem_name = problem_name
-        self.send = send
-        self.pool = pool or SQLGenePool(settings.gene_pool_url)
-        self.batches_sent = 0
-
-    def __call__(self, engine: Engine, gcs: list[GeneticCode], island: int, epoch: int) -> dict[bytes, Score]:
-        """Scores of `gcs`, from stored results or computed by the executor pool."""
-        pool = self.pool
-        problem = engine.problem_id
-        wanted = [gc.signature for gc in gcs]
-        found = read_results(pool, problem, wanted)
-        pending = [s for s in dict.fromkeys(wanted) if s not in found]
-        if not pending:
-            return found
-        # Executors read GCs from the Gene Pool: store them first, with provenance. Offspring share most of
-        # their sub-GCs with their parents, so only the nodes the Gene Pool lacks are written.
-        new = closure_for([engine.lookup(s) for s in pending], engine.lookup, engine.in_gene_pool)
-        with pool.transaction() as connection:
-            pool.put(connection, new, self.job, island, epoch)
-        engine.in_gene_pool.update(gc.signature for gc in new)
-        size = self.settings.fitness_batch_size
-        timeout = self.settings.fitness_batch_timeout_s
-        for sends in range(1, MAX_SENDS + 1):
-            for batch in batches(pending, size):
-                self.send([self.problem_name, self.job, [s.hex() for s in batch]])
-                self.batches_sent += 1
-            # Wait while scores keep arriving; a batch silent for `timeout` seconds is sent again.
-            deadline = time.monotonic() + timeout
-            pause = 0.005
-            while pending and time.monotonic() < deadline:
-                time.sleep(pause)
-                pause = min(pause * 1.5, 0.2)
-                arrived = read_results(pool, problem, pending)
-                if arrived:
-                    found.update(arrived)
-                    pending = [s for s in pending if s not in found]
-                    deadline = time.monotonic() + timeout
-            if not pending:
-                return found
-            logger.warning("%d GCs of job %s have no score after send %d", len(pending), self.job, sends)
-        lost = {s: Score(0.0, False, f"no executor scored it after {MAX_SENDS} sends") for s in pending}
-        write_results(pool, problem, lost, self.job, "worker")
-        return found | lost
+def decode_scores(payload: Mapping[str, Any]) -> dict[bytes, Score]:
+    """The scores `encode_scores` wrote (exactly as read_results would read them from the table)."""
+    found: dict[bytes, Score] = {}
+    for signature, (fitness, solved, reason, behaviour, cases) in payload.items():
+        found[bytes.fromhex(signature)] = Score(
+            float(fitness),
+            bool(solved),
+            reason,
+            bytes.fromhex(behaviour),
+            None if cases is None else decode_cases(base64.b64decode(cases)),
+        )
+    return found
 
 
 __all__ = [
     "FITNESS_TASK",
     "MAX_SENDS",
     "FitnessTimeout",
-    "RemoteFitness",
     "decode_cases",
+    "decode_scores",
     "encode_cases",
+    "encode_scores",
     "evaluate_batch",
     "read_results",
+    "registry_digest",
     "time_limit",
     "write_results",
 ]

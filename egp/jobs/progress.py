@@ -128,6 +128,13 @@ def mark_dispatched(url: str, job_id: str, island: int, epoch: int) -> None:
         store.write(connection, job_id, info.status, progress)
 
 
+def note_fitness(store: JobStore, job_id: str, choice: dict[str, Any]) -> None:
+    """Record where the job scores, and why (egp.jobs.auto), in its progress (`progress["fitness"]`)."""
+    with store.engine.begin() as connection:
+        info = store.locked(connection, job_id)
+        store.write(connection, job_id, info.status, info.progress | {"fitness": choice})
+
+
 def _entry(
     snapshot: IslandSnapshot, epoch: int, spec: JobSpec, island: int, dispatched: int
 ) -> dict[str, Any]:

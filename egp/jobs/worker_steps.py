@@ -12,7 +12,7 @@ from typing import Any
 from egp.config import FitnessMode, Settings
 from egp.errors import one_line
 from egp.jobs.epoch import StepResult
-from egp.jobs.fitness import RemoteFitness
+from egp.jobs.fanout import RemoteFitness
 from egp.jobs.process import gene_pool
 from egp.jobs.progress import fail_job, mark_dispatched
 from egp.jobs.store import JobStore
@@ -45,10 +45,18 @@ def run_step(settings: Settings, job_id: str, step: Callable[[], StepResult], se
     return result
 
 
-def remote_fitness(settings: Settings, job_id: str, send: Send) -> RemoteFitness | None:
-    """The job's executor-pool scorer in remote fitness mode (None in local mode)."""
-    spec = JobStore(settings.gene_pool_url).get(job_id).spec
-    if spec.fitness_mode != FitnessMode.REMOTE:
+def remote_fitness(
+    settings: Settings, job_id: str, send: Send, starting: bool = False
+) -> RemoteFitness | None:
+    """The job's executor-pool scorer where it scores remotely (None where locally): in remote mode; in auto
+    mode at the start (which measures and chooses) and afterwards if the start chose remote."""
+    info = JobStore(settings.gene_pool_url).get(job_id)
+    spec = info.spec
+    if spec.fitness_mode == FitnessMode.AUTO and not starting:
+        chosen = (info.progress.get("fitness") or {}).get("mode")
+        if chosen != FitnessMode.REMOTE:
+            return None
+    elif spec.fitness_mode not in (FitnessMode.REMOTE, FitnessMode.AUTO):
         return None
     pool = gene_pool(settings.gene_pool_url)
     return RemoteFitness(settings, job_id, spec.problem, lambda args: send(FITNESS_TASK, args), pool)

@@ -16,7 +16,7 @@ from egp.problems.base import (
 from egp.problems.boolean import EvenParity3, EvenParity5, Multiplexer6
 from egp.problems.number_tree import NumberTree
 from egp.problems.registry import ENTRY_POINT_GROUP, get_problem, list_problems, problem_names
-from egp.problems.regression import KozaQuartic, Nguyen1, Nguyen5
+from egp.problems.regression import KozaQuartic, KozaQuintic100k, Nguyen1, Nguyen5
 from egp.problems.tic_tac_toe import TicTacToeNextState, generate_state_graph
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "EvenParity5",
     "FitnessCases",
     "KozaQuartic",
+    "KozaQuintic100k",
     "Multiplexer6",
     "Nguyen1",
     "Nguyen5",

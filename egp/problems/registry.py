@@ -12,7 +12,7 @@ from egp.problems.base import Problem, ProblemError
 from egp.problems.boolean import EvenParity3, EvenParity5, Multiplexer6
 from egp.problems.families import FAMILIES, resolve_family_member
 from egp.problems.number_tree import NumberTree
-from egp.problems.regression import KozaQuartic, Nguyen1, Nguyen5
+from egp.problems.regression import KozaQuartic, KozaQuintic100k, Nguyen1, Nguyen5
 from egp.problems.tabular import TABULAR_SCHEME, TabularRegression
 from egp.problems.tic_tac_toe import TicTacToeNextState
 
@@ -31,6 +31,7 @@ BUILTIN_PROBLEMS: dict[str, type[Problem]] = {
         Multiplexer6,
         NumberTree,
         TicTacToeNextState,
+        KozaQuintic100k,
     )
 }
 

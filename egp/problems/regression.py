@@ -165,6 +165,35 @@ class Nguyen5(SymbolicRegression):
         return result
 
 
+#: Rows of the large-data regression problem.
+LARGE_ROWS = 100_000
+
+
+class KozaQuintic100k(SymbolicRegression):
+    """Koza's quintic x⁵−2x³+x on 100,000 evenly spaced points: regression on large data.
+
+    Every evaluation costs milliseconds (each new output is a 100,000-row column to compute, assess and
+    digest), where koza-quartic's costs tens of microseconds: the problem remote fitness is measured on.
+    """
+
+    name = "koza-quintic-100k"
+    version = "1"
+    description = (
+        "Koza quintic x^5-2x^3+x on 100,000 points evenly spaced in [-1, 1] (large data: an evaluation costs "
+        "milliseconds); fitness 1/(1+MAE); solved when every point is within 0.01"
+    )
+    codons = KOZA_QUARTIC_CODONS
+
+    def points(self) -> FloatArray:
+        """Return 100,000 points from -1 to 1 inclusive, evenly spaced (no RNG: the same everywhere)."""
+        return np.linspace(-1.0, 1.0, LARGE_ROWS, dtype=np.float64)
+
+    def target(self, x: FloatArray) -> FloatArray:
+        """Return x⁵−2x³+x."""
+        result: FloatArray = x**5 - 2.0 * x**3 + x
+        return result
+
+
 # The rest of the Nguyen suite: target, domain of the 20 points, the function set added to Koza's, and the
 # target's text. Nguyen's own set has exp and log; sqrt(x) is given psqrt rather than exp(0.5·log x).
 _NGUYEN: dict[int, tuple[Any, float, float, tuple[str, ...], str]] = {

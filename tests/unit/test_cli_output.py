@@ -15,6 +15,7 @@ import pytest
 
 from egp.cli import output
 from egp.cli.evolve_cmd import Budget, RunTracker, program_text
+from egp.cli.job_cmd import _line as job_line
 from egp.cli.job_cmd import island_rows, watch_table
 from egp.config import load_settings
 from egp.engine.config import GenerationRecord
@@ -205,3 +206,17 @@ def test_help_loads_no_heavy_library() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_a_job_line_says_where_it_scores_and_why() -> None:
+    """`egp job status` shows fitness_mode auto's choice with its reason (the two measured figures)."""
+    spec, _ = make_spec("koza-quartic", load_settings(gene_pool_url="sqlite://"))
+    choice = {
+        "mode": "local",
+        "reason": "one evaluation (0.041 ms) costs less than 2x the worker's own share of a hop",
+        "evaluation_ms": 0.041,
+        "hop_ms": 0.43,
+    }
+    line = job_line(JobInfo("j1", spec, JobStatus.RUNNING, {"best": 0.5, "fitness": choice}))
+    assert line.endswith(f"; fitness local: {choice['reason']}")
+    assert "fitness" not in job_line(JobInfo("j2", spec, JobStatus.QUEUED, {}))

@@ -42,7 +42,7 @@ def test_defaults_are_the_embedded_mode() -> None:
     assert settings.embedded and settings.broker_url is None
     assert settings.library_urls == []
     assert settings.l1_cache_bytes == 1_000_000 and settings.l2_cache_bytes == 1_000_000_000
-    assert settings.fitness_mode is FitnessMode.LOCAL
+    assert settings.fitness_mode is FitnessMode.AUTO
     assert settings.creator == ANONYMOUS_CREATOR == uuid.UUID("1f8f45ca-0ce8-11f0-a067-73ab69491a6f")
     assert settings.database_role is DatabaseRole.POOL
     assert settings.celery_broker_url == "redis://127.0.0.1:6379/0"

@@ -7,13 +7,17 @@ import random
 from pathlib import Path
 from typing import Any
 
-from egp.config import load_settings
+import pytest
+
+from egp.config import FitnessMode, load_settings
 from egp.db import dispose_engines
 from egp.engine.config import EvolutionConfig
 from egp.engine.evolve import evolve_problem
 from egp.engine.gene_pool import MemoryGenePool
 from egp.engine.island_epoch import IslandSnapshot
 from egp.jobs.epoch import run_epoch, start_job
+from egp.jobs.fanout import RemoteFitness
+from egp.jobs.fitness import evaluate_batch
 from egp.jobs.process import gene_pool, reset_process_state
 from egp.jobs.progress import mark_dispatched
 from egp.jobs.spec import make_spec
@@ -24,15 +28,31 @@ from egp.problems import KozaQuartic
 SPEC = {"population": 24, "generations": 40, "islands": 3, "seed": 5, "epoch_generations": 5, "migrants": 2}
 
 
-def run_job(url: str, pick: random.Random | None, **values: Any) -> dict[str, Any]:
+def run_job(
+    url: str, pick: random.Random | None, problem_name: str = "koza-quartic", **values: Any
+) -> dict[str, Any]:
     """Run a job's steps until it ends, sending the due epochs in the order `pick` shuffles them (None:
-    in order); returns the final progress and every recorded snapshot."""
+    in order); returns the final progress and every recorded snapshot.
+
+    With fitness_mode="remote" the executor's work (`evaluate_batch`, as the fitness task runs it) is done
+    in this process as each batch is sent.
+    """
     reset_process_state()
     upgrade(url)
     settings = load_settings(gene_pool_url=url)
-    spec, problem = make_spec("koza-quartic", settings, **(SPEC | values))
+    spec, problem = make_spec(problem_name, settings, **(SPEC | values))
     store = JobStore(url)
     job = store.create(spec, problem.identity, job_id="job-determinism")
+    remote = None
+    if spec.fitness_mode == FitnessMode.REMOTE:
+        pool = gene_pool(url)
+        remote = RemoteFitness(
+            settings,
+            job,
+            problem_name,
+            lambda args: evaluate_batch(settings, pool, *args[:3], "executor/test", *args[3:]),
+            pool,
+        )
     queue: list[tuple[int, int]] = []
 
     def send(due: list[tuple[int, int]]) -> None:
@@ -41,7 +61,7 @@ def run_job(url: str, pick: random.Random | None, **values: Any) -> dict[str, An
             queue.append((island, epoch))
             mark_dispatched(url, job, island, epoch)
 
-    send(start_job(settings, job, "test").dispatch)
+    send(start_job(settings, job, "test", remote).dispatch)
     steps = 0
     while queue and steps < 300:
         steps += 1
@@ -49,7 +69,7 @@ def run_job(url: str, pick: random.Random | None, **values: Any) -> dict[str, An
         island, epoch = queue.pop(index)
         if pick is not None and pick.random() < 0.2:
             queue.append((island, epoch))  # a duplicate delivery of the same epoch, later
-        send(run_epoch(settings, job, island, epoch, "test").dispatch)
+        send(run_epoch(settings, job, island, epoch, "test", None, remote).dispatch)
     assert not queue, "the job's steps did not come to an end"
     info = store.get(job)
     pool = gene_pool(url)
@@ -87,6 +107,20 @@ def test_a_job_gives_the_same_result_in_any_epoch_order(tmp_path: Path) -> None:
     assert runs[0]["status"] == JobStatus.FINISHED and runs[0]["progress"]["reason"] == "generations"
     assert len(runs[0]["states"]) == 3 * 9  # the initial populations (epoch -1) and epochs 0-7
     assert summary(runs[0]) == summary(runs[1]) == summary(runs[2])
+
+
+@pytest.mark.parametrize("problem_name", ["koza-quartic", "even-parity-3"])
+def test_remote_fitness_takes_the_course_of_local_fitness(tmp_path: Path, problem_name: str) -> None:
+    """The same job scored by the executor's code gives local fitness's best GC, evaluations and every
+    island snapshot, in shuffled epoch orders with duplicates. (It used to differ from the second island's
+    initial population on: island 0's fan-out stored its members before island 1 was drawn, and island 1's
+    UNRELATED source took them from the Gene Pool.)"""
+    runs = [
+        run_job(f"sqlite:///{tmp_path / f'{mode}.db'}", random.Random(k), problem_name, fitness_mode=mode)
+        for k, mode in enumerate(("local", "remote"))
+    ]
+    assert runs[0]["status"] == JobStatus.FINISHED and runs[0]["progress"]["evaluations"] > 0
+    assert summary(runs[0]) == summary(runs[1])
 
 
 def test_solving_ends_a_job_the_same_way_in_any_epoch_order(tmp_path: Path) -> None:

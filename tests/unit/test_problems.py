@@ -43,6 +43,7 @@ BUILTIN = (
     "multiplexer-6",
     "number-tree",
     "tic-tac-toe-next-state",
+    "koza-quintic-100k",
 )
 
 
@@ -65,6 +66,7 @@ CORRECT: dict[str, Any] = {
     "multiplexer-6": lambda a0, a1, d0, d1, d2, d3: np.where(a1, np.where(a0, d3, d2), np.where(a0, d1, d0)),
     "number-tree": lambda x, y: (y + y + y + y + y + y + y + y) - (x + x),
     "tic-tac-toe-next-state": lambda states: tuple(_first_legal_move(s) for s in states),
+    "koza-quintic-100k": lambda x: x * (1 + x * x * (x * x - 2)),
 }
 WRONG: dict[str, Any] = {
     "koza-quartic": lambda x: x**3 + x**2 + x,
@@ -75,6 +77,7 @@ WRONG: dict[str, Any] = {
     "multiplexer-6": lambda a0, a1, d0, d1, d2, d3: d0,
     "number-tree": lambda x, y: y + y + y + y + y + y + y + y - x,
     "tic-tac-toe-next-state": lambda states: states,
+    "koza-quintic-100k": lambda x: x**5 - 2 * x**3,
 }
 
 
@@ -127,6 +130,7 @@ def test_case_counts() -> None:
         "multiplexer-6": 64,
         "number-tree": 8,
         "tic-tac-toe-next-state": 256,
+        "koza-quintic-100k": 100_000,
     }
 
 

@@ -46,3 +46,15 @@ class HungryQuartic(KozaQuartic):
                 # zero-filling of bytearray(n), which on a slow machine outran the 0.5 s time limit first.
                 hoard.append(bytes(50_000_000))
         return super().assess(outputs)
+
+
+class SlowQuartic(KozaQuartic):
+    """Koza quartic whose fitness function takes 50 ms for every program: an evaluation that clearly costs
+    more than a hop to the executors, even on a loaded machine (auto fitness mode must go remote)."""
+
+    name = "slow-quartic"
+
+    def assess(self, outputs: Sequence[Any]) -> Assessment:
+        """Wait 50 ms, then score as koza-quartic."""
+        time.sleep(0.05)
+        return super().assess(outputs)

@@ -47,10 +47,9 @@ def test_a_job_solves_koza_quartic_in_remote_fitness_mode(make_cluster: Callable
     cluster.start("executor", "executor", "-c", "1")
     cluster.wait_ready("worker", 2)
     cluster.wait_ready("executor", 1)
-    # Remote mode is not reproducible run to run (islands read shared pGC statistics while the executors
-    # score); the test stops at a target so it checks the remote pipeline end to end rather than how lucky
-    # a search was. (It used to stall at 0.884 in about one run in three: remote scores carried no behaviour
-    # digest, so islands filled with neutral variants; see test_remote_fitness.py.)
+    # The test stops at a target so it checks the remote pipeline end to end rather than how lucky a search
+    # was. (It used to stall at 0.884 in about one run in three: remote scores carried no behaviour digest,
+    # so islands filled with neutral variants; see test_remote_fitness.py.)
     job = cluster.client().submit("koza-quartic", seed=3, fitness_mode="remote", target=0.95)
     assert job.wait(timeout=240) == JobStatus.FINISHED, cluster.log("worker") + cluster.log("executor")
     best = job.best()
@@ -130,7 +129,7 @@ def test_a_cancelled_job_stops_and_a_wall_deadline_ends_a_job(
 def test_a_job_gives_the_same_result_every_time(make_cluster: Callable[..., CeleryCluster]) -> None:
     """The same two-island job (with migration) on two fresh Gene Pools, each on a two-process worker: the
     same best GC, evaluations, and island snapshots, whichever process ran which epoch when; and the job
-    with remote fitness runs to the same end."""
+    with remote fitness (two executor processes) gives exactly the same."""
     spec = {"population": 40, "generations": 40, "islands": 2, "migrants": 2, "epoch_generations": 5}
     outcomes = []
     for mode in ("local", "local", "remote"):
@@ -138,8 +137,8 @@ def test_a_job_gives_the_same_result_every_time(make_cluster: Callable[..., Cele
         cluster.start("worker", "worker", "-c", "2")
         cluster.wait_ready("worker", 2)
         if mode == "remote":
-            cluster.start("executor", "executor", "-c", "1")
-            cluster.wait_ready("executor", 1)
+            cluster.start("executor", "executor", "-c", "2")
+            cluster.wait_ready("executor", 2)
         job = cluster.client().submit("even-parity-3", seed=11, fitness_mode=mode, **spec)
         assert job.wait(timeout=240) == JobStatus.FINISHED, cluster.log("worker")
         progress = job.info().progress
@@ -159,5 +158,29 @@ def test_a_job_gives_the_same_result_every_time(make_cluster: Callable[..., Cele
         assert workers[0][0] >= 1
     assert outcomes[0]["evaluations"] > 0 and len(outcomes[0]["snapshots"]) >= 4
     assert outcomes[0] == outcomes[1]
-    # Remote fitness runs to an end too; its search does not yet follow local fitness's (an open item).
-    assert outcomes[2]["reason"] in ("solved", "generations") and outcomes[2]["evaluations"] > 0
+    assert outcomes[2] == outcomes[0]
+
+
+def test_auto_fitness_mode_chooses_from_measured_costs(make_cluster: Callable[..., CeleryCluster]) -> None:
+    """The default fitness mode (auto) on a worker with an executor pool: koza-quartic is scored in the worker
+    (its evaluations are cheaper than a hop) and a problem with a 50-ms evaluation by the executors; each
+    job's progress says which it chose and the two measured figures."""
+    cluster = make_cluster()
+    cluster.start("worker", "worker", "-c", "1")
+    cluster.start("executor", "executor", "-c", "2")
+    cluster.wait_ready("worker", 1)
+    cluster.wait_ready("executor", 2)
+    client = cluster.client()
+    spec = {"population": 12, "generations": 2, "islands": 2, "seed": 3, "stop_when_solved": False}
+    chosen = {}
+    for problem in ("koza-quartic", "poison_problems:SlowQuartic"):
+        job = client.submit(problem, **spec)
+        assert job.info().spec.fitness_mode == "auto"
+        assert job.wait(timeout=240) == JobStatus.FINISHED, cluster.log("worker") + cluster.log("executor")
+        chosen[problem] = job.info().progress["fitness"]
+        scored = cluster.query("SELECT count(*) FROM fitness_results WHERE job = :j", j=job.id)[0][0]
+        assert (scored > 0) == (chosen[problem]["mode"] == "remote"), (chosen, scored)
+    assert chosen["koza-quartic"]["mode"] == "local", chosen
+    assert chosen["poison_problems:SlowQuartic"]["mode"] == "remote", chosen
+    for choice in chosen.values():
+        assert choice["evaluation_ms"] > 0 and choice["hop_ms"] > 0 and choice["reason"]
