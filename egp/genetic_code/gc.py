@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
@@ -40,6 +41,8 @@ ANONYMOUS_CREATOR = UUID("1f8f45ca-0ce8-11f0-a067-73ab69491a6f")
 _EGCODE_UID = TYPES.uid("EGCode")
 _BOOL_UID = TYPES.uid("bool")
 _PRIMITIVE = CGraphType.PRIMITIVE
+_STANDARD = CGraphType.STANDARD
+_SUBS_PRESENCE = bytes([0b01100])  # the signature's presence byte for gca and gcb only (signature.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +349,36 @@ def build_gc(
         codons,
         generation,
         created if created is not None else datetime.now(UTC),
+    )
+
+
+def build_standard_gc(
+    graph: ConnectionGraph, gca: GeneticCode, gcb: GeneticCode, creator: UUID, created: datetime
+) -> GeneticCode:
+    """`build_gc(graph, gca, gcb, creator=creator, created=created)` for a STANDARD graph made from the
+    sub-GCs' own interfaces (so they match it by construction) and no lineage: the same GC, without the
+    interface checks and the general signature recipe (spontaneous assembly builds thousands per run)."""
+    properties = _merged(_STANDARD, gca.properties, gcb.properties)
+    properties = properties | IS_PGC if _EGCODE_UID in graph.out_types else properties & ~IS_PGC
+    a_sig, b_sig = gca.signature, gcb.signature
+    signature = sha256(b"".join((_SUBS_PRESENCE, a_sig, b_sig, creator_bytes(creator), graph.json_bytes)))
+    depth = (gca.code_depth if gca.code_depth > gcb.code_depth else gcb.code_depth) + 1
+    generation = (gca.generation if gca.generation > gcb.generation else gcb.generation) + 1
+    return _new_gc(
+        signature.digest(),
+        graph,
+        a_sig,
+        b_sig,
+        None,
+        None,
+        None,
+        creator,
+        properties,
+        depth,
+        gca.num_codes + gcb.num_codes + 1,
+        gca.num_codons + gcb.num_codons,
+        generation,
+        created,
     )
 
 

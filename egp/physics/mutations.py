@@ -24,7 +24,7 @@ from egp.genetic_code.graph import ROW_A, ROW_B, ROW_I, ROW_O, Connection, Row
 from egp.genetic_code.properties import IS_PGC, LITERAL, CGraphType
 from egp.genetic_code.types import TYPES, is_compatible
 from egp.physics.context import PhysicsContext, Stillborn
-from egp.physics.stabilise import stabilise
+from egp.physics.stabilise import candidates, stabilise
 
 Path = list[tuple[GeneticCode, Row]]
 _STANDARD = CGraphType.STANDARD
@@ -379,8 +379,6 @@ def rewire(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     changed = False
     for _ in range(rng.randint(1, 2)):
         row, idx = endpoints[rng.randrange(len(endpoints))]
-        from egp.physics.stabilise import candidates
-
         options = [
             c
             for c in candidates(embryo, row, embryo.dest_types[row][idx], False)
