@@ -42,7 +42,10 @@ _EGCODE_UID = TYPES.uid("EGCode")
 _BOOL_UID = TYPES.uid("bool")
 _PRIMITIVE = CGraphType.PRIMITIVE
 _STANDARD = CGraphType.STANDARD
-_SUBS_PRESENCE = bytes([0b01100])  # the signature's presence byte for gca and gcb only (signature.py)
+# The signature's presence bytes (egp/genetic_code/signature.py) of an assembled part (gca and gcb only)
+# and of a rebuilt mutation node (ancestora, gca, gcb and pgc).
+_SUBS_PRESENCE = bytes([0b01100])
+_LINEAGE_PRESENCE = bytes([0b11101])
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +432,47 @@ def rebuild_gc(
         codes,
         codons,
         generation,
+        created if created is not None else datetime.now(UTC),
+    )
+
+
+def rebuild_lineage_gc(
+    parent: GeneticCode,
+    gca: GeneticCode,
+    gcb: GeneticCode,
+    pgc: bytes,
+    creator: UUID,
+    creator_sig: bytes,
+    created: datetime | None,
+) -> GeneticCode:
+    """`rebuild_gc(parent, gca, gcb, ancestora=parent.signature, pgc=pgc, creator=creator, created=created)`
+    with both sub-GCs and a pGC (`creator_sig`: `creator_bytes(creator)`): the same GC, positional and
+    without the optional cases (every node a mutation rebuilds takes this path)."""
+    graph = parent.graph
+    key = (graph.graph_type, gca.properties, gcb.properties)
+    properties = _MERGED.get(key)
+    if properties is None:
+        properties = _merged(*key)
+    properties = properties | IS_PGC if parent.properties & IS_PGC else properties & ~IS_PGC
+    a_sig, b_sig, ancestora = gca.signature, gcb.signature, parent.signature
+    signature = sha256(
+        b"".join((_LINEAGE_PRESENCE, ancestora, a_sig, b_sig, pgc, creator_sig, graph.json_bytes))
+    )
+    a_depth, b_depth, a_gen, b_gen = gca.code_depth, gcb.code_depth, gca.generation, gcb.generation
+    return _new_gc(
+        signature.digest(),
+        graph,
+        a_sig,
+        b_sig,
+        ancestora,
+        None,
+        pgc,
+        creator,
+        properties,
+        (a_depth if a_depth > b_depth else b_depth) + 1,
+        gca.num_codes + gcb.num_codes + 1,
+        gca.num_codons + gcb.num_codons,
+        (a_gen if a_gen > b_gen else b_gen) + 1,
         created if created is not None else datetime.now(UTC),
     )
 
