@@ -33,7 +33,7 @@ from egp.engine.meta_evolution import use_pgc
 from egp.engine.pgc_pool import PgcCategories, PgcPools, choose_pgc
 from egp.engine.population import Island
 from egp.engine.relations import RelatedProblem, related_problems
-from egp.genetic_code.assembly import ExpressionMaker
+from egp.genetic_code.assembly import Assembler, ExpressionMaker
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.execution import Executor
 from egp.genetic_code.gc import GeneticCode
@@ -174,6 +174,10 @@ class Engine:
         self.generation_stillborn = 0
         self.generation_offspring = 0
         self.current_donors: Sequence[GeneticCode] | None = None
+        # Each pGC layer's pool as crossover donors for evolving pGCs, with the pool they were made from.
+        # The assembler of spontaneous GCs, kept for the run (egp.engine.population.distinct_spontaneous).
+        self.assembler: Assembler | None = None
+        self.pool_donors: dict[int, tuple[list[bytes], list[GeneticCode], dict[bytes, int] | None]] = {}
         # The context pGCs run in, reused for every run (the fields that change are set per run).
         self.physics = PhysicsContext(
             rng=random.Random(0),

@@ -50,12 +50,10 @@ def evolve_pgc(engine: Engine, record: EpochRecord, pgc: GeneticCode, layer: int
     stillborn one costs the mutating pGC a Δ of −1."""
     pools = engine.pgcs
     mutator = engine.select_pgc(pgc, layer + 1, rng)
-    donors = [engine.lookup(s) for s in pools.pool[layer]]
+    donors, donor_index = _pool_donors(engine, layer)
     # pGCs stay small: every codon of a pGC is a mutation run on each use, so a long chain costs as much
     # as that many offspring and mostly breaks what the first link made.
-    child, _new = run_pgc(
-        engine, mutator, pgc, rng, donors, donor_index_of(donors), engine.config.max_pgc_codons
-    )
+    child, _new = run_pgc(engine, mutator, pgc, rng, donors, donor_index, engine.config.max_pgc_codons)
     if child is None or not child.is_pgc or child.signature in dict.fromkeys(pools.pool[layer]):
         if child is None:
             pools.credit(record, layer + 1, mutator.signature, -1.0)
@@ -63,3 +61,16 @@ def evolve_pgc(engine: Engine, record: EpochRecord, pgc: GeneticCode, layer: int
     persist(engine, record, child)
     pools.adopt(record, layer, child.signature, pgc.signature)
     engine.pgcs_evolved += 1
+
+
+def _pool_donors(engine: Engine, layer: int) -> tuple[list[GeneticCode], dict[bytes, int] | None]:
+    """Layer `layer`'s pool as crossover donors, and their index; made again only when the pool changed
+    (a pool changes only when a pGC joins it, far less often than one evolves)."""
+    pool = engine.pgcs.pool[layer]
+    cached = engine.pool_donors.get(layer)
+    if cached is not None and cached[0] == pool:
+        return cached[1], cached[2]
+    donors = [engine.lookup(s) for s in pool]
+    index = donor_index_of(donors)
+    engine.pool_donors[layer] = (list(pool), donors, index)
+    return donors, index

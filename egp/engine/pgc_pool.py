@@ -92,6 +92,7 @@ class PgcPools:
     def __init__(self, bootstrap: Sequence[GeneticCode], layers: int, limit: int) -> None:
         """`layers` pools, each starting with the `bootstrap` pGC codons and holding at most `limit`."""
         self.bootstrap = [codon.signature for codon in bootstrap]
+        self._bootstrap_set = frozenset(self.bootstrap)
         self.limit = limit
         self.pool: list[list[bytes]] = [list(self.bootstrap) for _ in range(layers)]
         self.stats: list[dict[bytes, PgcStats]] = [{} for _ in range(layers)]
@@ -191,7 +192,7 @@ class PgcPools:
         pool = self.pool[layer]
         pool.append(child)
         if len(pool) > self.limit:
-            bootstrap = set(self.bootstrap)
+            bootstrap = self._bootstrap_set
             evolved = [s for s in pool if s not in bootstrap]
             weakest = min(evolved, key=lambda s: (self.stats[layer][s].fitness, s))
             pool.remove(weakest)

@@ -45,11 +45,19 @@ def epoch_rng(seed: int, island: int, epoch: int) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
+ASSEMBLER_LIMIT = 500_000  # parts an engine's assembler remembers before it starts afresh
+
+
 def distinct_spontaneous(engine: Engine, rng: random.Random, taken: Sequence[bytes]) -> list[bytes]:
     """Signatures of new spontaneous GCs, distinct from each other and from `taken`, enough to fill a
     population after `taken` (fewer if 20 attempts per member do not find them)."""
     config = engine.config
-    assembler = Assembler(engine.store, engine.inputs, config.creator, engine.physics.created)
+    assembler = engine.assembler
+    if assembler is None or len(assembler) > ASSEMBLER_LIMIT:
+        # One assembler for the run: a reseed meets many of the parts the initial population was built of
+        # (the store keeps them anyway), and its graph cache is filled already.
+        assembler = engine.assembler = Assembler(engine.store, engine.inputs, config.creator)
+    assembler.created = engine.physics.created
     seen = set(taken)
     found: list[bytes] = []
     wanted = config.population - len(taken)

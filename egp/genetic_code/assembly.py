@@ -12,12 +12,12 @@ from __future__ import annotations
 import random
 import weakref
 from collections.abc import Callable, MutableMapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from egp.genetic_code.gc import ANONYMOUS_CREATOR, GeneticCode, build_gc
-from egp.genetic_code.graph import ROW_A, ROW_B, ROW_I, ROW_O, Connection, make_graph
+from egp.genetic_code.gc import ANONYMOUS_CREATOR, GeneticCode, build_standard_gc
+from egp.genetic_code.graph import ROW_A, ROW_B, ROW_I, ROW_O, Connection, ConnectionGraph, make_graph
 from egp.genetic_code.properties import CGraphType
 from egp.genetic_code.types import is_compatible
 
@@ -55,6 +55,11 @@ class Assembler:
         self.created = created
         self._all_inputs = tuple([(ROW_I, k) for k in range(len(self.inputs))])
         self._built: dict[tuple[object, ...], GeneticCode] = {}
+        self._graphs: dict[tuple[object, ...], ConnectionGraph] = {}
+
+    def __len__(self) -> int:
+        """How many parts this assembler remembers."""
+        return len(self._built)
 
     def _keep(self, gc: GeneticCode) -> GeneticCode:
         return self.store.setdefault(gc.signature, gc)
@@ -62,28 +67,34 @@ class Assembler:
     def _standard(
         self,
         gca: GeneticCode,
-        a_conns: Sequence[Connection],
+        a_conns: tuple[Connection, ...],
         gcb: GeneticCode,
-        b_conns: Sequence[Connection],
-        out_conns: Sequence[Connection],
-        out_types: Sequence[int],
+        b_conns: tuple[Connection, ...],
+        out_conns: tuple[Connection, ...],
+        out_types: tuple[int, ...],
     ) -> GeneticCode:
         # Random expressions repeat small parts endlessly (x*x, x+x, ...): a part already built is the same
         # GC again (no lineage, same creator), so it is looked up before its graph and signature are made.
-        key = (gca.signature, tuple(a_conns), gcb.signature, tuple(b_conns), tuple(out_conns))
+        a_sig, b_sig = gca.signature, gcb.signature
+        key = (a_sig, a_conns, b_sig, b_conns, out_conns)
         built = self._built.get(key)
         if built is not None:
             return built
         a_graph, b_graph = gca.graph, gcb.graph
-        graph = make_graph(
-            CGraphType.STANDARD,
-            self.inputs,
-            {ROW_A: a_graph.inputs, ROW_B: b_graph.inputs, ROW_O: out_types},
-            {ROW_A: a_conns, ROW_B: b_conns, ROW_O: out_conns},
-            {ROW_A: a_graph.out_types, ROW_B: b_graph.out_types},
-        )
+        # Far fewer graphs than parts: one graph serves every part whose sub-GCs have these interfaces and
+        # wiring, so it is found by those before make_graph builds (or finds) it from its rows.
+        graph_key = (a_graph.inputs, a_graph.out_types, b_graph.inputs, b_graph.out_types, key[1:], out_types)
+        graph = self._graphs.get(graph_key)
+        if graph is None:
+            graph = self._graphs[graph_key] = make_graph(
+                CGraphType.STANDARD,
+                self.inputs,
+                {ROW_A: a_graph.inputs, ROW_B: b_graph.inputs, ROW_O: out_types},
+                {ROW_A: a_conns, ROW_B: b_conns, ROW_O: out_conns},
+                {ROW_A: a_graph.out_types, ROW_B: b_graph.out_types},
+            )
         built = self._built[key] = self._keep(
-            build_gc(graph, gca, gcb, creator=self.creator, created=self.created)
+            build_standard_gc(graph, gca, gcb, self.creator, self.created or datetime.now(UTC))
         )
         return built
 
@@ -97,9 +108,12 @@ class Assembler:
     def _apply(self, codon: GeneticCode, args: Sequence[_Arg]) -> _Part:
         """The part computing `codon` on `args` (inputs by index, or parts): the codon itself, wired from row
         I, when every argument is an input; otherwise a GC with the full input interface."""
-        if all(gc is None for gc, _ in args):
-            return codon, tuple([(ROW_I, index) for _, index in args])
-        return self._build(codon, args), self._all_inputs
+        # Plain loops, not all(<generator>) and a comprehension: this runs for every node of every
+        # spontaneous GC.
+        for gc, _ in args:
+            if gc is not None:
+                return self._build(codon, args), self._all_inputs
+        return codon, tuple([(ROW_I, index) for _, index in args])
 
     def _build(self, codon: GeneticCode, args: Sequence[_Arg]) -> GeneticCode:
         """A GC with the full input interface computing `codon` on `args` (at least one of them a part)."""
@@ -108,9 +122,9 @@ class Assembler:
         for gc, conns in parts[1:]:
             # Side by side: the new bundle's outputs are the previous bundle's, then this part's.
             bundle_outputs = bundle.graph.out_types
-            out_conns = [(ROW_A, k) for k in range(len(bundle_outputs))] + [(ROW_B, 0)]
+            out_conns = (*[(ROW_A, k) for k in range(len(bundle_outputs))], (ROW_B, 0))
             bundle = self._standard(
-                bundle, bundle_conns, gc, conns, out_conns, [*bundle_outputs, gc.graph.out_types[0]]
+                bundle, bundle_conns, gc, conns, out_conns, (*bundle_outputs, gc.graph.out_types[0])
             )
             bundle_conns = self._all_inputs
         b_conns: list[Connection] = []
@@ -121,7 +135,9 @@ class Assembler:
             else:
                 b_conns.append((ROW_A, position))
                 position += 1
-        return self._standard(bundle, bundle_conns, codon, b_conns, [(ROW_B, 0)], [codon.outputs[0]])
+        return self._standard(
+            bundle, bundle_conns, codon, tuple(b_conns), ((ROW_B, 0),), (codon.graph.out_types[0],)
+        )
 
     def _finish(self, part: _Part, filler: GeneticCode | None) -> GeneticCode:
         """The GC of a whole expression's part; a lone codon on inputs is wrapped with an unused `filler`."""
@@ -133,7 +149,7 @@ class Assembler:
         if filler is None:
             raise ValueError("a single codon on the inputs needs a filler codon to make a STANDARD graph")
         # STANDARD graphs have both A and B: a zero-input filler (a literal) whose output is unused.
-        return self._standard(gc, conns, filler, [], [(ROW_A, 0)], [gc.outputs[0]])
+        return self._standard(gc, conns, filler, (), ((ROW_A, 0),), (gc.graph.out_types[0],))
 
     def assemble(self, expr: Expr, filler: GeneticCode | None = None) -> GeneticCode:
         """The GC computing `expr`; a lone codon on inputs is wrapped with an unused `filler` codon as B."""

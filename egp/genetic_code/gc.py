@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
@@ -40,6 +41,11 @@ ANONYMOUS_CREATOR = UUID("1f8f45ca-0ce8-11f0-a067-73ab69491a6f")
 _EGCODE_UID = TYPES.uid("EGCode")
 _BOOL_UID = TYPES.uid("bool")
 _PRIMITIVE = CGraphType.PRIMITIVE
+_STANDARD = CGraphType.STANDARD
+# The signature's presence bytes (egp/genetic_code/signature.py) of an assembled part (gca and gcb only)
+# and of a rebuilt mutation node (ancestora, gca, gcb and pgc).
+_SUBS_PRESENCE = bytes([0b01100])
+_LINEAGE_PRESENCE = bytes([0b11101])
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +355,36 @@ def build_gc(
     )
 
 
+def build_standard_gc(
+    graph: ConnectionGraph, gca: GeneticCode, gcb: GeneticCode, creator: UUID, created: datetime
+) -> GeneticCode:
+    """`build_gc(graph, gca, gcb, creator=creator, created=created)` for a STANDARD graph made from the
+    sub-GCs' own interfaces (so they match it by construction) and no lineage: the same GC, without the
+    interface checks and the general signature recipe (spontaneous assembly builds thousands per run)."""
+    properties = _merged(_STANDARD, gca.properties, gcb.properties)
+    properties = properties | IS_PGC if _EGCODE_UID in graph.out_types else properties & ~IS_PGC
+    a_sig, b_sig = gca.signature, gcb.signature
+    signature = sha256(b"".join((_SUBS_PRESENCE, a_sig, b_sig, creator_bytes(creator), graph.json_bytes)))
+    depth = (gca.code_depth if gca.code_depth > gcb.code_depth else gcb.code_depth) + 1
+    generation = (gca.generation if gca.generation > gcb.generation else gcb.generation) + 1
+    return _new_gc(
+        signature.digest(),
+        graph,
+        a_sig,
+        b_sig,
+        None,
+        None,
+        None,
+        creator,
+        properties,
+        depth,
+        gca.num_codes + gcb.num_codes + 1,
+        gca.num_codons + gcb.num_codons,
+        generation,
+        created,
+    )
+
+
 def rebuild_gc(
     parent: GeneticCode,
     gca: GeneticCode,
@@ -396,6 +432,47 @@ def rebuild_gc(
         codes,
         codons,
         generation,
+        created if created is not None else datetime.now(UTC),
+    )
+
+
+def rebuild_lineage_gc(
+    parent: GeneticCode,
+    gca: GeneticCode,
+    gcb: GeneticCode,
+    pgc: bytes,
+    creator: UUID,
+    creator_sig: bytes,
+    created: datetime | None,
+) -> GeneticCode:
+    """`rebuild_gc(parent, gca, gcb, ancestora=parent.signature, pgc=pgc, creator=creator, created=created)`
+    with both sub-GCs and a pGC (`creator_sig`: `creator_bytes(creator)`): the same GC, positional and
+    without the optional cases (every node a mutation rebuilds takes this path)."""
+    graph = parent.graph
+    key = (graph.graph_type, gca.properties, gcb.properties)
+    properties = _MERGED.get(key)
+    if properties is None:
+        properties = _merged(*key)
+    properties = properties | IS_PGC if parent.properties & IS_PGC else properties & ~IS_PGC
+    a_sig, b_sig, ancestora = gca.signature, gcb.signature, parent.signature
+    signature = sha256(
+        b"".join((_LINEAGE_PRESENCE, ancestora, a_sig, b_sig, pgc, creator_sig, graph.json_bytes))
+    )
+    a_depth, b_depth, a_gen, b_gen = gca.code_depth, gcb.code_depth, gca.generation, gcb.generation
+    return _new_gc(
+        signature.digest(),
+        graph,
+        a_sig,
+        b_sig,
+        ancestora,
+        None,
+        pgc,
+        creator,
+        properties,
+        (a_depth if a_depth > b_depth else b_depth) + 1,
+        gca.num_codes + gcb.num_codes + 1,
+        gca.num_codons + gcb.num_codons,
+        (a_gen if a_gen > b_gen else b_gen) + 1,
         created if created is not None else datetime.now(UTC),
     )
 

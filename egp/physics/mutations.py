@@ -19,12 +19,13 @@ from typing import Any
 
 from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.embryo import EmbryonicGC
-from egp.genetic_code.gc import GeneticCode, build_gc, make_codon, rebuild_gc
+from egp.genetic_code.gc import GeneticCode, build_gc, make_codon, rebuild_gc, rebuild_lineage_gc
 from egp.genetic_code.graph import ROW_A, ROW_B, ROW_I, ROW_O, Connection, Row
 from egp.genetic_code.properties import IS_PGC, LITERAL, CGraphType
+from egp.genetic_code.signature import creator_bytes
 from egp.genetic_code.types import TYPES, is_compatible
 from egp.physics.context import PhysicsContext, Stillborn
-from egp.physics.stabilise import stabilise
+from egp.physics.stabilise import candidates, stabilise
 
 Path = list[tuple[GeneticCode, Row]]
 _STANDARD = CGraphType.STANDARD
@@ -96,13 +97,18 @@ def replace_at(path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCod
     store_get = store.get
     new_gcs = ctx.new_gcs
     pgc, creator, created = ctx.pgc, ctx.creator, ctx.created
+    creator_sig = creator_bytes(creator)
+    # The node the child replaces, when known: after a level rebuilt as it was, the next level's old node
+    # is that level's parent (no lookup needed).
+    replaced: GeneticCode | None = None
     for parent, row in reversed(path):
         if row is ROW_A:
             old_sig, other_sig = parent.gca, parent.gcb
         else:
             old_sig, other_sig = parent.gcb, parent.gca
         assert old_sig is not None
-        old = store_get(old_sig) or _lookup(ctx, old_sig)
+        old = replaced if replaced is not None else (store_get(old_sig) or _lookup(ctx, old_sig))
+        replaced = None
         other = None if other_sig is None else (store_get(other_sig) or _lookup(ctx, other_sig))
         gca, gcb = (child, other) if row is ROW_A else (other, child)
         old_graph, new_graph = old.graph, child.graph
@@ -110,9 +116,13 @@ def replace_at(path: Path, node: GeneticCode, ctx: PhysicsContext) -> GeneticCod
             new_graph.inputs == old_graph.inputs and new_graph.out_types == old_graph.out_types
         ):
             assert gca is not None
-            rebuilt = rebuild_gc(
-                parent, gca, gcb, ancestora=parent.signature, pgc=pgc, creator=creator, created=created
-            )
+            if gcb is not None and pgc is not None:
+                rebuilt = rebuild_lineage_gc(parent, gca, gcb, pgc, creator, creator_sig, created)
+            else:
+                rebuilt = rebuild_gc(
+                    parent, gca, gcb, ancestora=parent.signature, pgc=pgc, creator=creator, created=created
+                )
+            replaced = parent
             stored = store_get(rebuilt.signature)
             if stored is None:
                 store[rebuilt.signature] = rebuilt
@@ -379,8 +389,6 @@ def rewire(target: GeneticCode, ctx: PhysicsContext) -> GeneticCode:
     changed = False
     for _ in range(rng.randint(1, 2)):
         row, idx = endpoints[rng.randrange(len(endpoints))]
-        from egp.physics.stabilise import candidates
-
         options = [
             c
             for c in candidates(embryo, row, embryo.dest_types[row][idx], False)

@@ -9,6 +9,7 @@ a slow reference interpreter (gc_test_support.reference_eval) all agree.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from egp.genetic_code.assembly import Assembler, random_expression
+from egp.genetic_code.codons import codon_registry
 from egp.genetic_code.execution import Executor, safe_call
-from egp.genetic_code.gc import GeneticCode, build_gc
+from egp.genetic_code.gc import _GC_FIELDS, GeneticCode, build_gc, build_standard_gc
 from egp.genetic_code.graph import Row, make_graph
 from egp.genetic_code.properties import CGraphType
 from egp.genetic_code.serialization import from_json, to_json
@@ -278,9 +280,34 @@ def test_random_gc_builds_what_assembling_the_random_expression_builds(
         )
     except ValueError as error:
         got = str(error)
+    # An assembler that built other GCs before (the engine keeps one for the run) builds the same GC.
+    used_rng = random.Random(seed)
+    used = Assembler({}, inputs)
+    for other in range(3):
+        with contextlib.suppress(ValueError):
+            used.random_gc(maker, random.Random(seed + other + 1), output, n_codons, filler)
+    try:
+        again: GeneticCode | str = used.random_gc(maker, used_rng, output, n_codons, filler)
+    except ValueError as error:
+        again = str(error)
     if isinstance(expected, str):
-        assert got == expected
+        assert got == expected == again
     else:
         assert isinstance(got, GeneticCode) and got.signature == expected.signature
+        assert isinstance(again, GeneticCode) and again.signature == expected.signature
         assert set(fused_store) == set(plain_store)
-    assert fused_rng.getstate() == plain_rng.getstate()
+    assert fused_rng.getstate() == plain_rng.getstate() == used_rng.getstate()
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_build_standard_gc_is_build_gc(case: Case) -> None:
+    """The assembler's lean constructor makes exactly the GC the general one makes from the same parts."""
+    for gc in case.store.values():
+        if gc.codon is not None or gc.graph.graph_type is not CGraphType.STANDARD or gc.pgc is not None:
+            continue
+        gca, gcb = (case.store.get(s) or codon_registry().get(s) for s in (gc.gca, gc.gcb))  # type: ignore[arg-type]
+        assert gca is not None and gcb is not None
+        lean = build_standard_gc(gc.graph, gca, gcb, gc.creator, gc.created)
+        general = build_gc(gc.graph, gca, gcb, creator=gc.creator, created=gc.created)
+        assert [getattr(lean, f) for f in _GC_FIELDS] == [getattr(general, f) for f in _GC_FIELDS]
