@@ -19,7 +19,8 @@ LAYER_DASH = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 def _layout(title: str, x: str, y: str, **extra: Any) -> dict[str, Any]:
     """A compact layout with axis titles."""
     layout: dict[str, Any] = {
-        "title": {"text": title, "font": {"size": 15}},
+        # Left-aligned: Plotly's toolbar sits at the top right and covered centred titles.
+        "title": {"text": title, "font": {"size": 15}, "x": 0.02, "xanchor": "left"},
         "xaxis": {"title": {"text": x}},
         "yaxis": {"title": {"text": y}},
         "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
