@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
@@ -31,7 +30,7 @@ from egp.genetic_code.properties import (
     graph_type_of,
     merge_properties,
 )
-from egp.genetic_code.signature import compute_signature, creator_bytes, lineage_signature
+from egp.genetic_code.signature import compute_signature, creator_bytes, lineage_signature, subs_signature
 from egp.genetic_code.types import TYPES
 
 # Constants from the original EGP (domain spec §1.4).
@@ -42,10 +41,6 @@ _EGCODE_UID = TYPES.uid("EGCode")
 _BOOL_UID = TYPES.uid("bool")
 _PRIMITIVE = CGraphType.PRIMITIVE
 _STANDARD = CGraphType.STANDARD
-# The signature's presence bytes (egp/genetic_code/signature.py) of an assembled part (gca and gcb only)
-# and of a rebuilt mutation node (ancestora, gca, gcb and pgc).
-_SUBS_PRESENCE = bytes([0b01100])
-_LINEAGE_PRESENCE = bytes([0b11101])
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,11 +359,11 @@ def build_standard_gc(
     properties = _merged(_STANDARD, gca.properties, gcb.properties)
     properties = properties | IS_PGC if _EGCODE_UID in graph.out_types else properties & ~IS_PGC
     a_sig, b_sig = gca.signature, gcb.signature
-    signature = sha256(b"".join((_SUBS_PRESENCE, a_sig, b_sig, creator_bytes(creator), graph.json_bytes)))
+    signature = subs_signature(a_sig, b_sig, creator_bytes(creator), graph.json_bytes)
     depth = (gca.code_depth if gca.code_depth > gcb.code_depth else gcb.code_depth) + 1
     generation = (gca.generation if gca.generation > gcb.generation else gcb.generation) + 1
     return _new_gc(
-        signature.digest(),
+        signature,
         graph,
         a_sig,
         b_sig,
@@ -449,18 +444,13 @@ def rebuild_lineage_gc(
     with both sub-GCs and a pGC (`creator_sig`: `creator_bytes(creator)`): the same GC, positional and
     without the optional cases (every node a mutation rebuilds takes this path)."""
     graph = parent.graph
-    key = (graph.graph_type, gca.properties, gcb.properties)
-    properties = _MERGED.get(key)
-    if properties is None:
-        properties = _merged(*key)
+    properties = _merged(graph.graph_type, gca.properties, gcb.properties)
     properties = properties | IS_PGC if parent.properties & IS_PGC else properties & ~IS_PGC
     a_sig, b_sig, ancestora = gca.signature, gcb.signature, parent.signature
-    signature = sha256(
-        b"".join((_LINEAGE_PRESENCE, ancestora, a_sig, b_sig, pgc, creator_sig, graph.json_bytes))
-    )
+    signature = lineage_signature(ancestora, a_sig, b_sig, pgc, creator_sig, graph.json_bytes)
     a_depth, b_depth, a_gen, b_gen = gca.code_depth, gcb.code_depth, gca.generation, gcb.generation
     return _new_gc(
-        signature.digest(),
+        signature,
         graph,
         a_sig,
         b_sig,

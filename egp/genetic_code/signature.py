@@ -80,8 +80,15 @@ def lineage_signature(
     return sha256(b"".join((_LINEAGE_PRESENCE, ancestora, gca, gcb, pgc, creator, graph_json))).digest()
 
 
+def subs_signature(gca: bytes, gcb: bytes, creator: bytes, graph_json: bytes) -> bytes:
+    """compute_signature for an assembled part (both sub-GCs, no ancestors, no pGC): the same bytes as
+    `compute_signature(None, None, gca, gcb, None, creator, graph)` (spontaneous assembly builds many)."""
+    return sha256(b"".join((_SUBS_PRESENCE, gca, gcb, creator, graph_json))).digest()
+
+
 _PRESENCE_BYTES = tuple(bytes([value]) for value in range(32))
 _LINEAGE_PRESENCE = _PRESENCE_BYTES[0b11101]  # ancestora, gca, gcb and pgc present; ancestorb absent
+_SUBS_PRESENCE = _PRESENCE_BYTES[0b01100]  # gca and gcb present only
 _CREATOR_BYTES: dict[UUID, bytes] = {}
 _LAST_CREATOR: UUID | None = None
 _LAST_CREATOR_BYTES = b""
