@@ -27,7 +27,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from benchmarks._local import free_port, libpq, start_private_redis
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 CELERY = str(Path(sys.executable).parent / "celery")
@@ -63,18 +64,6 @@ FAULTS = {
 STOPPING = {"worker", "worker_child", "redis", "executor"}
 
 
-def _free_port() -> int:
-    """A TCP port on the loopback nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _libpq(url: str) -> str:
-    """A SQLAlchemy URL as a libpq one."""
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 class Stack:
     """Two databases, a private Redis and the four EGP processes, each one killable and restartable."""
 
@@ -91,7 +80,7 @@ class Stack:
         self.urls = {k: f"postgresql+psycopg://postgres@127.0.0.1:5432/{v}" for k, v in self.names.items()}
         upgrade(self.urls["pool"], DatabaseRole.POOL)
         upgrade(self.urls["library"], DatabaseRole.LIBRARY)
-        self.port = _free_port()
+        self.port = free_port()
         self.redis: subprocess.Popen[bytes] | None = None
         self.start_redis()
         broker = f"redis://127.0.0.1:{self.port}/0"
@@ -110,28 +99,7 @@ class Stack:
 
     def start_redis(self) -> None:
         """Start the private redis-server (no persistence) and wait until it answers."""
-        self.redis = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        self.redis = start_private_redis(self.port)
 
     def restart_redis(self, pause: float) -> None:
         """Kill Redis with -9 (its queues are lost) and start it again after `pause` seconds."""
@@ -200,7 +168,7 @@ class Stack:
 
     def query(self, role: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Rows of `sql` on database `role`."""
-        with psycopg.connect(_libpq(self.urls[role])) as connection:
+        with psycopg.connect(libpq(self.urls[role])) as connection:
             return [tuple(r) for r in connection.execute(sql, params).fetchall()]
 
     def close(self) -> None:

@@ -41,7 +41,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,20 +53,17 @@ from typing import Any
 
 import psycopg
 
+from benchmarks._local import free_port, libpq, start_private_redis
+from egp.storage.sync.delta import PGC_VALUES, STATS_VALUES
+
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 CELERY = str(Path(sys.executable).parent / "celery")
 ROOT = Path(__file__).resolve().parents[1]
 # The evolution runs' connections carry this name: the trigger logs only their changes.
 EVOLVE_APP = "egp-fed-evolve"
-STATS = (
-    "fitness_total",
-    "fitness_count",
-    "evolvability_total",
-    "evolvability_count",
-    "survivability",
-    "descendants",
-)
-PGC = ("fitness_total", "fitness_count", "evolvability_total", "evolvability_count")
+# The mergeable statistics: the ledger sums each independently of the sync code that merges them.
+STATS = STATS_VALUES
+PGC = PGC_VALUES
 
 
 def _ledger_sql(table: str, key: str, values: tuple[str, ...]) -> str:
@@ -113,18 +109,6 @@ LEDGER_DDL = (
 )
 
 
-def _free_port() -> int:
-    """A TCP port on the loopback nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _libpq(url: str) -> str:
-    """A SQLAlchemy URL as a libpq one."""
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 class Node:
     """One database of the federation and its DB manager process."""
 
@@ -135,7 +119,7 @@ class Node:
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Rows of `sql` on this database."""
-        with psycopg.connect(_libpq(self.url)) as connection:
+        with psycopg.connect(libpq(self.url)) as connection:
             return [tuple(r) for r in connection.execute(sql, params).fetchall()]
 
 
@@ -176,33 +160,13 @@ class Federation:
         for n in self.nodes:
             upgrade(n.url, DatabaseRole.POOL if n.level == "pool" else DatabaseRole.LIBRARY)
         for n in self.pools:
-            with psycopg.connect(_libpq(n.url), autocommit=True) as connection:
+            with psycopg.connect(libpq(n.url), autocommit=True) as connection:
                 connection.execute(LEDGER_DDL)
         from egp.db import close_engines
 
         close_engines()  # the migrations' connections: the shared server's connections are few
-        self.port = _free_port()
-        self.redis = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--databases",
-                str(len(self.nodes) + 1),
-            ],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for _ in range(200):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                break
-            time.sleep(0.05)
+        self.port = free_port()
+        self.redis = start_private_redis(self.port, databases=len(self.nodes) + 1)
         self.restarts = 0
 
     def env(self, n: Node) -> dict[str, str]:
@@ -460,7 +424,7 @@ class Killer:
             victim = self.rng.choice(federation.pools + federation.biomes)
             deadline = time.monotonic() + federation.args.period * 1.2
             caught = False
-            with contextlib.suppress(psycopg.Error), psycopg.connect(_libpq(victim.url)) as connection:
+            with contextlib.suppress(psycopg.Error), psycopg.connect(libpq(victim.url)) as connection:
                 connection.autocommit = True
                 while time.monotonic() < deadline and not self.stop.is_set():
                     found = connection.execute("SELECT 1 FROM sync_state WHERE pending IS NOT NULL")

@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 
+from benchmarks._local import libpq
 from egp.config import DatabaseRole, load_settings
 from egp.db import dispose_engines
 from egp.engine.gene_pool import EpochRecord, ProblemStats
@@ -79,11 +80,6 @@ def scratch_databases() -> Iterator[Callable[[DatabaseRole], str]]:
         with psycopg.connect(ADMIN, autocommit=True) as connection:
             for name in names:
                 connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def libpq(url: str) -> str:
-    """A SQLAlchemy URL as psycopg wants it."""
-    return url.replace("postgresql+psycopg://", "postgresql://")
 
 
 def raw_copy(url: str, rows: list[tuple[Any, ...]], binary: bool) -> float:

@@ -16,9 +16,8 @@ from egp.engine.gene_pool import PgcStats, ProblemStats
 from egp.storage.bulk import BulkWrites
 from egp.storage.exact_stats import bind_units, stored_float, to_units
 
-STATS_DELTA_COLUMNS: tuple[str, ...] = (
-    "signature",
-    "problem",
+# The mergeable statistics of a GC on a problem, and of a pGC on a layer.
+STATS_VALUES = (
     "fitness_total",
     "fitness_count",
     "evolvability_total",
@@ -26,14 +25,9 @@ STATS_DELTA_COLUMNS: tuple[str, ...] = (
     "survivability",
     "descendants",
 )
-PGC_DELTA_COLUMNS: tuple[str, ...] = (
-    "signature",
-    "layer",
-    "fitness_total",
-    "fitness_count",
-    "evolvability_total",
-    "evolvability_count",
-)
+PGC_VALUES = ("fitness_total", "fitness_count", "evolvability_total", "evolvability_count")
+STATS_DELTA_COLUMNS: tuple[str, ...] = ("signature", "problem", *STATS_VALUES)
+PGC_DELTA_COLUMNS: tuple[str, ...] = ("signature", "layer", *PGC_VALUES)
 
 # Additive upserts: a delta is added in the statement; survivability is a latest value (ProblemStats.add).
 STATS_CONFLICT = (

@@ -18,32 +18,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from egp.storage.exact_stats import bind_units, check_count, stored_units
+from egp.storage.statistics import PGC_VALUES, STATS_VALUES
 
 # Push: every mergeable value is added (survivability too: its delta since the last exchange).
 PUSH_STATS_CONFLICT = "ON CONFLICT (signature, problem) DO UPDATE SET " + ", ".join(
-    f"{c} = gc_problem_stats.{c} + excluded.{c}"
-    for c in (
-        "fitness_total",
-        "fitness_count",
-        "evolvability_total",
-        "evolvability_count",
-        "survivability",
-        "descendants",
-    )
+    f"{c} = gc_problem_stats.{c} + excluded.{c}" for c in STATS_VALUES
 )
 PUSH_PGC_CONFLICT = "ON CONFLICT (signature, layer) DO UPDATE SET " + ", ".join(
-    f"{c} = pgc_stats.{c} + excluded.{c}"
-    for c in ("fitness_total", "fitness_count", "evolvability_total", "evolvability_count")
+    f"{c} = pgc_stats.{c} + excluded.{c}" for c in PGC_VALUES
 )
-STATS_VALUES = (
-    "fitness_total",
-    "fitness_count",
-    "evolvability_total",
-    "evolvability_count",
-    "survivability",
-    "descendants",
-)
-PGC_VALUES = ("fitness_total", "fitness_count", "evolvability_total", "evolvability_count")
 
 
 # The real-valued (exact fixed-point) values; the others are integer counts.
